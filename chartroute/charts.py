@@ -1,0 +1,130 @@
+"""Gather the facts that belong to each chart.
+
+A fact belongs to an encounter's chart directly (a note's context.encounter, an order's
+encounter, a claim item's encounter, a Task's focus) or through one hop (a result basedOn an
+order, a payer response to a claim, a Task focused on a note). The same assembly serves the
+in-memory path (``chartroute classify``) and the store, which loads a batch of charts with one
+query per hop.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from chartroute.fhir.facts import (
+    ClaimFact,
+    ClaimResponseFact,
+    ConditionFact,
+    EncounterFact,
+    Fact,
+    FormFact,
+    NoteFact,
+    OrderFact,
+    ReportFact,
+    TaskFact,
+)
+
+
+@dataclass
+class ChartFacts:
+    """An encounter and every fact tied to it, each list sorted by key for determinism."""
+
+    encounter: EncounterFact
+    notes: list[NoteFact] = field(default_factory=list)
+    orders: list[OrderFact] = field(default_factory=list)
+    reports: list[ReportFact] = field(default_factory=list)
+    claims: list[ClaimFact] = field(default_factory=list)
+    claim_responses: list[ClaimResponseFact] = field(default_factory=list)
+    tasks: list[TaskFact] = field(default_factory=list)
+    conditions: list[ConditionFact] = field(default_factory=list)
+    forms: list[FormFact] = field(default_factory=list)
+
+    def add(self, fact: Fact) -> None:
+        """File a related fact under its kind (the encounter itself is ignored)."""
+        if isinstance(fact, NoteFact):
+            self.notes.append(fact)
+        elif isinstance(fact, OrderFact):
+            self.orders.append(fact)
+        elif isinstance(fact, ReportFact):
+            self.reports.append(fact)
+        elif isinstance(fact, ClaimFact):
+            self.claims.append(fact)
+        elif isinstance(fact, ClaimResponseFact):
+            self.claim_responses.append(fact)
+        elif isinstance(fact, TaskFact):
+            self.tasks.append(fact)
+        elif isinstance(fact, ConditionFact):
+            self.conditions.append(fact)
+        elif isinstance(fact, FormFact):
+            self.forms.append(fact)
+
+    def sort(self) -> ChartFacts:
+        for items in (
+            self.notes,
+            self.orders,
+            self.reports,
+            self.claims,
+            self.claim_responses,
+            self.tasks,
+            self.conditions,
+            self.forms,
+        ):
+            items.sort(key=lambda f: f.key)
+        return self
+
+
+def build_chart(encounter: EncounterFact, related: Iterable[Fact]) -> ChartFacts:
+    """A chart from its encounter and a (possibly over-inclusive) set of related facts."""
+    chart = ChartFacts(encounter)
+    seen: set[str] = set()
+    for fact in related:
+        if fact.key in seen or fact.key == encounter.key:
+            continue
+        seen.add(fact.key)
+        chart.add(fact)
+    return chart.sort()
+
+
+class FactIndex:
+    """All facts of a source held in memory, for commands that write nothing.
+
+    When the same resource arrives twice (a Bulk export split over files, or a re-sent
+    version), the later ``meta.lastUpdated`` wins, as in the store.
+    """
+
+    def __init__(self) -> None:
+        self._facts: dict[str, Fact] = {}
+
+    def add(self, fact: Fact) -> None:
+        current = self._facts.get(fact.key)
+        if current is not None and _newer(current, fact):
+            return
+        self._facts[fact.key] = fact
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+    def charts(self) -> Iterator[ChartFacts]:
+        """Every encounter with its related facts, in encounter key order."""
+        by_target: dict[str, list[Fact]] = defaultdict(list)
+        for fact in self._facts.values():
+            for target in fact.links:
+                by_target[target].append(fact)
+        encounters = sorted(
+            (f for f in self._facts.values() if isinstance(f, EncounterFact)), key=lambda f: f.key
+        )
+        for encounter in encounters:
+            direct = by_target.get(encounter.key, [])
+            related = list(direct)
+            for fact in direct:
+                related.extend(by_target.get(fact.key, []))
+            yield build_chart(encounter, related)
+
+
+def _newer(current: Fact, incoming: Fact) -> bool:
+    """True when ``current`` is strictly newer than ``incoming`` and should be kept."""
+    if current.updated_at is None or incoming.updated_at is None:
+        return False
+    return current.updated_at > incoming.updated_at

@@ -1,0 +1,147 @@
+"""Load the practice YAML and report every problem with its file, line and field.
+
+PyYAML's composed node tree keeps each value's position, so a pydantic error location such as
+``roster.3.backup`` can be turned back into the line the ops lead has to fix. Duplicate keys,
+which PyYAML would silently resolve to the last one, are reported too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from chartroute.config.models import LocatedValueError, PracticeConfig
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with a config file."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field or '(file)'}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The config file cannot be used; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[ConfigProblem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def load_config(path: str | Path) -> PracticeConfig:
+    """Read and validate a practice file, raising ``ConfigError`` on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(str(path), None, "", f"cannot read: {exc.strerror}")]) from None
+    return load_config_text(text, str(path))
+
+
+def load_config_text(text: str, filename: str = "<config>") -> PracticeConfig:
+    """Validate YAML text; ``filename`` is only used in messages."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([ConfigProblem(filename, line, "", f"not valid YAML: {problem}")]) from None
+    if not isinstance(data, dict) or root is None:
+        raise ConfigError([ConfigProblem(filename, 1, "", "expected a mapping at the top level")])
+    problems = _duplicate_keys(root, filename, ())
+    try:
+        config = PracticeConfig.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_problems_from(exc, root, filename))
+        raise ConfigError(problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def config_json_schema() -> str:
+    """The JSON Schema of the practice file, for editors' completion and checks."""
+    schema = PracticeConfig.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "chartroute practice configuration"
+    return json.dumps(schema, indent=2, sort_keys=True)
+
+
+def _problems_from(exc: ValidationError, root: yaml.Node, filename: str) -> list[ConfigProblem]:
+    problems = []
+    for error in exc.errors():
+        loc: tuple[Any, ...] = tuple(error["loc"])
+        message = error["msg"]
+        original = (error.get("ctx") or {}).get("error")
+        if isinstance(original, LocatedValueError):
+            loc = loc + original.loc
+            message = str(original)
+        elif message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        loc = tuple(p for p in loc if not (isinstance(p, str) and _is_union_tag(p)))
+        node = _node_at(root, loc)
+        line = node.start_mark.line + 1 if node is not None else None
+        field = ".".join(str(p) for p in loc)
+        problems.append(ConfigProblem(filename, line, field, message))
+    return problems
+
+
+def _is_union_tag(part: str) -> bool:
+    # pydantic inserts the tried union member ("date", "DateRange") into a location.
+    return part in {"date", "DateRange", "str", "int", "float"} or part.startswith("function-")
+
+
+def _node_at(root: yaml.Node, loc: tuple[Any, ...]) -> yaml.Node | None:
+    node: yaml.Node = root
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if str(key_node.value) == str(part):
+                    node = value_node
+                    break
+            else:
+                return node
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return node
+            node = node.value[part]
+        else:
+            return node
+    return node
+
+
+def _duplicate_keys(node: yaml.Node, filename: str, path: tuple[str, ...]) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                problems.append(
+                    ConfigProblem(
+                        filename,
+                        key_node.start_mark.line + 1,
+                        ".".join((*path, key)),
+                        "key appears more than once",
+                    )
+                )
+            seen.add(key)
+            problems.extend(_duplicate_keys(value_node, filename, (*path, key)))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            problems.extend(_duplicate_keys(item, filename, (*path, str(i))))
+    return problems

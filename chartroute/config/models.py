@@ -1,0 +1,280 @@
+"""Typed models of the practice YAML; each field's description is its documentation.
+
+The ops lead edits this file by hand, so every rule here rejects a mistake early with a message
+naming the field, rather than letting a typo route a chart to nobody. The JSON Schema that
+editors use (``chartroute config schema``) is generated from these models.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Role = Literal[
+    "clinician",
+    "medical-assistant",
+    "referral-coordinator",
+    "front-desk",
+    "coder",
+    "manager",
+    "medical-director",
+]
+#: Roles a work item can be routed to (managers and directors are only escalated to).
+WORK_ROLES: tuple[str, ...] = (
+    "clinician",
+    "medical-assistant",
+    "referral-coordinator",
+    "front-desk",
+    "coder",
+)
+RoutedCategory = Literal["unsigned-note", "pending-result", "awaiting-referral-auth", "coding-query"]
+DocumentationField = Literal["chief-complaint", "diagnosis", "level-of-service", "rendering-clinician"]
+DocumentationRouteKey = Literal[
+    "chief-complaint", "diagnosis", "level-of-service", "rendering-clinician", "forms"
+]
+
+_ID_PATTERN = r"^[a-z0-9][a-z0-9\-_.]{0,63}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PracticeInfo(_Strict):
+    """Who the practice is and how to link into its EHR."""
+
+    name: str = Field(description="Display name of the practice, shown in reports.")
+    timezone: str = Field(
+        default="UTC", description="IANA timezone of the clinic, e.g. America/New_York."
+    )
+    ehr_link_template: str | None = Field(
+        default=None,
+        description="Deep link to a chart in the EHR; `{encounter_id}` is replaced by the id.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r}") from None
+        return value
+
+
+class ChartRules(_Strict):
+    """Which Encounters are charts (DESIGN: 'What makes a chart open')."""
+
+    encounter_statuses: list[str] = Field(
+        default_factory=lambda: ["finished", "in-progress", "onleave"],
+        description="Encounter.status values that make a chart.",
+    )
+    encounter_classes: list[str] = Field(
+        default_factory=lambda: ["AMB", "VR", "HH"],
+        description="Encounter.class codes (v3 ActCode) that make a chart: "
+        "ambulatory, virtual, home health.",
+    )
+
+
+class DateRange(_Strict):
+    """An inclusive range of days, e.g. a week of leave."""
+
+    start: date = Field(alias="from", description="First day away.")
+    end: date = Field(alias="to", description="Last day away (inclusive).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateRange:
+        if self.end < self.start:
+            raise ValueError("'to' is before 'from'")
+        return self
+
+
+class Person(_Strict):
+    """One member of the care team."""
+
+    id: str = Field(pattern=_ID_PATTERN, description="Stable id used in work items and output.")
+    name: str = Field(description="Display name (staff names are not PHI).")
+    roles: list[Role] = Field(min_length=1, description="Roles this person takes work for.")
+    practitioner: str | None = Field(
+        default=None,
+        pattern=r"^(Practitioner|PractitionerRole)/[A-Za-z0-9\-.]{1,64}$",
+        description="The FHIR Practitioner (or PractitionerRole) that is this person in the EHR.",
+    )
+    pod: list[str] = Field(
+        default_factory=list,
+        description="Clinician ids this staff member supports first for their role.",
+    )
+    daily_capacity: float = Field(
+        default=20, gt=0, description="Work items this person can close in a day (load balance)."
+    )
+    out_of_office: list[date | DateRange] = Field(
+        default_factory=list, description="Days or ranges away; work goes to `backup`."
+    )
+    backup: str | None = Field(default=None, description="Person id who covers when away.")
+    slack: str | None = Field(default=None, description="Slack user id for notifications.")
+    email: str | None = Field(default=None, description="Email address for notifications.")
+
+    def is_away(self, day: date) -> bool:
+        """True if this person is out of office on ``day``."""
+        for entry in self.out_of_office:
+            if isinstance(entry, DateRange):
+                if entry.start <= day <= entry.end:
+                    return True
+            elif entry == day:
+                return True
+        return False
+
+
+class Routing(_Strict):
+    """Which role takes each kind of blocker."""
+
+    categories: dict[RoutedCategory, Role] = Field(
+        default_factory=lambda: {
+            "unsigned-note": "clinician",
+            "pending-result": "medical-assistant",
+            "awaiting-referral-auth": "referral-coordinator",
+            "coding-query": "clinician",
+        },
+        description="Role per blocker category (documentation gaps are routed per field).",
+    )
+    documentation_fields: dict[DocumentationRouteKey, Role] = Field(
+        default_factory=lambda: {
+            "chief-complaint": "medical-assistant",
+            "diagnosis": "clinician",
+            "level-of-service": "clinician",
+            "rendering-clinician": "front-desk",
+            "forms": "medical-assistant",
+        },
+        description="Role per documentation-gap field; `forms` covers every required form.",
+    )
+
+    def role_for(self, category: str, field: str | None = None) -> str:
+        """The role a blocker goes to; defaults follow DESIGN.md when a key is left out."""
+        if category == "documentation-gap":
+            key = "forms" if field and field.startswith("form:") else field
+            return self.documentation_fields.get(key, "clinician")  # type: ignore[call-overload,no-any-return]
+        return self.categories.get(category, "clinician")  # type: ignore[call-overload,no-any-return]
+
+
+class EncounterTypeRules(_Strict):
+    """Documentation requirements of one encounter type."""
+
+    required_fields: list[DocumentationField] | None = Field(
+        default=None, description="Fields this type needs; default: the practice-wide list."
+    )
+    forms: list[str] = Field(
+        default_factory=list,
+        description="Questionnaire canonical URLs that need a QuestionnaireResponse.",
+    )
+
+
+class Documentation(_Strict):
+    """What a chart must contain before it can close."""
+
+    required_fields: list[DocumentationField] = Field(
+        default_factory=lambda: [
+            "chief-complaint",
+            "diagnosis",
+            "level-of-service",
+            "rendering-clinician",
+        ],
+        description="Fields every chart needs unless its encounter type says otherwise.",
+    )
+    by_encounter_type: dict[str, EncounterTypeRules] = Field(
+        default_factory=dict,
+        description='Per encounter type, keyed "<system>|<code>" of an Encounter.type coding.',
+    )
+
+    @field_validator("by_encounter_type")
+    @classmethod
+    def _keys_are_codings(cls, value: dict[str, EncounterTypeRules]) -> dict[str, EncounterTypeRules]:
+        for key in value:
+            system, _, code = key.partition("|")
+            if not system or not code:
+                raise ValueError(f"key {key!r} must be '<system>|<code>'")
+        return value
+
+
+class Billing(_Strict):
+    """Money inputs for priority (billing impact, filing deadline) and ROI."""
+
+    currency: str = Field(default="USD", description="ISO 4217 currency of the fee schedule.")
+    fee_schedule: dict[str, float] = Field(
+        default_factory=dict, description="Expected charge per level-of-service (CPT) code."
+    )
+    default_timely_filing_days: int = Field(
+        default=90, gt=0, description="Payer filing limit in days when the payer is not listed."
+    )
+    timely_filing_days: dict[str, int] = Field(
+        default_factory=dict, description="Filing limit per payer, keyed by Claim.insurer."
+    )
+
+
+class PracticeConfig(_Strict):
+    """The whole practice file."""
+
+    practice: PracticeInfo
+    charts: ChartRules = Field(default_factory=ChartRules)
+    roster: list[Person] = Field(min_length=1)
+    routing: Routing = Field(default_factory=Routing)
+    documentation: Documentation = Field(default_factory=Documentation)
+    billing: Billing = Field(default_factory=Billing)
+
+    @model_validator(mode="after")
+    def _roster_is_consistent(self) -> PracticeConfig:
+        ids = [p.id for p in self.roster]
+        seen: set[str] = set()
+        for i, pid in enumerate(ids):
+            if pid in seen:
+                raise _at(("roster", i, "id"), f"duplicate person id {pid!r}")
+            seen.add(pid)
+        by_id = {p.id: p for p in self.roster}
+        practitioners: dict[str, str] = {}
+        for i, person in enumerate(self.roster):
+            if person.backup is not None:
+                if person.backup not in by_id:
+                    raise _at(("roster", i, "backup"), f"unknown person {person.backup!r}")
+                if person.backup == person.id:
+                    raise _at(("roster", i, "backup"), "a person cannot be their own backup")
+            for j, member in enumerate(person.pod):
+                if member not in by_id or "clinician" not in by_id[member].roles:
+                    raise _at(("roster", i, "pod", j), f"{member!r} is not a clinician on the roster")
+            if person.practitioner:
+                if person.practitioner in practitioners:
+                    raise _at(
+                        ("roster", i, "practitioner"),
+                        f"{person.practitioner} is also {practitioners[person.practitioner]!r}",
+                    )
+                practitioners[person.practitioner] = person.id
+        roles_present = {r for p in self.roster for r in p.roles}
+        routed = [("routing", "categories", c, r) for c, r in self.routing.categories.items()]
+        routed += [
+            ("routing", "documentation_fields", f, r)
+            for f, r in self.routing.documentation_fields.items()
+        ]
+        for *path, role in routed:
+            if role not in roles_present:
+                raise _at(tuple(path), f"no one on the roster has role {role!r}")
+        return self
+
+    def person(self, person_id: str) -> Person:
+        """The roster entry with this id."""
+        for p in self.roster:
+            if p.id == person_id:
+                return p
+        raise KeyError(person_id)
+
+
+class LocatedValueError(ValueError):
+    """A validation error that knows which field it is about (for file/line reporting)."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str):
+        super().__init__(message)
+        self.loc = loc
+
+
+def _at(loc: tuple[str | int, ...], message: str) -> LocatedValueError:
+    return LocatedValueError(loc, message)

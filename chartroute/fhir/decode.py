@@ -1,0 +1,69 @@
+"""Turn a source record into facts, or into a quarantine reason — never an exception.
+
+This is where a run stays alive on bad data: a line that is not JSON, a resource without an id,
+a field the rules read with the wrong type all become a ``Rejected`` with the record's location
+and every reason, and the rest of the feed flows on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from chartroute.fhir.extract import BadRecord, extract_facts
+from chartroute.fhir.facts import Fact
+from chartroute.sources.base import SourceRecord
+from chartroute.sources.ndjson_dir import is_undecodable
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record held back, with where it came from and why."""
+
+    location: str
+    resource_type: str | None
+    resource_id: str | None
+    reasons: tuple[str, ...]
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A record's facts (empty for types the rules do not read) and its raw bytes."""
+
+    location: str
+    resource_type: str
+    resource_id: str
+    facts: list[Fact]
+
+
+def decode_record(record: SourceRecord) -> Decoded | Rejected:
+    """Decode and extract one record."""
+    resource: Any
+    if record.raw is not None and record.decoded is None:
+        try:
+            resource = orjson.loads(record.raw)
+        except orjson.JSONDecodeError as exc:
+            return Rejected(record.location, None, None, (f"not JSON: {exc}",), record.raw)
+    else:
+        resource = record.decoded
+        message = is_undecodable(resource)
+        if message is not None:
+            return Rejected(record.location, None, None, (f"not JSON: {message}",), b"")
+    try:
+        facts = extract_facts(resource, record.aliases)
+    except BadRecord as bad:
+        raw = record.raw if record.raw is not None else _dump(resource)
+        return Rejected(
+            record.location, bad.resource_type, bad.resource_id, tuple(bad.reasons), raw
+        )
+    return Decoded(record.location, resource["resourceType"], resource["id"], facts)
+
+
+def _dump(resource: Any) -> bytes:
+    try:
+        return orjson.dumps(resource)
+    except TypeError:
+        return repr(resource).encode()

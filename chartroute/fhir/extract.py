@@ -1,0 +1,441 @@
+"""Extract rule facts from decoded FHIR resources, checking the fields the rules read.
+
+This is the structural layer of validation: a resource without a ``resourceType`` or ``id``,
+a field the rules read with the wrong JSON type, or a date that does not parse raises
+``BadRecord`` naming the field, so the pipeline can quarantine that one record and go on.
+Fields the rules do not read are not inspected (vendor extensions pass through untouched).
+Contained resources of the types the rules read become facts of their own, keyed
+``Container/id#local``, so a result that points at a contained order still matches it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from chartroute.fhir.dates import parse_fhir_datetime
+from chartroute.fhir.facts import (
+    ClaimFact,
+    ClaimResponseFact,
+    ConditionFact,
+    EncounterFact,
+    Fact,
+    FormFact,
+    NoteFact,
+    OrderFact,
+    ReportFact,
+    TaskFact,
+)
+from chartroute.fhir.references import parse_reference, resource_key
+
+_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+class BadRecord(ValueError):
+    """A record the rules cannot read; ``reasons`` say which field and why."""
+
+    def __init__(self, reasons: list[str], resource_type: str | None, resource_id: str | None):
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+        self.resource_type = resource_type
+        self.resource_id = resource_id
+
+
+class _Reader:
+    """Typed access to one resource's fields, collecting every problem before failing."""
+
+    def __init__(self, resource: Mapping[str, Any], key: str, aliases: Mapping[str, str] | None):
+        self.resource = resource
+        self.key = key
+        self.aliases = aliases
+        self.errors: list[str] = []
+
+    def string(self, name: str) -> str | None:
+        value = self.resource.get(name)
+        if value is None or isinstance(value, str):
+            return value
+        self.errors.append(f"{name}: expected a string, got {type(value).__name__}")
+        return None
+
+    def obj(self, name: str, source: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+        value = (self.resource if source is None else source).get(name)
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return value
+        self.errors.append(f"{name}: expected an object, got {type(value).__name__}")
+        return {}
+
+    def array(self, name: str, source: Mapping[str, Any] | None = None) -> list[Any]:
+        value = (self.resource if source is None else source).get(name)
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return value
+        self.errors.append(f"{name}: expected an array, got {type(value).__name__}")
+        return []
+
+    def when(self, path: str, value: object) -> datetime | None:
+        try:
+            return parse_fhir_datetime(value)
+        except ValueError as exc:
+            self.errors.append(f"{path}: {exc}")
+            return None
+
+    def ref(self, path: str, value: object) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.errors.append(f"{path}: expected a Reference object")
+            return None
+        raw = value.get("reference")
+        if raw is None:
+            return None
+        if not isinstance(raw, str):
+            self.errors.append(f"{path}.reference: expected a string")
+            return None
+        return parse_reference(raw, container_key=self.key, aliases=self.aliases)
+
+    def refs(self, name: str, source: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+        out = []
+        for i, item in enumerate(self.array(name, source)):
+            key = self.ref(f"{name}[{i}]", item)
+            if key:
+                out.append(key)
+        return tuple(out)
+
+    def codings(self, path: str, concept: object) -> tuple[str, ...]:
+        if concept is None:
+            return ()
+        if not isinstance(concept, dict):
+            self.errors.append(f"{path}: expected a CodeableConcept object")
+            return ()
+        out = []
+        codings = concept.get("coding") or []
+        if not isinstance(codings, list):
+            self.errors.append(f"{path}.coding: expected an array")
+            return ()
+        for coding in codings:
+            if not isinstance(coding, dict):
+                self.errors.append(f"{path}.coding: expected objects")
+                continue
+            code = coding.get("code")
+            system = coding.get("system") or ""
+            if not isinstance(code, str) or not isinstance(system, str):
+                if code is not None:
+                    self.errors.append(f"{path}.coding.code: expected a string")
+                continue
+            out.append(f"{system}|{code}")
+        return tuple(out)
+
+    def concept_list(self, name: str) -> tuple[str, ...]:
+        out: list[str] = []
+        for i, concept in enumerate(self.array(name)):
+            out.extend(self.codings(f"{name}[{i}]", concept))
+        return tuple(out)
+
+    def meta(self) -> tuple[str | None, datetime | None]:
+        meta = self.obj("meta")
+        version = meta.get("versionId")
+        if version is not None and not isinstance(version, str):
+            self.errors.append("meta.versionId: expected a string")
+            version = None
+        return version, self.when("meta.lastUpdated", meta.get("lastUpdated"))
+
+
+def _encounter(r: _Reader) -> EncounterFact:
+    version, updated = r.meta()
+    klass = r.obj("class")
+    class_code = klass.get("code")
+    if class_code is not None and not isinstance(class_code, str):
+        r.errors.append("class.code: expected a string")
+        class_code = None
+    period = r.obj("period")
+    participants: list[tuple[tuple[str, ...], str]] = []
+    for i, part in enumerate(r.array("participant")):
+        if not isinstance(part, dict):
+            r.errors.append(f"participant[{i}]: expected an object")
+            continue
+        individual = r.ref(f"participant[{i}].individual", part.get("individual"))
+        if not individual:
+            continue
+        types: list[str] = []
+        for j, concept in enumerate(r.array("type", part)):
+            types.extend(c.split("|", 1)[1] for c in r.codings(f"participant[{i}].type[{j}]", concept))
+        participants.append((tuple(types), individual))
+    identifier = None
+    for ident in r.array("identifier"):
+        if isinstance(ident, dict) and isinstance(ident.get("value"), str):
+            identifier = ident["value"]
+            break
+    return EncounterFact(
+        key=r.key,
+        version=version,
+        updated_at=updated,
+        status=r.string("status"),
+        class_code=class_code,
+        type_codings=r.concept_list("type"),
+        start_at=r.when("period.start", period.get("start")),
+        end_at=r.when("period.end", period.get("end")),
+        has_reason=bool(r.array("reasonCode")) or bool(r.array("reasonReference")),
+        has_diagnosis=bool(r.array("diagnosis")),
+        participants=tuple(participants),
+        patient=r.ref("subject", r.resource.get("subject")),
+        identifier=identifier,
+    )
+
+
+def _document_reference(r: _Reader) -> NoteFact:
+    version, updated = r.meta()
+    context = r.obj("context")
+    encounters = r.refs("encounter", context)
+    return NoteFact(
+        key=r.key,
+        version=version,
+        updated_at=updated,
+        status=r.string("status"),
+        doc_status=r.string("docStatus"),
+        type_codings=r.codings("type", r.resource.get("type")),
+        encounters=encounters,
+        signed_at=r.when("date", r.resource.get("date")),
+        links=encounters,
+    )
+
+
+def _composition(r: _Reader) -> NoteFact:
+    version, updated = r.meta()
+    encounter = r.ref("encounter", r.resource.get("encounter"))
+    signed_at = None
+    for i, attester in enumerate(r.array("attester")):
+        if isinstance(attester, dict) and attester.get("mode") in ("legal", "professional"):
+            signed_at = r.when(f"attester[{i}].time", attester.get("time")) or signed_at
+    if signed_at is None:
+        signed_at = r.when("date", r.resource.get("date"))
+    encounters = (encounter,) if encounter else ()
+    return NoteFact(
+        key=r.key,
+        version=version,
+        updated_at=updated,
+        status=r.string("status"),
+        doc_status=None,
+        type_codings=r.codings("type", r.resource.get("type")),
+        encounters=encounters,
+        signed_at=signed_at,
+        links=encounters,
+    )
+
+
+def _service_request(r: _Reader) -> OrderFact:
+    version, updated = r.meta()
+    encounter = r.ref("encounter", r.resource.get("encounter"))
+    return OrderFact(
+        key=r.key,
+        version=version,
+        updated_at=updated,
+        status=r.string("status"),
+        category_codings=r.concept_list("category"),
+        encounter=encounter,
+        authored_at=r.when("authoredOn", r.resource.get("authoredOn")),
+        links=(encounter,) if encounter else (),
+    )
+
+
+def _diagnostic_report(r: _Reader) -> ReportFact:
+    version, updated = r.meta()
+    based_on = r.refs("basedOn")
+    encounter = r.ref("encounter", r.resource.get("encounter"))
+    return ReportFact(
+        key=r.key,
+        version=version,
+        updated_at=updated,
+        status=r.string("status"),
+        based_on=based_on,
+        encounter=encounter,
+        issued_at=r.when("issued", r.resource.get("issued")),
+        links=based_on + ((encounter,) if encounter else ()),
+    )
+
+
+def _claim(r: _Reader) -> ClaimFact:
+    version, updated = r.meta()
+    encounters: list[str] = []
+    codes: list[str] = []
+    for i, item in enumerate(r.array("item")):
+        if not isinstance(item, dict):
+            r.errors.append(f"item[{i}]: expected an object")
+            continue
+        for key in r.refs("encounter", item):
+            if key not in encounters:
+                encounters.append(key)
+        codes.extend(
+            c.split("|", 1)[1]
+            for c in r.codings(f"item[{i}].productOrService", item.get("productOrService"))
+        )
+    total_obj = r.obj("total")
+    total = total_obj.get("value")
+    if total is not None and not isinstance(total, (int, float)):
+        r.errors.append("total.value: expected a number")
+        total = None
+    return ClaimFact(
+        key=r.key,
+        version=version,
+        updated_at=updated,
+        status=r.string("status"),
+        use=r.string("use"),
+        encounters=tuple(encounters),
+        item_codes=tuple(codes),
+        total=float(total) if total is not None else None,
+        insurer=r.ref("insurer", r.resource.get("insurer")),
+        created_at=r.when("created", r.resource.get("created")),
+        links=tuple(encounters),
+    )
+
+
+def _claim_response(r: _Reader) -> ClaimResponseFact:
+    version, updated = r.meta()
+    request = r.ref("request", r.resource.get("request"))
+    return ClaimResponseFact(
+        key=r.key,
+        version=version,
+        updated_at=updated,
+        status=r.string("status"),
+        outcome=r.string("outcome"),
+        request=request,
+        created_at=r.when("created", r.resource.get("created")),
+        links=(request,) if request else (),
+    )
+
+
+def _task(r: _Reader) -> TaskFact:
+    version, updated = r.meta()
+    focus = r.ref("focus", r.resource.get("focus"))
+    encounter = r.ref("encounter", r.resource.get("encounter"))
+    codes = tuple(c.split("|", 1)[1] for c in r.codings("code", r.resource.get("code")))
+    links = tuple(dict.fromkeys(k for k in (focus, encounter) if k))
+    return TaskFact(
+        key=r.key,
+        version=version,
+        updated_at=updated,
+        status=r.string("status"),
+        codes=codes,
+        focus=focus,
+        encounter=encounter,
+        authored_at=r.when("authoredOn", r.resource.get("authoredOn")),
+        links=links,
+    )
+
+
+def _condition(r: _Reader) -> ConditionFact:
+    version, updated = r.meta()
+    encounter = r.ref("encounter", r.resource.get("encounter"))
+    verification = r.codings("verificationStatus", r.resource.get("verificationStatus"))
+    return ConditionFact(
+        key=r.key,
+        version=version,
+        updated_at=updated,
+        verification_status=verification[0].split("|", 1)[1] if verification else None,
+        category_codings=r.concept_list("category"),
+        encounter=encounter,
+        links=(encounter,) if encounter else (),
+    )
+
+
+def _questionnaire_response(r: _Reader) -> FormFact:
+    version, updated = r.meta()
+    encounter = r.ref("encounter", r.resource.get("encounter"))
+    return FormFact(
+        key=r.key,
+        version=version,
+        updated_at=updated,
+        status=r.string("status"),
+        questionnaire=r.string("questionnaire"),
+        encounter=encounter,
+        links=(encounter,) if encounter else (),
+    )
+
+
+EXTRACTORS: dict[str, Callable[[_Reader], Fact]] = {
+    "Encounter": _encounter,
+    "DocumentReference": _document_reference,
+    "Composition": _composition,
+    "ServiceRequest": _service_request,
+    "DiagnosticReport": _diagnostic_report,
+    "Claim": _claim,
+    "ClaimResponse": _claim_response,
+    "Task": _task,
+    "Condition": _condition,
+    "QuestionnaireResponse": _questionnaire_response,
+}
+
+#: The resource types the rules read; every other type is skipped unread (minimum necessary).
+RULE_RESOURCE_TYPES: frozenset[str] = frozenset(EXTRACTORS)
+
+
+def identify(resource: object) -> tuple[str, str]:
+    """Return (resourceType, id) of a decoded resource or raise ``BadRecord``."""
+    if not isinstance(resource, dict):
+        raise BadRecord(["not a JSON object"], None, None)
+    rtype = resource.get("resourceType")
+    rid = resource.get("id")
+    reasons = []
+    if not isinstance(rtype, str) or not rtype:
+        reasons.append("resourceType: missing")
+        rtype = None
+    if not isinstance(rid, str) or not rid:
+        reasons.append("id: missing")
+        rid = None
+    elif not _ID.match(rid):
+        reasons.append(f"id: {rid[:70]!r} is not a valid FHIR id")
+    if reasons:
+        raise BadRecord(reasons, rtype, rid if isinstance(rid, str) else None)
+    assert rtype is not None and rid is not None
+    return rtype, rid
+
+
+def extract_facts(
+    resource: Mapping[str, Any], aliases: Mapping[str, str] | None = None
+) -> list[Fact]:
+    """Facts for a resource and the rule-relevant resources it contains.
+
+    Returns an empty list for a resource type the rules do not read. Raises ``BadRecord``
+    listing every structural problem found.
+    """
+    rtype, rid = identify(resource)
+    extractor = EXTRACTORS.get(rtype)
+    if extractor is None:
+        return []
+    key = resource_key(rtype, rid)
+    reader = _Reader(resource, key, aliases)
+    facts = [extractor(reader)]
+    errors = list(reader.errors)
+    for i, inner in enumerate(_contained(resource, errors)):
+        inner_type = inner.get("resourceType")
+        inner_id = inner.get("id")
+        if not isinstance(inner_type, str) or not isinstance(inner_id, str):
+            errors.append(f"contained[{i}]: missing resourceType or id")
+            continue
+        inner_extractor = EXTRACTORS.get(inner_type)
+        if inner_extractor is None:
+            continue
+        inner_reader = _Reader(inner, f"{key}#{inner_id}", aliases)
+        facts.append(inner_extractor(inner_reader))
+        errors.extend(f"contained[{i}].{e}" for e in inner_reader.errors)
+    if errors:
+        raise BadRecord(errors, rtype, rid)
+    return facts
+
+
+def _contained(resource: Mapping[str, Any], errors: list[str]) -> Iterator[Mapping[str, Any]]:
+    contained = resource.get("contained")
+    if contained is None:
+        return
+    if not isinstance(contained, list):
+        errors.append("contained: expected an array")
+        return
+    for item in contained:
+        if isinstance(item, dict):
+            yield item
+        else:
+            errors.append("contained: expected objects")

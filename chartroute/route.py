@@ -1,0 +1,159 @@
+"""Who takes each blocker: turn chart verdicts into work items with an assignee and a priority.
+
+Pure like ``classify``: the roster, the current load per person and the as-of day are inputs.
+Clinical items follow the chart's rendering clinician; staff items stay with the person who has
+them (so a re-sync does not shuffle work) unless that person left the role or is away, else go to
+the clinician's pod member for the role, else to the least-loaded person in the role (open items
+÷ daily capacity, ties broken by name). Anyone out of office hands over to their named backup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from chartroute.classify import Blocker, ChartVerdict
+from chartroute.config.models import Person, PracticeConfig
+
+
+def work_item_id(encounter: str, category: str, subject: str) -> str:
+    """Deterministic id of the work item for (encounter, category, subject)."""
+    digest = hashlib.sha256(f"{encounter}\x1f{category}\x1f{subject}".encode()).hexdigest()
+    return f"wi-{digest[:20]}"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    """One next action on one chart, for one person."""
+
+    id: str
+    encounter: str
+    category: str
+    subject: str
+    role: str
+    assignee: str | None
+    evidence: tuple[str, ...]
+    detail: str
+    visit_at: datetime | None
+    billing_impact: float | None
+    filing_deadline: date | None
+    clinician: str | None  # roster id of the chart's rendering clinician, if known
+
+
+class Router:
+    """Assigns blockers to people, keeping a running load so one run balances itself."""
+
+    def __init__(
+        self,
+        config: PracticeConfig,
+        as_of: datetime,
+        load: Mapping[str, int] | None = None,
+    ) -> None:
+        self.config = config
+        self.day = as_of.date()
+        self.load: dict[str, int] = {p.id: 0 for p in config.roster}
+        for person_id, count in (load or {}).items():
+            if person_id in self.load:
+                self.load[person_id] = count
+        self.by_id = {p.id: p for p in config.roster}
+        self.by_practitioner = {p.practitioner: p for p in config.roster if p.practitioner}
+
+    def route(
+        self, verdict: ChartVerdict, current: Mapping[str, str | None] | None = None
+    ) -> list[WorkItem]:
+        """Work items for an open chart's blockers; ``current`` maps item id → assignee now."""
+        clinician = self.by_practitioner.get(verdict.rendering_clinician or "")
+        billing = self._billing_impact(verdict)
+        deadline = self._filing_deadline(verdict)
+        items = []
+        for blocker in verdict.blockers:
+            item_id = work_item_id(verdict.encounter, blocker.category, blocker.subject)
+            role = self.config.routing.role_for(blocker.category, _gap_field(blocker))
+            existing = (current or {}).get(item_id)
+            assignee = self.assign(role, clinician, existing)
+            if assignee is not None and assignee != existing:
+                self.load[assignee] = self.load.get(assignee, 0) + 1
+                if existing in self.load:
+                    self.load[existing] = max(0, self.load[existing] - 1)
+            items.append(
+                WorkItem(
+                    id=item_id,
+                    encounter=verdict.encounter,
+                    category=blocker.category,
+                    subject=blocker.subject,
+                    role=role,
+                    assignee=assignee,
+                    evidence=blocker.evidence,
+                    detail=blocker.detail,
+                    visit_at=verdict.visit_at,
+                    billing_impact=billing,
+                    filing_deadline=deadline,
+                    clinician=clinician.id if clinician else None,
+                )
+            )
+        return items
+
+    def assign(self, role: str, clinician: Person | None, current: str | None) -> str | None:
+        """The person who should hold an item of ``role`` on ``clinician``'s chart."""
+        if role == "clinician":
+            return self._cover(clinician).id if clinician else None
+        holder = self.by_id.get(current or "")
+        if holder is not None and role in holder.roles and not holder.is_away(self.day):
+            return holder.id
+        in_role = [p for p in self.config.roster if role in p.roles]
+        if not in_role:
+            return None
+        pod = [p for p in in_role if clinician is not None and clinician.id in p.pod]
+        for pool in (pod, in_role):
+            present = [p for p in pool if not p.is_away(self.day)]
+            if present:
+                return self._least_loaded(present).id
+        return self._cover(self._least_loaded(pod or in_role)).id
+
+    def _least_loaded(self, people: Iterable[Person]) -> Person:
+        return min(people, key=lambda p: (self.load.get(p.id, 0) / p.daily_capacity, p.name, p.id))
+
+    def _cover(self, person: Person) -> Person:
+        """Follow backups while the person is away; stop at a cycle or an absent backup."""
+        seen = {person.id}
+        current = person
+        while current.is_away(self.day) and current.backup and current.backup not in seen:
+            seen.add(current.backup)
+            current = self.by_id[current.backup]
+        return current if not current.is_away(self.day) else person
+
+    def _billing_impact(self, verdict: ChartVerdict) -> float | None:
+        fees = self.config.billing.fee_schedule
+        if verdict.level_of_service and verdict.level_of_service in fees:
+            return fees[verdict.level_of_service]
+        return verdict.claim_total
+
+    def _filing_deadline(self, verdict: ChartVerdict) -> date | None:
+        if verdict.visit_at is None:
+            return None
+        billing = self.config.billing
+        days = billing.timely_filing_days.get(
+            verdict.insurer or "", billing.default_timely_filing_days
+        )
+        return verdict.visit_at.date() + timedelta(days=days)
+
+
+def _gap_field(blocker: Blocker) -> str | None:
+    return blocker.subject if blocker.category == "documentation-gap" else None
+
+
+def priority_key(item: WorkItem) -> tuple[float, float, float, str]:
+    """Sort key: oldest visit first, then larger billing impact, then nearest filing deadline."""
+    visit = item.visit_at.timestamp() if item.visit_at else float("inf")
+    billing = -(item.billing_impact or 0.0)
+    deadline = item.filing_deadline.toordinal() if item.filing_deadline else float("inf")
+    return (visit, billing, deadline, item.id)
+
+
+def age_days(visit_at: datetime | None, as_of: datetime) -> int | None:
+    """Whole days since the visit."""
+    if visit_at is None:
+        return None
+    return max(0, (as_of - visit_at).days)

@@ -1,0 +1,1 @@
+"""chartroute's own system of record: facts, charts, work items and their history."""

@@ -1,0 +1,172 @@
+"""Persist facts idempotently and load them back, a batch of charts at a time.
+
+An upsert compares each incoming fact's content hash with the stored one, so re-reading an
+unchanged feed writes nothing; a stored fact is replaced only by one at least as new
+(``meta.lastUpdated``), so a late-arriving old version cannot roll a chart back. Every change
+queues the keys of the charts it touches in ``dirty_key`` within the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, select
+
+from chartroute.charts import ChartFacts, build_chart
+from chartroute.fhir.facts import EncounterFact, Fact, fact_from_json, fact_to_json
+from chartroute.fhir.references import key_type
+from chartroute.store.batching import chunks, insert_ignore, upsert
+from chartroute.store.schema import dirty_key, fact, fact_link
+
+
+@dataclass
+class UpsertCounts:
+    """What one upsert batch did."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    changed_keys: list[str] = field(default_factory=list)
+
+
+def _hash(body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+def upsert_facts(conn: Connection, facts: Iterable[Fact], now: datetime) -> UpsertCounts:
+    """Store a batch of facts; queue the charts they touch for re-classification."""
+    latest: dict[str, Fact] = {}
+    for f in facts:
+        current = latest.get(f.key)
+        if current is None or not (
+            current.updated_at and f.updated_at and current.updated_at > f.updated_at
+        ):
+            latest[f.key] = f
+    counts = UpsertCounts()
+    if not latest:
+        return counts
+    stored: dict[str, tuple[str, datetime | None]] = {}
+    for part in chunks(list(latest)):
+        rows = conn.execute(
+            select(fact.c.key, fact.c.content_hash, fact.c.updated_at).where(fact.c.key.in_(part))
+        )
+        stored.update({r.key: (r.content_hash, r.updated_at) for r in rows})
+    writes = []
+    changed: list[Fact] = []
+    for key, f in latest.items():
+        body = fact_to_json(f)
+        digest = _hash(body)
+        previous = stored.get(key)
+        if previous is not None:
+            if previous[0] == digest:
+                counts.unchanged += 1
+                continue
+            if previous[1] and f.updated_at and previous[1] > f.updated_at:
+                counts.stale += 1
+                continue
+            counts.updated += 1
+        else:
+            counts.inserted += 1
+        changed.append(f)
+        writes.append(
+            {
+                "key": key,
+                "resource_type": key_type(key),
+                "version": f.version,
+                "updated_at": f.updated_at,
+                "content_hash": digest,
+                "body": body,
+                "synced_at": now,
+            }
+        )
+    if not changed:
+        return counts
+    changed_keys = [f.key for f in changed]
+    dirty: set[str] = set()
+    replaced = [k for k in changed_keys if k in stored]
+    for part in chunks(replaced):
+        dirty.update(
+            r.target_key
+            for r in conn.execute(select(fact_link.c.target_key).where(fact_link.c.fact_key.in_(part)))
+        )
+        conn.execute(delete(fact_link).where(fact_link.c.fact_key.in_(part)))
+    upsert(conn, fact, writes, ["key"])
+    links = [{"fact_key": f.key, "target_key": t} for f in changed for t in set(f.links)]
+    insert_ignore(conn, fact_link, links)
+    for f in changed:
+        dirty.update(f.links)
+        if isinstance(f, EncounterFact):
+            dirty.add(f.key)
+    insert_ignore(conn, dirty_key, [{"key": k} for k in sorted(dirty)])
+    counts.changed_keys = changed_keys
+    return counts
+
+
+def take_dirty(conn: Connection, limit: int) -> tuple[list[str], list[str]]:
+    """Up to ``limit`` queued keys, and the encounters whose charts they touch."""
+    keys = [r.key for r in conn.execute(select(dirty_key.c.key).order_by(dirty_key.c.key).limit(limit))]
+    encounters = {k for k in keys if key_type(k) == "Encounter" and "#" not in k}
+    pending = [k for k in keys if k not in encounters]
+    for _hop in range(2):
+        if not pending:
+            break
+        found: list[str] = []
+        for part in chunks(pending):
+            found.extend(
+                r.target_key
+                for r in conn.execute(
+                    select(fact_link.c.target_key).where(fact_link.c.fact_key.in_(part))
+                )
+            )
+        encounters.update(k for k in found if key_type(k) == "Encounter" and "#" not in k)
+        pending = [k for k in found if key_type(k) != "Encounter"]
+    return keys, sorted(encounters)
+
+
+def clear_dirty(conn: Connection, keys: list[str]) -> None:
+    """Remove keys whose charts have been re-classified (same transaction as the results)."""
+    for part in chunks(keys):
+        conn.execute(delete(dirty_key).where(dirty_key.c.key.in_(part)))
+
+
+def mark_dirty(conn: Connection, keys: Iterable[str]) -> None:
+    """Queue charts for re-classification (config change, a start time now past)."""
+    insert_ignore(conn, dirty_key, [{"key": k} for k in keys])
+
+
+def load_charts(conn: Connection, encounters: list[str]) -> dict[str, ChartFacts]:
+    """The facts of a batch of charts: three indexed queries, not one per chart."""
+    wanted = set(encounters)
+    direct: dict[str, set[str]] = defaultdict(set)  # encounter -> fact keys
+    for part in chunks(encounters):
+        for r in conn.execute(
+            select(fact_link.c.fact_key, fact_link.c.target_key).where(fact_link.c.target_key.in_(part))
+        ):
+            direct[r.target_key].add(r.fact_key)
+    parents = {k for keys in direct.values() for k in keys}
+    second: dict[str, set[str]] = defaultdict(set)  # parent -> fact keys
+    for part in chunks(sorted(parents)):
+        for r in conn.execute(
+            select(fact_link.c.fact_key, fact_link.c.target_key).where(fact_link.c.target_key.in_(part))
+        ):
+            second[r.target_key].add(r.fact_key)
+    needed = wanted | parents | {k for keys in second.values() for k in keys}
+    loaded: dict[str, Fact] = {}
+    for part in chunks(sorted(needed)):
+        for r in conn.execute(select(fact.c.key, fact.c.body).where(fact.c.key.in_(part))):
+            loaded[r.key] = fact_from_json(r.body)
+    charts: dict[str, ChartFacts] = {}
+    for enc_key in encounters:
+        enc = loaded.get(enc_key)
+        if not isinstance(enc, EncounterFact):
+            continue
+        keys = set(direct.get(enc_key, ()))
+        for parent in list(keys):
+            keys.update(second.get(parent, ()))
+        charts[enc_key] = build_chart(enc, (loaded[k] for k in sorted(keys) if k in loaded))
+    return charts

@@ -1,0 +1,86 @@
+"""The backlog at a glance: open charts by category and role, items per person, and how many
+open charts sit on clinicians versus staff alone. Identifiers and counts only, so the same
+summary is printed, logged and published as a Prefect artifact."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, select
+
+from chartroute.store.schema import chart, work_item
+
+
+@dataclass
+class BacklogSummary:
+    open_charts: int = 0
+    closed_charts: int = 0
+    charts_by_category: dict[str, int] = field(default_factory=dict)
+    items_by_role: dict[str, int] = field(default_factory=dict)
+    items_by_person: dict[str, int] = field(default_factory=dict)
+    unassigned_items: int = 0
+    charts_on_clinicians: int = 0
+    charts_on_staff_only: int = 0
+
+    @property
+    def clinician_share(self) -> float:
+        return self.charts_on_clinicians / self.open_charts if self.open_charts else 0.0
+
+    @property
+    def staff_share(self) -> float:
+        return self.charts_on_staff_only / self.open_charts if self.open_charts else 0.0
+
+
+def backlog_summary(conn: Connection) -> BacklogSummary:
+    """Summarise the stored backlog."""
+    summary = BacklogSummary()
+    states = Counter(r.state for r in conn.execute(select(chart.c.state)))
+    summary.open_charts = states.get("open", 0)
+    summary.closed_charts = states.get("closed", 0)
+    by_category: dict[str, set[str]] = defaultdict(set)
+    roles_by_chart: dict[str, set[str]] = defaultdict(set)
+    roles: Counter[str] = Counter()
+    people: Counter[str] = Counter()
+    rows = conn.execute(
+        select(work_item.c.encounter, work_item.c.category, work_item.c.role, work_item.c.assignee)
+        .where(work_item.c.status == "open")
+    )
+    for r in rows:
+        by_category[r.category].add(r.encounter)
+        roles_by_chart[r.encounter].add(r.role)
+        roles[r.role] += 1
+        if r.assignee:
+            people[r.assignee] += 1
+        else:
+            summary.unassigned_items += 1
+    summary.charts_by_category = {k: len(v) for k, v in sorted(by_category.items())}
+    summary.items_by_role = dict(sorted(roles.items()))
+    summary.items_by_person = dict(sorted(people.items(), key=lambda kv: (-kv[1], kv[0])))
+    summary.charts_on_clinicians = sum(1 for r in roles_by_chart.values() if "clinician" in r)
+    summary.charts_on_staff_only = sum(1 for r in roles_by_chart.values() if "clinician" not in r)
+    return summary
+
+
+def summary_markdown(summary: BacklogSummary) -> str:
+    """The summary as Markdown tables (used for the Prefect artifact)."""
+    lines = [
+        f"**Open charts:** {summary.open_charts} (closed: {summary.closed_charts})  ",
+        f"**On clinicians:** {summary.charts_on_clinicians} ({summary.clinician_share:.0%}) · "
+        f"**on staff only:** {summary.charts_on_staff_only} ({summary.staff_share:.0%})",
+        "",
+        "| category | open charts |",
+        "|---|---:|",
+        *(f"| {k} | {v} |" for k, v in summary.charts_by_category.items()),
+        "",
+        "| role | open items |",
+        "|---|---:|",
+        *(f"| {k} | {v} |" for k, v in summary.items_by_role.items()),
+        "",
+        "| person | open items |",
+        "|---|---:|",
+        *(f"| {k} | {v} |" for k, v in summary.items_by_person.items()),
+    ]
+    if summary.unassigned_items:
+        lines += ["", f"**Unassigned items:** {summary.unassigned_items}"]
+    return "\n".join(lines)

@@ -1,0 +1,50 @@
+"""The open work items in priority order, as the worklist command and tools read them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from chartroute.route import WorkItem, age_days, priority_key
+from chartroute.store.work_items import open_items
+
+
+def _as_item(row: Any) -> WorkItem:
+    return WorkItem(
+        id=row.id,
+        encounter=row.encounter,
+        category=row.category,
+        subject=row.subject,
+        role=row.role,
+        assignee=row.assignee,
+        evidence=tuple(row.evidence),
+        detail=row.detail,
+        visit_at=row.visit_at,
+        billing_impact=row.billing_impact,
+        filing_deadline=row.filing_deadline,
+        clinician=row.clinician,
+    )
+
+
+def worklist(conn: Connection, as_of: datetime, person: str | None = None) -> Iterator[dict[str, Any]]:
+    """Open items sorted by priority (1 = first), then id; no PHI."""
+    items = sorted((_as_item(r) for r in open_items(conn, person)), key=priority_key)
+    for rank, item in enumerate(items, start=1):
+        yield {
+            "id": item.id,
+            "category": item.category,
+            "role": item.role,
+            "assignee": item.assignee,
+            "encounter": item.encounter,
+            "subject": item.subject,
+            "priority": rank,
+            "age_days": age_days(item.visit_at, as_of),
+            "billing_impact": item.billing_impact,
+            "filing_deadline": item.filing_deadline.isoformat()
+            if isinstance(item.filing_deadline, date)
+            else None,
+            "detail": item.detail,
+        }
