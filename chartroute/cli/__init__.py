@@ -1,0 +1,1 @@
+"""The ``chartroute`` command line."""

@@ -1,0 +1,108 @@
+"""Tasks of the sync flow. Each calls one domain stage and returns identifiers and counts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from chartroute import sync
+from chartroute.sources.base import Partition
+from chartroute.summary import backlog_summary, summary_markdown
+from tasks import context
+from tasks.retry import retry_temporary
+
+_COMMON: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
+
+
+@task(name="plan", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_temporary, **_COMMON)
+def plan_task(source_spec: str, as_of: datetime, full: bool) -> sync.SyncPlan:
+    """List the partitions that changed since the last sync."""
+    plan = sync.plan_sync(context.engine(), context.source(source_spec), as_of, full)
+    get_run_logger().info(
+        "run %s: %d partitions to read, %d unchanged and skipped",
+        plan.run_id,
+        len(plan.partitions),
+        plan.skipped,
+    )
+    return plan
+
+
+@task(
+    name="scan-validate-store",
+    task_run_name="scan-validate-store [{partition.label}]",
+    retries=3,
+    retry_delay_seconds=[2, 5, 15],
+    retry_condition_fn=retry_temporary,
+    **_COMMON,
+)
+def ingest_task(source_spec: str, partition: Partition) -> dict[str, Any]:
+    """Scan one partition, validate each record structurally, and upsert its facts.
+
+    Safe to retry: facts are upserted by key and content hash, so a replayed batch is a no-op.
+    """
+    counts = sync.ingest_partition(context.engine(), context.source(source_spec), partition)
+    logger = get_run_logger()
+    logger.info(
+        "%s: read %d, stored %d (new %d, changed %d, unchanged %d), quarantined %d",
+        partition.label,
+        counts.read,
+        counts.stored,
+        counts.facts_inserted,
+        counts.facts_updated,
+        counts.facts_unchanged,
+        counts.quarantined,
+    )
+    if counts.quarantined:
+        logger.warning("%s: %d records quarantined: %s", partition.label, counts.quarantined, counts.reasons)
+    return asdict(counts)
+
+
+@task(name="advance-cursors", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_temporary, **_COMMON)
+def cursors_task(plan: sync.SyncPlan) -> None:
+    """Mark the source's files as synced, now that everything they hold is committed."""
+    sync.commit_cursors(context.engine(), plan)
+
+
+@task(name="classify-route-record", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_temporary, **_COMMON)
+def classify_task(config_path: str, as_of: datetime, run_id: str) -> dict[str, Any]:
+    """Classify every touched chart, route its blockers and record the work items.
+
+    Runs the whole stage in batches of charts inside one task run; a retry resumes from the
+    charts still queued, since each batch removes its queue entries when it commits.
+    """
+    counts = sync.classify_pending(context.engine(), context.config(config_path), as_of, run_id)
+    get_run_logger().info(
+        "classified %d charts (%d open): %d items opened, %d closed, %d reassigned, %d reopened",
+        counts.charts,
+        counts.open_charts,
+        counts.opened,
+        counts.closed,
+        counts.reassigned,
+        counts.reopened,
+    )
+    return asdict(counts)
+
+
+@task(name="summary", **_COMMON)
+def summary_task(run_id: str, ingest: dict[str, Any], classified: dict[str, Any]) -> dict[str, Any]:
+    """Publish the backlog summary and the run's counts as artifacts (no PHI) and close the run."""
+    engine = context.engine()
+    with engine.connect() as conn:
+        summary = backlog_summary(conn)
+    create_markdown_artifact(
+        key="backlog-summary",
+        markdown=summary_markdown(summary),
+        description="Open charts by category, role and person after this sync",
+    )
+    rows = [{"stage": "ingest", "count": k, "value": v} for k, v in ingest.items() if k != "reasons"]
+    rows += [{"stage": "ingest", "count": f"quarantined: {k}", "value": v} for k, v in ingest.get("reasons", {}).items()]
+    rows += [{"stage": "classify", "count": k, "value": v} for k, v in classified.items()]
+    create_table_artifact(key="sync-counts", table=rows, description=f"Counts of sync run {run_id}")
+    result = {"run_id": run_id, "ingest": ingest, "classify": classified}
+    sync.finish_sync(engine, run_id, "completed", result)
+    return result
