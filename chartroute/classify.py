@@ -10,7 +10,7 @@ clinical text, so they are safe to log and to send.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from chartroute.charts import ChartFacts
 from chartroute.config.models import ChartRules, Documentation
@@ -44,6 +44,7 @@ PENDING_AUTH_OUTCOMES = frozenset({"queued", "partial"})
 OPEN_TASK_STATUSES = frozenset({"requested", "received", "accepted", "in-progress", "on-hold"})
 DONE_FORM_STATUSES = frozenset({"completed", "amended"})
 ENTERED_IN_ERROR = "entered-in-error"
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 
 FIELD_LABELS = {
     "chief-complaint": "chief complaint (Encounter.reasonCode or reasonReference)",
@@ -213,7 +214,7 @@ def referral_auth_blockers(chart: ChartFacts) -> list[Blocker]:
                 for r in chart.claim_responses
                 if r.request == claim.key and r.status != ENTERED_IN_ERROR
             ),
-            key=lambda r: (r.created_at is not None, r.created_at or 0, r.key),  # type: ignore[arg-type]
+            key=lambda r: (r.created_at is not None, r.created_at or _EPOCH, r.key),
         )
         if not responses:
             detail = f"prior authorization {claim.key} has no payer response"
@@ -221,7 +222,9 @@ def referral_auth_blockers(chart: ChartFacts) -> list[Blocker]:
             continue
         latest = responses[-1]
         if latest.outcome in PENDING_AUTH_OUTCOMES:
-            detail = f"prior authorization {claim.key}: payer response {latest.key} is {latest.outcome}"
+            detail = (
+                f"prior authorization {claim.key}: payer response {latest.key} is {latest.outcome}"
+            )
             blockers.append(
                 Blocker("awaiting-referral-auth", claim.key, (claim.key, latest.key), detail)
             )

@@ -43,8 +43,9 @@ def backlog_summary(conn: Connection) -> BacklogSummary:
     roles: Counter[str] = Counter()
     people: Counter[str] = Counter()
     rows = conn.execute(
-        select(work_item.c.encounter, work_item.c.category, work_item.c.role, work_item.c.assignee)
-        .where(work_item.c.status == "open")
+        select(
+            work_item.c.encounter, work_item.c.category, work_item.c.role, work_item.c.assignee
+        ).where(work_item.c.status == "open")
     )
     for r in rows:
         by_category[r.category].add(r.encounter)

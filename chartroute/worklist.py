@@ -29,7 +29,9 @@ def _as_item(row: Any) -> WorkItem:
     )
 
 
-def worklist(conn: Connection, as_of: datetime, person: str | None = None) -> Iterator[dict[str, Any]]:
+def worklist(
+    conn: Connection, as_of: datetime, person: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Open items sorted by priority (1 = first), then id; no PHI."""
     items = sorted((_as_item(r) for r in open_items(conn, person)), key=priority_key)
     for rank, item in enumerate(items, start=1):

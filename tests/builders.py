@@ -122,14 +122,26 @@ def report(rid: str, based_on: str, *, status: str = "final") -> dict[str, Any]:
 
 
 def claim(
-    cid: str, enc: str = "Encounter/e1", *, use: str = "preauthorization", status: str = "active",
-    code: str = "72148", total: float | None = None,
+    cid: str,
+    enc: str = "Encounter/e1",
+    *,
+    use: str = "preauthorization",
+    status: str = "active",
+    code: str = "72148",
+    total: float | None = None,
 ) -> dict[str, Any]:
     res: dict[str, Any] = {
         "resourceType": "Claim",
         "id": cid,
         "status": status,
-        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "professional"}]},
+        "type": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/claim-type",
+                    "code": "professional",
+                }
+            ]
+        },
         "use": use,
         "patient": {"reference": "Patient/p1"},
         "created": "2026-03-02T10:00:00-05:00",
@@ -150,12 +162,25 @@ def claim(
     return res
 
 
-def claim_response(rid: str, claim_ref: str, *, outcome: str = "complete", created: str = "2026-03-04T10:00:00-05:00") -> dict[str, Any]:
+def claim_response(
+    rid: str,
+    claim_ref: str,
+    *,
+    outcome: str = "complete",
+    created: str = "2026-03-04T10:00:00-05:00",
+) -> dict[str, Any]:
     return {
         "resourceType": "ClaimResponse",
         "id": rid,
         "status": "active",
-        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "professional"}]},
+        "type": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/claim-type",
+                    "code": "professional",
+                }
+            ]
+        },
         "use": "preauthorization",
         "patient": {"reference": "Patient/p1"},
         "created": created,
@@ -165,30 +190,58 @@ def claim_response(rid: str, claim_ref: str, *, outcome: str = "complete", creat
     }
 
 
-def task(tid: str, focus: str = "Encounter/e1", *, status: str = "requested", code: str = "coding-query") -> dict[str, Any]:
+def task(
+    tid: str, focus: str = "Encounter/e1", *, status: str = "requested", code: str = "coding-query"
+) -> dict[str, Any]:
     return {
         "resourceType": "Task",
         "id": tid,
         "status": status,
         "intent": "order",
-        "code": {"coding": [{"system": "https://chartroute.org/fhir/CodeSystem/task-code", "code": code}]},
+        "code": {
+            "coding": [{"system": "https://chartroute.org/fhir/CodeSystem/task-code", "code": code}]
+        },
         "focus": {"reference": focus},
         "authoredOn": "2026-03-03T10:00:00-05:00",
     }
 
 
-def condition(cid: str, enc: str = "Encounter/e1", *, category: str = "encounter-diagnosis", verification: str = "confirmed") -> dict[str, Any]:
+def condition(
+    cid: str,
+    enc: str = "Encounter/e1",
+    *,
+    category: str = "encounter-diagnosis",
+    verification: str = "confirmed",
+) -> dict[str, Any]:
     return {
         "resourceType": "Condition",
         "id": cid,
-        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": category}]}],
-        "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": verification}]},
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                        "code": category,
+                    }
+                ]
+            }
+        ],
+        "verificationStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    "code": verification,
+                }
+            ]
+        },
         "subject": {"reference": "Patient/p1"},
         "encounter": {"reference": enc},
     }
 
 
-def form(qid: str, questionnaire: str, enc: str = "Encounter/e1", *, status: str = "completed") -> dict[str, Any]:
+def form(
+    qid: str, questionnaire: str, enc: str = "Encounter/e1", *, status: str = "completed"
+) -> dict[str, Any]:
     return {
         "resourceType": "QuestionnaireResponse",
         "id": qid,

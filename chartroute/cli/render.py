@@ -39,7 +39,9 @@ def summary_tables(console: Console, summary: BacklogSummary) -> None:
     console.print(table)
 
 
-def records_table(console: Console, title: str, columns: list[str], rows: Iterable[dict[str, Any]]) -> None:
+def records_table(
+    console: Console, title: str, columns: list[str], rows: Iterable[dict[str, Any]]
+) -> None:
     table = Table(title=title)
     for c in columns:
         table.add_column(c)

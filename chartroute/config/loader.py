@@ -46,7 +46,9 @@ def load_config(path: str | Path) -> PracticeConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([ConfigProblem(str(path), None, "", f"cannot read: {exc.strerror}")]) from None
+        raise ConfigError(
+            [ConfigProblem(str(path), None, "", f"cannot read: {exc.strerror}")]
+        ) from None
     return load_config_text(text, str(path))
 
 
@@ -59,7 +61,9 @@ def load_config_text(text: str, filename: str = "<config>") -> PracticeConfig:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([ConfigProblem(filename, line, "", f"not valid YAML: {problem}")]) from None
+        raise ConfigError(
+            [ConfigProblem(filename, line, "", f"not valid YAML: {problem}")]
+        ) from None
     if not isinstance(data, dict) or root is None:
         raise ConfigError([ConfigProblem(filename, 1, "", "expected a mapping at the top level")])
     problems = _duplicate_keys(root, filename, ())

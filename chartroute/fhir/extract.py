@@ -163,7 +163,9 @@ def _encounter(r: _Reader) -> EncounterFact:
             continue
         types: list[str] = []
         for j, concept in enumerate(r.array("type", part)):
-            types.extend(c.split("|", 1)[1] for c in r.codings(f"participant[{i}].type[{j}]", concept))
+            types.extend(
+                c.split("|", 1)[1] for c in r.codings(f"participant[{i}].type[{j}]", concept)
+            )
         participants.append((tuple(types), individual))
     identifier = None
     for ident in r.array("identifier"):

@@ -1,6 +1,6 @@
 """Typed facts: the few fields of each FHIR resource that the classification rules read.
 
-Validating a whole resource into a fhir.resources model costs 50–100 times more than decoding
+Validating a whole resource into a fhir.resources model costs 50-100 times more than decoding
 it, so the sync path extracts these facts with a fast decoder and keeps them as small frozen
 structs. They are what the store persists and what ``classify`` reads; the raw resource is
 never needed to decide a blocker.

@@ -92,7 +92,9 @@ def upsert_facts(conn: Connection, facts: Iterable[Fact], now: datetime) -> Upse
     for part in chunks(replaced):
         dirty.update(
             r.target_key
-            for r in conn.execute(select(fact_link.c.target_key).where(fact_link.c.fact_key.in_(part)))
+            for r in conn.execute(
+                select(fact_link.c.target_key).where(fact_link.c.fact_key.in_(part))
+            )
         )
         conn.execute(delete(fact_link).where(fact_link.c.fact_key.in_(part)))
     upsert(conn, fact, writes, ["key"])
@@ -109,7 +111,9 @@ def upsert_facts(conn: Connection, facts: Iterable[Fact], now: datetime) -> Upse
 
 def take_dirty(conn: Connection, limit: int) -> tuple[list[str], list[str]]:
     """Up to ``limit`` queued keys, and the encounters whose charts they touch."""
-    keys = [r.key for r in conn.execute(select(dirty_key.c.key).order_by(dirty_key.c.key).limit(limit))]
+    keys = [
+        r.key for r in conn.execute(select(dirty_key.c.key).order_by(dirty_key.c.key).limit(limit))
+    ]
     encounters = {k for k in keys if key_type(k) == "Encounter" and "#" not in k}
     pending = [k for k in keys if k not in encounters]
     for _hop in range(2):
@@ -145,14 +149,18 @@ def load_charts(conn: Connection, encounters: list[str]) -> dict[str, ChartFacts
     direct: dict[str, set[str]] = defaultdict(set)  # encounter -> fact keys
     for part in chunks(encounters):
         for r in conn.execute(
-            select(fact_link.c.fact_key, fact_link.c.target_key).where(fact_link.c.target_key.in_(part))
+            select(fact_link.c.fact_key, fact_link.c.target_key).where(
+                fact_link.c.target_key.in_(part)
+            )
         ):
             direct[r.target_key].add(r.fact_key)
     parents = {k for keys in direct.values() for k in keys}
     second: dict[str, set[str]] = defaultdict(set)  # parent -> fact keys
     for part in chunks(sorted(parents)):
         for r in conn.execute(
-            select(fact_link.c.fact_key, fact_link.c.target_key).where(fact_link.c.target_key.in_(part))
+            select(fact_link.c.fact_key, fact_link.c.target_key).where(
+                fact_link.c.target_key.in_(part)
+            )
         ):
             second[r.target_key].add(r.fact_key)
     needed = wanted | parents | {k for keys in second.values() for k in keys}

@@ -65,7 +65,15 @@ def charts_for(conn: Connection, encounters: list[str]) -> dict[str, dict[str, A
     return out
 
 
-_COMPARED = ("role", "evidence", "detail", "visit_at", "billing_impact", "filing_deadline", "clinician")
+_COMPARED = (
+    "role",
+    "evidence",
+    "detail",
+    "visit_at",
+    "billing_impact",
+    "filing_deadline",
+    "clinician",
+)
 
 
 def reconcile(
@@ -83,8 +91,8 @@ def reconcile(
     """
     counts = ReconcileCounts()
     by_encounter: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in existing.values():
-        by_encounter[row["encounter"]].append(row)
+    for stored_row in existing.values():
+        by_encounter[stored_row["encounter"]].append(stored_row)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
@@ -108,7 +116,15 @@ def reconcile(
             row = existing.get(item.id)
             values = _item_values(item)
             if row is None:
-                inserts.append({**values, "status": "open", "opened_at": now, "closed_at": None, "updated_at": now})
+                inserts.append(
+                    {
+                        **values,
+                        "status": "open",
+                        "opened_at": now,
+                        "closed_at": None,
+                        "updated_at": now,
+                    }
+                )
                 event(item.id, "opened", item.assignee)
                 counts.opened += 1
                 continue
