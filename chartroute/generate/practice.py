@@ -1,0 +1,93 @@
+"""Generate a whole synthetic practice: people, encounters and their resources, config.
+
+The run is a single streaming pass: reference data first, then encounter by encounter in
+schedule order, each resource written as soon as it is built. Nothing grows with the number
+of encounters except the output files.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from . import codes
+from .clinic_time import ClinicClock
+from .people import patient_facts
+from .profile import GeneratorProfile
+from .resources import ResourceBuilder
+from .roster import fee_schedule, load_template, write_practice_yaml
+from .summary import GenerationSummary, write_manifest
+from .timeline import StoryPlanner
+from .writer import NdjsonWriter
+
+RESOURCE_TYPES: tuple[str, ...] = (
+    "Claim",
+    "ClaimResponse",
+    "Condition",
+    "DiagnosticReport",
+    "DocumentReference",
+    "Encounter",
+    "Organization",
+    "Patient",
+    "Practitioner",
+    "QuestionnaireResponse",
+    "ServiceRequest",
+    "Task",
+)
+"""Every resource type the generator can write."""
+
+PRACTICE_FILE = "practice.yaml"
+
+
+def generate_practice(out_dir: Path, profile: GeneratorProfile) -> GenerationSummary:
+    """Write a synthetic practice to ``out_dir`` and say what was written.
+
+    Output: ``<Type>.ndjson`` per resource type (FHIR Bulk Data layout), ``practice.yaml``
+    (the config template with the generated roster) and ``generator.json`` (a manifest).
+    The same profile always gives byte-identical files.
+    """
+    began = time.perf_counter()
+    out_dir = Path(out_dir)
+    template = load_template()
+    clock = ClinicClock(profile.tz, profile.clinic_open_hour, profile.clinic_close_hour)
+    as_of = profile.resolved_as_of()
+    as_of_local = clock.to_local(as_of)
+    days = profile.clinic_days()
+    currency = str((template.get("billing") or {}).get("currency") or "USD")
+    builder = ResourceBuilder(clock, as_of_local, fee_schedule(template), currency)
+    planner = StoryPlanner(profile, clock)
+    # Reference data predates the horizon: it was in the EHR the evening before day one.
+    on_file = clock.at(days[0] - timedelta(days=1), 18)
+    practice_name = str((template.get("practice") or {}).get("name") or "Synthetic Practice")
+
+    encounters = 0
+    with NdjsonWriter(out_dir, RESOURCE_TYPES) as writer:
+        writer.write(*builder.organization(codes.PRACTICE_ORG_ID, practice_name, "prov", on_file))
+        for payer in codes.PAYERS:
+            writer.write(*builder.organization(payer.id, payer.name, "pay", on_file))
+        for provider in range(profile.providers):
+            writer.write(*builder.practitioner(provider, on_file))
+        for index in range(profile.providers * profile.patients_per_provider):
+            facts = patient_facts(profile.seed, index, profile.providers, profile.start)
+            writer.write(*builder.patient(facts, on_file))
+
+        for slot in planner.schedule(days, as_of_local):
+            story = planner.story(slot)
+            if story.start > as_of_local:
+                continue
+            encounters += 1
+            for resource_type, resource in builder.encounter_resources(story):
+                writer.write(resource_type, resource)
+        counts = writer.counts
+
+    write_practice_yaml(out_dir / PRACTICE_FILE, template, profile)
+    summary = GenerationSummary(
+        out_dir=out_dir,
+        as_of=as_of,
+        encounters=encounters,
+        counts=counts,
+        elapsed_seconds=time.perf_counter() - began,
+    )
+    write_manifest(profile, summary)
+    return summary
