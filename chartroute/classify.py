@@ -139,11 +139,15 @@ def rendering_clinician(enc: EncounterFact) -> str | None:
 
 def unsigned_note_blockers(chart: ChartFacts) -> list[Blocker]:
     """No signed clinical note: no current DocumentReference with docStatus final/amended
-    (or no docStatus) and no final/amended Composition for the encounter."""
+    (or no docStatus) and no final/amended Composition for the encounter.
+
+    A referral letter (LOINC 57133-1) is correspondence about the visit, not its clinical
+    note: a signed letter does not sign the chart (it has its own rule below).
+    """
     enc = chart.encounter.key
     unsigned: list[str] = []
     for note in chart.notes:
-        if enc not in note.encounters:
+        if enc not in note.encounters or REFERRAL_NOTE in note.type_codings:
             continue
         if note.is_composition:
             if note.status in SIGNED_COMPOSITION_STATUSES:

@@ -196,10 +196,19 @@ FACT_CLASSES: dict[str, type[Any]] = {
 }
 
 
+_FIELD_NAMES: dict[str, tuple[str, ...]] = {
+    kind: tuple(f.name for f in fields(cls)) for kind, cls in FACT_CLASSES.items()
+}
+_TIME_FIELDS: dict[str, frozenset[str]] = {
+    kind: frozenset(n for n in names if n.endswith("_at")) for kind, names in _FIELD_NAMES.items()
+}
+
+
 def fact_to_json(fact: Fact) -> bytes:
     """Serialise a fact; ``fact_from_json`` restores it exactly."""
-    payload = {f.name: getattr(fact, f.name) for f in fields(fact)}
-    payload["kind"] = fact.kind
+    kind = fact.kind
+    payload = {name: getattr(fact, name) for name in _FIELD_NAMES[kind]}
+    payload["kind"] = kind
     return orjson.dumps(payload)
 
 
@@ -210,14 +219,14 @@ def _restore(value: Any) -> Any:
 
 
 def fact_from_json(data: bytes | str) -> Fact:
-    """Inverse of ``fact_to_json``."""
+    """Inverse of ``fact_to_json``; on the classification hot path, so kept lean."""
     payload = orjson.loads(data)
-    cls = FACT_CLASSES[payload.pop("kind")]
-    kwargs: dict[str, Any] = {}
+    kind = payload.pop("kind")
+    times = _TIME_FIELDS[kind]
     for name, value in payload.items():
-        if name.endswith("_at") and isinstance(value, str):
-            kwargs[name] = datetime.fromisoformat(value)
-        else:
-            kwargs[name] = _restore(value)
-    fact: Fact = cls(**kwargs)
+        if type(value) is list:
+            payload[name] = _restore(value)
+        elif name in times and value is not None:
+            payload[name] = datetime.fromisoformat(value)
+    fact: Fact = FACT_CLASSES[kind](**payload)
     return fact

@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 T = TypeVar("T")
-IN_CHUNK = 900  # stays under every SQLite build's bound-parameter limit
+IN_CHUNK = 5000  # under SQLite's (32,766 since 3.32) and PostgreSQL's (65,535) parameter limits
 
 
 def chunks(items: Sequence[T] | Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:

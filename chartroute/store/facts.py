@@ -13,13 +13,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
 from chartroute.charts import ChartFacts, build_chart
 from chartroute.fhir.facts import EncounterFact, Fact, fact_from_json, fact_to_json
 from chartroute.fhir.references import key_type
-from chartroute.store.batching import chunks, insert_ignore, upsert
+from chartroute.store.batching import chunks, insert_ignore
+from chartroute.store.bulk import bulk_upsert
 from chartroute.store.schema import dirty_key, fact, fact_link
 
 
@@ -32,6 +34,17 @@ class UpsertCounts:
     unchanged: int = 0
     stale: int = 0
     changed_keys: list[str] = field(default_factory=list)
+
+
+_FACT_COLUMNS = (
+    "key",
+    "resource_type",
+    "version",
+    "updated_at",
+    "content_hash",
+    "body",
+    "synced_at",
+)
 
 
 def _hash(body: bytes) -> str:
@@ -56,7 +69,7 @@ def upsert_facts(conn: Connection, facts: Iterable[Fact], now: datetime) -> Upse
             select(fact.c.key, fact.c.content_hash, fact.c.updated_at).where(fact.c.key.in_(part))
         )
         stored.update({r.key: (r.content_hash, r.updated_at) for r in rows})
-    writes = []
+    writes: list[tuple[Any, ...]] = []
     changed: list[Fact] = []
     for key, f in latest.items():
         body = fact_to_json(f)
@@ -73,17 +86,7 @@ def upsert_facts(conn: Connection, facts: Iterable[Fact], now: datetime) -> Upse
         else:
             counts.inserted += 1
         changed.append(f)
-        writes.append(
-            {
-                "key": key,
-                "resource_type": key_type(key),
-                "version": f.version,
-                "updated_at": f.updated_at,
-                "content_hash": digest,
-                "body": body,
-                "synced_at": now,
-            }
-        )
+        writes.append((key, key_type(key), f.version, f.updated_at, digest, body, now))
     if not changed:
         return counts
     changed_keys = [f.key for f in changed]
@@ -97,16 +100,50 @@ def upsert_facts(conn: Connection, facts: Iterable[Fact], now: datetime) -> Upse
             )
         )
         conn.execute(delete(fact_link).where(fact_link.c.fact_key.in_(part)))
-    upsert(conn, fact, writes, ["key"])
-    links = [{"fact_key": f.key, "target_key": t} for f in changed for t in set(f.links)]
-    insert_ignore(conn, fact_link, links)
+    bulk_upsert(conn, fact, _FACT_COLUMNS, writes, ["key"])
+    links = [(f.key, t) for f in changed for t in sorted(set(f.links))]
+    bulk_upsert(
+        conn, fact_link, ("fact_key", "target_key"), links, ["fact_key", "target_key"], update=False
+    )
     for f in changed:
         dirty.update(f.links)
         if isinstance(f, EncounterFact):
             dirty.add(f.key)
-    insert_ignore(conn, dirty_key, [{"key": k} for k in sorted(dirty)])
+    encounters = _encounters_of(conn, dirty)
+    bulk_upsert(
+        conn, dirty_key, ("key",), [(k,) for k in sorted(encounters)], ["key"], update=False
+    )
     counts.changed_keys = changed_keys
     return counts
+
+
+def _is_encounter(key: str) -> bool:
+    return key.startswith("Encounter/") and "#" not in key
+
+
+def _encounters_of(conn: Connection, keys: set[str]) -> set[str]:
+    """The encounters a set of link targets belongs to, following at most two hops.
+
+    A parent not stored yet (a result that arrives before its order) resolves to nothing,
+    which loses nothing: when the parent arrives it is new and queues its own encounter,
+    and loading that chart picks up the child through ``fact_link``.
+    """
+    encounters = {k for k in keys if _is_encounter(k)}
+    pending = sorted(k for k in keys if not _is_encounter(k))
+    for _hop in range(2):
+        if not pending:
+            break
+        found: set[str] = set()
+        for part in chunks(pending):
+            found.update(
+                r.target_key
+                for r in conn.execute(
+                    select(fact_link.c.target_key).where(fact_link.c.fact_key.in_(part))
+                )
+            )
+        encounters.update(k for k in found if _is_encounter(k))
+        pending = sorted(k for k in found if not _is_encounter(k))
+    return encounters
 
 
 def take_dirty(conn: Connection, limit: int) -> tuple[list[str], list[str]]:
@@ -114,22 +151,7 @@ def take_dirty(conn: Connection, limit: int) -> tuple[list[str], list[str]]:
     keys = [
         r.key for r in conn.execute(select(dirty_key.c.key).order_by(dirty_key.c.key).limit(limit))
     ]
-    encounters = {k for k in keys if key_type(k) == "Encounter" and "#" not in k}
-    pending = [k for k in keys if k not in encounters]
-    for _hop in range(2):
-        if not pending:
-            break
-        found: list[str] = []
-        for part in chunks(pending):
-            found.extend(
-                r.target_key
-                for r in conn.execute(
-                    select(fact_link.c.target_key).where(fact_link.c.fact_key.in_(part))
-                )
-            )
-        encounters.update(k for k in found if key_type(k) == "Encounter" and "#" not in k)
-        pending = [k for k in found if key_type(k) != "Encounter"]
-    return keys, sorted(encounters)
+    return keys, sorted(_encounters_of(conn, set(keys)))
 
 
 def clear_dirty(conn: Connection, keys: list[str]) -> None:

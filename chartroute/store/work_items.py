@@ -18,7 +18,8 @@ from sqlalchemy import Connection, bindparam, func, select, update
 
 from chartroute.classify import ChartVerdict
 from chartroute.route import WorkItem
-from chartroute.store.batching import chunks, upsert
+from chartroute.store.batching import chunks
+from chartroute.store.bulk import bulk_upsert
 from chartroute.store.schema import chart, work_item, work_item_event
 
 
@@ -167,7 +168,10 @@ def reconcile(
         conn.execute(stmt, updates)
     if events:
         conn.execute(work_item_event.insert(), events)
-    upsert(conn, chart, chart_rows, ["encounter"])
+    if chart_rows:
+        columns = tuple(chart_rows[0])
+        rows = [tuple(r[c] for c in columns) for r in chart_rows]
+        bulk_upsert(conn, chart, columns, rows, ["encounter"])
     return counts
 
 
