@@ -1,8 +1,10 @@
 """``chartroute classify``: decide every chart of a source in memory, writing nothing.
 
 The ops lead's preview of what a sync would do, with the reason for each decision. It uses the
-same decoder, rules and router as the sync; only the storage differs (a ``FactIndex`` in
-memory instead of the database), so what it prints is what sync would route.
+same decoder, expectation suites, rules and router as the sync; only the storage differs (a
+``FactIndex`` in memory instead of the database), so what it prints is what sync would route.
+Bad records are left out exactly as the sync would quarantine them; when too many are bad the
+preview stops short of classifying, as the sync would.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from datetime import datetime
 from chartroute.charts import FactIndex
 from chartroute.classify import classify_chart
 from chartroute.config.models import PracticeConfig
-from chartroute.fhir.decode import Rejected, decode_record
+from chartroute.fhir.decode import Decoded, Rejected, decode_record
 from chartroute.route import Router, WorkItem
 from chartroute.sources.base import Source
+from chartroute.validation.feed import Checks, FeedValidator, merge_checks
+from chartroute.validation.threshold import BadShare
 
 
 @dataclass
@@ -27,28 +31,56 @@ class Preview:
     rejected: list[Rejected] = field(default_factory=list)
     records_read: int = 0
     charts_seen: int = 0
+    checks: Checks = field(default_factory=dict)  # per expectation, orphan references included
+    bad_share: BadShare | None = None
+
+    @property
+    def stopped(self) -> bool:
+        """True when too many records were bad to classify the rest."""
+        return self.bad_share is not None and self.bad_share.exceeded
 
 
-def read_index(source: Source, rejected: list[Rejected]) -> tuple[FactIndex, int]:
-    """Every fact of the source in memory; bad records are appended to ``rejected``."""
+def read_records(source: Source) -> list[Decoded | Rejected]:
+    """Every record of the source, decoded (deletions a source reports are not records)."""
+    return [
+        decode_record(record)
+        for partition in source.partitions()
+        for record in source.read(partition)
+        if not record.deleted
+    ]
+
+
+def read_index(
+    source: Source, rejected: list[Rejected], validator: FeedValidator
+) -> tuple[FactIndex, int, Checks]:
+    """Every good fact of the source in memory; bad records are appended to ``rejected``."""
+    items = read_records(source)
+    screened = validator.screen(items)
     index = FactIndex()
-    read = 0
-    for partition in source.partitions():
-        for record in source.read(partition):
-            read += 1
-            result = decode_record(record)
-            if isinstance(result, Rejected):
-                rejected.append(result)
-                continue
-            for f in result.facts:
-                index.add(f)
-    return index, read
+    for item in screened.items:
+        if isinstance(item, Rejected):
+            rejected.append(item)
+            continue
+        for f in item.facts:
+            index.add(f)
+    good = [f for item in screened.items if isinstance(item, Decoded) for f in item.facts]
+    checks = merge_checks(screened.checks, validator.count_orphans_among(good))
+    return index, len(items), checks
 
 
-def preview(source: Source, config: PracticeConfig, as_of: datetime) -> Preview:
+def preview(
+    source: Source,
+    config: PracticeConfig,
+    as_of: datetime,
+    validator: FeedValidator | None = None,
+) -> Preview:
     """Classify and route every chart of ``source`` as of ``as_of``."""
     out = Preview()
-    index, out.records_read = read_index(source, out.rejected)
+    validator = validator or FeedValidator(config.validation, as_of)
+    index, out.records_read, out.checks = read_index(source, out.rejected, validator)
+    out.bad_share = BadShare(out.records_read, len(out.rejected), config.validation.max_bad_share)
+    if out.stopped:
+        return out
     router = Router(config, as_of)
     for chart in index.charts():
         verdict = classify_chart(chart, config.charts, config.documentation, as_of)

@@ -3,7 +3,8 @@
 FHIR allows partial dates (``2026``, ``2026-01``, ``2026-01-05``) and full instants with an
 offset. The rules compare times against an as-of instant, so every value becomes an aware
 UTC datetime; a partial date means the start of the period it names. A value that does not
-parse raises ``ValueError`` so the caller can quarantine the record instead of guessing.
+parse raises ``ValueError`` so the caller can quarantine the record instead of guessing; the
+message gives the expected shape and never quotes the value (a date of service is patient data).
 """
 
 from __future__ import annotations
@@ -18,17 +19,19 @@ def parse_fhir_datetime(value: object) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value:
-        raise ValueError(f"not a FHIR date: {value!r}")
+        raise ValueError(f"not a FHIR date: a {type(value).__name__}, not a string")
     fmt = _PARTIAL_FORMATS.get(len(value))
     if fmt is not None:
         try:
             return datetime.strptime(value, fmt).replace(tzinfo=UTC)
         except ValueError:
-            raise ValueError(f"not a FHIR date: {value!r}") from None
+            raise ValueError("not a FHIR date: expected YYYY, YYYY-MM or YYYY-MM-DD") from None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"not a FHIR dateTime: {value!r}") from None
+        raise ValueError(
+            "not a FHIR dateTime: expected ISO 8601 such as 2026-03-02T09:00:00Z"
+        ) from None
     if parsed.tzinfo is None:
         # FHIR requires an offset when a time is given; a missing one is read as UTC.
         return parsed.replace(tzinfo=UTC)

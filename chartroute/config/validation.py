@@ -1,0 +1,43 @@
+"""The ``validation`` section of the practice YAML: how much bad data a run tolerates.
+
+A real EHR feed always carries some bad records, and each is quarantined while the rest flows
+on; but when a large share of a feed is bad, the feed itself is broken (a vendor change, a
+truncated export) and routing work from what is left would mislead people. ``max_bad_share``
+draws that line.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Validation(BaseModel):
+    """Data validation: the bad-record threshold and where the expectation suites live."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_bad_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Largest share of the records read in one run that may be quarantined; "
+        "above it `classify` exits 2 and a sync run fails instead of routing a broken feed.",
+    )
+    future_tolerance_hours: float = Field(
+        default=24,
+        ge=0,
+        description="How far past the as-of time a recorded date (lastUpdated, authoredOn, "
+        "issued, a finished visit's end) may lie before the record is held as bad; absorbs "
+        "clock skew and dates written without a timezone.",
+    )
+    suites_dir: str | None = Field(
+        default=None,
+        description="Folder of Great Expectations suite files (YAML or JSON), one per fact "
+        "table, that an engineer edits to change the checks without touching code; default: "
+        "the project's `config/expectations`.",
+    )
+    data_docs_dir: str | None = Field(
+        default=None,
+        description="Folder the sync writes Great Expectations Data Docs into; default "
+        "`<CHARTROUTE_HOME>/data-docs`.",
+    )

@@ -1,0 +1,128 @@
+"""Great Expectations Data Docs for a sync run: one page per table, counts only.
+
+A run validates each partition separately, so the run's result per expectation is the sum of
+the partitions' counts. Those sums are turned back into GX validation results — rows checked,
+rows failed, no unexpected values or row numbers, so the pages carry no record content — and
+kept in a results folder next to the site, so the site's index lists every run. The report and
+the Prefect artifact link the site's ``index.html``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from chartroute.validation.feed import Checks, check_label
+from chartroute.validation.run import GX_LOCK, import_gx
+from chartroute.validation.suites import Suite
+
+RESULTS_FOLDER = "validation-results"
+
+
+def write_data_docs(
+    folder: Path, run_name: str, run_time: datetime, suites: Sequence[Suite], checks: Checks
+) -> Path:
+    """Add this run's pages to the Data Docs site in ``folder``; returns its index page."""
+    with GX_LOCK:
+        gx = import_gx()
+        from great_expectations.core.expectation_validation_result import (
+            ExpectationSuiteValidationResult,
+            ExpectationValidationResult,
+        )
+        from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+        from great_expectations.expectations.expectation_configuration import (
+            ExpectationConfiguration,
+        )
+
+        folder.mkdir(parents=True, exist_ok=True)
+        config = DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(),
+            progress_bars=ProgressBarsConfig(globally=False),
+            analytics_enabled=False,
+        )
+        config.stores[config.validation_results_store_name] = {
+            "class_name": "ValidationResultsStore",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(folder / RESULTS_FOLDER),
+            },
+        }
+        config.data_docs_sites = {
+            "chartroute": {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(folder),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        }
+        context = gx.get_context(project_config=config, mode="ephemeral")
+        run_id = RunIdentifier(run_name=run_name, run_time=run_time)
+        keys = []
+        for suite in suites:
+            results = []
+            for spec in suite.expectations:
+                counts = checks.get(check_label(suite.table, spec.reason))
+                if counts is None:
+                    continue
+                results.append(
+                    ExpectationValidationResult(
+                        success=counts["failed"] == 0,
+                        expectation_config=ExpectationConfiguration(**spec.gx_config()),
+                        result=_result(counts["checked"], counts["failed"]),
+                    )
+                )
+            if not results:
+                continue  # the table had no rows in this run
+            passed = sum(1 for r in results if r.success)
+            key = ValidationResultIdentifier(
+                ExpectationSuiteIdentifier(name=suite.table), run_id, f"{suite.table}-{run_name}"
+            )
+            context.validation_results_store.set(
+                key,
+                ExpectationSuiteValidationResult(
+                    success=passed == len(results),
+                    results=results,
+                    suite_name=suite.table,
+                    statistics={
+                        "evaluated_expectations": len(results),
+                        "successful_expectations": passed,
+                        "unsuccessful_expectations": len(results) - passed,
+                        "success_percent": 100.0 * passed / len(results),
+                    },
+                    meta={
+                        "run_id": run_id,
+                        "batch_spec": {"data_asset_name": suite.table},
+                        "batch_markers": {},
+                    },
+                ),
+            )
+            keys.append(key)
+        context.build_data_docs(resource_identifiers=keys)
+    return folder / "index.html"
+
+
+def _result(checked: int, failed: int) -> dict[str, Any]:
+    percent = 100.0 * failed / checked if checked else 0.0
+    return {
+        "element_count": checked,
+        "unexpected_count": failed,
+        "unexpected_percent": percent,
+        "unexpected_percent_nonmissing": percent,
+        "missing_count": 0,
+        "missing_percent": 0.0,
+        "partial_unexpected_list": [],
+    }

@@ -1,0 +1,152 @@
+"""The validate step: hold back the decoded records whose facts fail an expectation.
+
+Called with a batch of decode results (the sync: up to one partition's worth; ``classify``: the
+whole source), it builds the fact tables, runs the suites and turns every record owning a
+failing row into a ``Rejected`` with each reason, so the store and the rules only ever see
+records that passed. Records already rejected while decoding pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from chartroute.config.validation import Validation
+from chartroute.fhir.decode import Decoded, Rejected
+from chartroute.fhir.facts import Fact
+from chartroute.fhir.references import resource_key
+from chartroute.validation.fact_tables import build_fact_tables
+from chartroute.validation.references import REFERENCES_TABLE, links_among, references_frame
+from chartroute.validation.run import ExpectationOutcome, SuiteRunner
+from chartroute.validation.suites import default_suites_dir, load_suites
+
+#: Per expectation: rows checked and rows failed, keyed "table / reason" (counts only, no PHI).
+Checks = dict[str, dict[str, int]]
+#: A batch item: a decode result, or anything else the caller passes through (a deletion).
+Item = TypeVar("Item")
+
+
+def check_label(table: str, reason: str) -> str:
+    return f"{table} / {reason}"
+
+
+def tally(outcomes: Sequence[ExpectationOutcome]) -> Checks:
+    """The counts of a set of outcomes, ready to merge across batches and partitions."""
+    out: Checks = {}
+    for o in outcomes:
+        label = check_label(o.table, o.reason)
+        merge_checks(out, {label: {"checked": o.checked, "failed": o.failed}})
+    return out
+
+
+def merge_checks(into: Checks, other: Mapping[str, Mapping[str, int]]) -> Checks:
+    """Add ``other``'s counts into ``into`` (in place) and return it."""
+    for label, counts in other.items():
+        slot = into.setdefault(label, {"checked": 0, "failed": 0})
+        for name, value in counts.items():
+            slot[name] = slot.get(name, 0) + value
+    return into
+
+
+@dataclass
+class Screened(Generic[Item]):
+    """A batch after the validate step, and what each expectation found in it."""
+
+    items: list[Item | Rejected]
+    checks: Checks = field(default_factory=dict)
+    held: int = 0  # records newly rejected by an expectation
+
+
+class FeedValidator:
+    """The suites of one practice, applied as of one run's as-of time."""
+
+    def __init__(self, settings: Validation, as_of: datetime, runner: SuiteRunner | None = None):
+        self.settings = settings
+        self.as_of = as_of
+        self.runner = runner or runner_for(settings.suites_dir)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """Values of ``$PARAMETER`` references in the suite files."""
+        tolerance = timedelta(hours=self.settings.future_tolerance_hours)
+        return {"as_of": self.as_of, "latest_allowed": self.as_of + tolerance}
+
+    def screen(
+        self,
+        items: Sequence[Item],
+        raw_of: Callable[[int], bytes] = lambda _i: b"",
+    ) -> Screened[Item]:
+        """Check every decoded record of ``items``; ``raw_of(i)`` gives item i's raw bytes.
+
+        Items that are not ``Decoded`` (already rejected, or a deletion) pass through.
+        """
+        records = [
+            (i, item.facts)
+            for i, item in enumerate(items)
+            if isinstance(item, Decoded) and item.facts
+        ]
+        tables = build_fact_tables(records)
+        outcomes = self.runner.run(tables.frames, self.parameters)
+        reasons: dict[int, list[str]] = {}
+        for outcome in outcomes:
+            if outcome.on_fail != "quarantine" or not outcome.rows:
+                continue
+            keys = tables.frames[outcome.table]["key"]
+            for row in outcome.rows:
+                fact_key = str(keys.iat[row])
+                for index in tables.owners(outcome.table, row):
+                    item = items[index]
+                    assert isinstance(item, Decoded)
+                    reason = _located(outcome.reason, fact_key, item)
+                    held = reasons.setdefault(index, [])
+                    if reason not in held:
+                        held.append(reason)
+        out: list[Item | Rejected] = list(items)
+        for index, why in sorted(reasons.items()):
+            item = items[index]
+            assert isinstance(item, Decoded)
+            out[index] = Rejected(
+                item.location, item.resource_type, item.resource_id, tuple(why), raw_of(index)
+            )
+        return Screened(out, tally(outcomes), len(reasons))
+
+    def count_orphans(self, links: Sequence[tuple[str, str, bool]]) -> Checks:
+        """Run the references suite over (fact, target, found) links; counts only."""
+        frame = references_frame(links)
+        return tally(self.runner.run({REFERENCES_TABLE: frame}, self.parameters))
+
+    def count_orphans_among(self, facts: Sequence[Fact]) -> Checks:
+        """Orphan counts for facts held in memory (``classify``)."""
+        return self.count_orphans(links_among(facts))
+
+
+def _located(reason: str, fact_key: str, item: Decoded) -> str:
+    """A contained resource's reason names it, so the engineer knows where to look."""
+    own = resource_key(item.resource_type, item.resource_id)
+    if fact_key == own or "#" not in fact_key:
+        return reason
+    return f"contained #{fact_key.split('#', 1)[1]}: {reason}"
+
+
+_RUNNERS: dict[tuple[str, tuple[tuple[str, int], ...]], SuiteRunner] = {}
+_RUNNERS_LOCK = threading.Lock()
+
+
+def runner_for(suites_dir: str | None) -> SuiteRunner:
+    """One runner per suites folder and process, rebuilt when a suite file changes."""
+    directory = Path(suites_dir) if suites_dir else default_suites_dir()
+    suites = load_suites(directory)
+    signature = tuple((str(s.path), s.path.stat().st_mtime_ns) for s in suites)
+    key = (str(directory.resolve()), signature)
+    with _RUNNERS_LOCK:
+        runner = _RUNNERS.get(key)
+        if runner is None:
+            runner = SuiteRunner(suites)
+            if len(_RUNNERS) >= 8:
+                _RUNNERS.pop(next(iter(_RUNNERS)))
+            _RUNNERS[key] = runner
+    return runner

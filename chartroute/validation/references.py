@@ -1,0 +1,74 @@
+"""The references table: every link from a fact to the chart resource it belongs to.
+
+A result whose order never arrived, or a note whose encounter is missing, is not a bad record
+— the target may come in the next sync — but a feed full of them is a feed that is missing
+something, so the ``references`` suite counts them (``on_fail: count``) and the run reports
+the count. Only links to resource types the rules read are checked: a Task focused on a
+MedicationRequest points at something chartroute never reads, which is not an orphan.
+
+The table is built once per run, after every partition is stored, from the links of the facts
+written in that run, so the order files are read in does not matter and the cost follows what
+changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, select
+
+from chartroute.fhir.extract import RULE_RESOURCE_TYPES
+from chartroute.fhir.facts import Fact
+from chartroute.fhir.references import key_type
+from chartroute.store.schema import fact, fact_link
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+REFERENCES_TABLE = "references"
+REFERENCE_COLUMNS = ("fact_key", "target_key", "target_type", "target_found")
+_KINDS = (
+    ("row", "int"),
+    ("fact_key", "text"),
+    ("target_key", "text"),
+    ("target_type", "code"),
+    ("target_found", "flag"),
+)
+
+
+def references_frame(links: Iterable[tuple[str, str, bool]]) -> pd.DataFrame:
+    """One row per (fact key, target key, whether the target is known)."""
+    from chartroute.validation.fact_tables import make_frame
+
+    rows: list[tuple[object, ...]] = []
+    for fact_key, target_key, found in links:
+        target_type = key_type(target_key)
+        if target_type in RULE_RESOURCE_TYPES:
+            rows.append((len(rows), fact_key, target_key, target_type, bool(found)))
+    return make_frame(("row", *REFERENCE_COLUMNS), _KINDS, rows)
+
+
+def links_among(facts: Iterable[Fact]) -> list[tuple[str, str, bool]]:
+    """Links of a set of facts held in memory, resolved against the same set."""
+    by_key = {f.key: f for f in facts}  # a resource read twice links once
+    return [
+        (key, target, target in by_key)
+        for key, f in sorted(by_key.items())
+        for target in sorted(set(f.links))
+    ]
+
+
+def links_written_since(conn: Connection, since: datetime) -> list[tuple[str, str, bool]]:
+    """Links of the facts stored at or after ``since``, resolved against the whole store."""
+    source = fact.alias("source")
+    target = fact.alias("target")
+    stmt = (
+        select(fact_link.c.fact_key, fact_link.c.target_key, target.c.key.is_not(None))
+        .join(source, source.c.key == fact_link.c.fact_key)
+        .outerjoin(target, target.c.key == fact_link.c.target_key)
+        .where(source.c.synced_at >= since)
+        .order_by(fact_link.c.fact_key, fact_link.c.target_key)
+    )
+    return [(r[0], r[1], bool(r[2])) for r in conn.execute(stmt)]
