@@ -1,0 +1,243 @@
+"""Compose waiting notifications into messages: one digest per person and channel per run.
+
+A digest lists what changed for the person since their last one — counts by event and by
+category, the top items by priority with age and due date, links into the EHR — so a sync
+that opens forty items sends one message, not forty. Notifications marked urgent become a
+message of their own. Outside clinic hours, channels that keep quiet hours compose nothing
+(urgent ones too, unless ``urgent_ignores_quiet_hours``): the notifications wait, and the
+first run after opening sends one digest with all of them.
+
+Composition happens in one transaction under a lock (a PostgreSQL advisory lock; SQLite's
+write lock), so two deliver runs at once cannot split a person's digest in two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select, text, update
+
+from chartroute.calendar import BusinessCalendar
+from chartroute.config.models import PracticeConfig
+from chartroute.notify.channels import address_for, per_item
+from chartroute.notify.content import (
+    EVENT_GROUPS,
+    GROUP_ORDER,
+    ItemLine,
+    MessageContent,
+    deep_link,
+)
+from chartroute.route import age_days
+from chartroute.store.batching import chunks
+from chartroute.store.schema import notification, outbox_message, work_item
+
+#: Advisory lock id of the compose step (any constant unique to chartroute will do).
+COMPOSE_LOCK = 7_301_946_020
+
+
+@dataclass
+class ComposeCounts:
+    """What one compose pass did."""
+
+    digests: int = 0
+    immediate: int = 0
+    notifications: int = 0  # composed into a message
+    held: int = 0  # waiting for clinic hours
+    unroutable: int = 0  # channel no longer configured, or no address for the person
+
+
+def lock_outbox(conn: Connection) -> None:
+    """Serialise composers: a transaction-scoped lock released at commit."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": COMPOSE_LOCK})
+    else:
+        # Any write takes SQLite's database write lock for the rest of the transaction.
+        conn.execute(update(outbox_message).where(outbox_message.c.id == -1).values(id=-1))
+
+
+def compose(
+    engine: Engine,
+    config: PracticeConfig,
+    now: datetime,
+    calendar: BusinessCalendar | None = None,
+) -> ComposeCounts:
+    """Turn waiting notifications into pending messages; returns what it did."""
+    calendar = calendar or BusinessCalendar(config.practice.timezone, config.practice.calendar)
+    clinic_open = calendar.is_open(now)
+    notify = config.notify
+    people = {p.id: p for p in config.roster}
+    counts = ComposeCounts()
+    with engine.begin() as conn:
+        lock_outbox(conn)
+        waiting = conn.execute(
+            select(notification)
+            .where(notification.c.message_id.is_(None))
+            .order_by(notification.c.id)
+        ).all()
+        if not waiting:
+            return counts
+        groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for row in waiting:
+            groups[(row.recipient, row.channel)].append(row)
+        items = _items(conn, {r.work_item_id for r in waiting})
+        open_totals = _open_totals(conn, sorted({r.recipient for r in waiting}))
+        for (recipient, channel), rows in groups.items():
+            cfg = notify.channels.get(channel)
+            person = people.get(recipient)
+            address = address_for(cfg, person) if cfg is not None and person is not None else None
+            if cfg is None or address is None:
+                counts.unroutable += len(rows)
+                continue
+            quiet = cfg.quiet_hours and not clinic_open
+            urgent_now = not quiet or notify.urgent_ignores_quiet_hours
+            for row in rows:
+                if row.urgent and urgent_now:
+                    content = _content(
+                        config, "immediate", recipient, [row], items, open_totals, now
+                    )
+                    _store(conn, channel, recipient, address, content, [row], True, now)
+                    counts.immediate += 1
+                    counts.notifications += 1
+                elif row.urgent:
+                    counts.held += 1
+            rest = [r for r in rows if not r.urgent]
+            if rest and quiet:
+                counts.held += len(rest)
+            elif rest and per_item(cfg):
+                for row in rest:
+                    content = _content(config, "item", recipient, [row], items, open_totals, now)
+                    _store(conn, channel, recipient, address, content, [row], False, now)
+                    counts.immediate += 1
+                    counts.notifications += 1
+            elif rest:
+                content = _content(config, "digest", recipient, rest, items, open_totals, now)
+                _store(conn, channel, recipient, address, content, rest, False, now)
+                counts.digests += 1
+                counts.notifications += len(rest)
+    return counts
+
+
+def _items(conn: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for part in chunks(sorted(ids)):
+        for row in conn.execute(select(work_item).where(work_item.c.id.in_(part))):
+            out[row.id] = dict(row._mapping)
+    return out
+
+
+def _open_totals(conn: Connection, people: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for part in chunks(people):
+        rows = conn.execute(
+            select(work_item.c.assignee, func.count())
+            .where(work_item.c.status == "open", work_item.c.assignee.in_(part))
+            .group_by(work_item.c.assignee)
+        )
+        out.update({r[0]: int(r[1]) for r in rows})
+    return out
+
+
+def _line(row: Any, item: dict[str, Any] | None, template: str | None, now: datetime) -> ItemLine:
+    encounter = item["encounter"] if item else "Encounter/unknown"
+    deadline = item.get("filing_deadline") if item else None
+    return ItemLine(
+        id=row.work_item_id,
+        event=row.event,
+        category=item["category"] if item else "unknown",
+        encounter=encounter,
+        link=deep_link(template, encounter) if item else None,
+        age_days=age_days(item.get("visit_at"), now) if item else None,
+        due=deadline.isoformat() if deadline is not None else None,
+        urgent=bool(row.urgent),
+    )
+
+
+def _priority(line: ItemLine, item: dict[str, Any] | None) -> tuple[Any, ...]:
+    """Escalations first, then the worklist's order: oldest visit, billing impact, deadline."""
+    visit = item.get("visit_at") if item else None
+    return (
+        line.event != "escalated",
+        visit.timestamp() if visit else float("inf"),
+        -((item or {}).get("billing_impact") or 0.0),
+        line.due or "9999-12-31",
+        line.id,
+    )
+
+
+def _content(
+    config: PracticeConfig,
+    kind: str,
+    recipient: str,
+    rows: list[Any],
+    items: dict[str, dict[str, Any]],
+    open_totals: dict[str, int],
+    now: datetime,
+) -> MessageContent:
+    latest: dict[str, Any] = {}
+    for row in rows:  # in id order: the latest event of an item is what the person sees
+        latest[row.work_item_id] = row
+    template = config.practice.ehr_link_template
+    lines = [
+        (_line(r, items.get(r.work_item_id), template, now), items.get(r.work_item_id))
+        for r in latest.values()
+    ]
+    groups = Counter(EVENT_GROUPS.get(line.event, "new") for line, _ in lines)
+    active = [
+        (line, item) for line, item in lines if EVENT_GROUPS.get(line.event) in ("new", "escalated")
+    ]
+    if kind != "digest":
+        active = lines
+    active.sort(key=lambda pair: _priority(*pair))
+    top = config.notify.digest_top_items
+    return MessageContent(
+        kind=kind,
+        practice=config.practice.name,
+        recipient=recipient,
+        as_of=now.isoformat(),
+        counts={g: groups[g] for g in GROUP_ORDER if groups[g]},
+        by_category=dict(sorted(Counter(line.category for line, _ in active).items())),
+        open_total=open_totals.get(recipient, 0),
+        items=tuple(line for line, _ in active[:top]),
+        more=max(0, len(active) - top),
+    )
+
+
+def _store(
+    conn: Connection,
+    channel: str,
+    recipient: str,
+    address: str,
+    content: MessageContent,
+    rows: list[Any],
+    urgent: bool,
+    now: datetime,
+) -> None:
+    keys = sorted(r.dedupe_key for r in rows)
+    digest = hashlib.sha256("\x1f".join([channel, recipient, *keys]).encode()).hexdigest()
+    message_id = conn.execute(
+        outbox_message.insert()
+        .values(
+            message_key=f"m{digest[:40]}",
+            channel=channel,
+            recipient=recipient,
+            address=address,
+            kind=content.kind,
+            urgent=urgent,
+            content=content.to_json(),
+            status="pending",
+            attempts=0,
+            failures=0,
+            next_attempt_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(outbox_message.c.id)
+    ).scalar_one()
+    for part in chunks([r.id for r in rows]):
+        conn.execute(
+            update(notification).where(notification.c.id.in_(part)).values(message_id=message_id)
+        )

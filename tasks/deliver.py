@@ -1,0 +1,71 @@
+"""The deliver task: compose and send the outbox, with secrets from the env or Prefect blocks.
+
+Retried only for database trouble: a channel that is down does not fail the task — its
+messages stay in the outbox with a backoff, and the next run (or this task's retry) picks them
+up, reconciling any attempt a crash interrupted. Logs and the artifact carry counts and channel
+names only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, cast
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from chartroute.config.notify import SecretRef
+from chartroute.notify.deliver import deliver
+from chartroute.notify.secrets import MissingSecret, env_secrets
+from tasks import context
+from tasks.retry import retry_temporary
+
+
+def resolve_secret(ref: SecretRef) -> str:
+    """A Prefect Secret block by name, or an environment variable."""
+    if ref.prefect_secret is None:
+        return env_secrets(ref)
+    from prefect.blocks.system import Secret
+
+    try:
+        block = cast("Secret[Any]", Secret.load(ref.prefect_secret))
+    except ValueError as exc:  # raised when no block has that name
+        raise MissingSecret(f"Prefect Secret block {ref.prefect_secret!r} not found") from exc
+    return str(block.get())
+
+
+@task(
+    name="deliver",
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    retry_condition_fn=retry_temporary,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def deliver_task(config_path: str) -> dict[str, Any]:
+    """Compose digests and urgent messages and send what is due on every channel."""
+    counts = deliver(context.engine(), context.config(config_path), resolve=resolve_secret)
+    logger = get_run_logger()
+    logger.info(
+        "composed %d digests, %d urgent (%d held for clinic hours); sent %d, already sent %d, "
+        "retrying %d, dead-lettered %d",
+        counts.digests,
+        counts.immediate,
+        counts.held,
+        counts.sent,
+        counts.reconciled,
+        counts.retrying,
+        counts.failed,
+    )
+    for name, why in counts.unavailable.items():
+        logger.warning("channel %s skipped: %s", name, why)
+    if counts.failed:
+        logger.warning(
+            "%d messages dead-lettered: `chartroute outbox --status failed`", counts.failed
+        )
+    result = asdict(counts)
+    rows = [{"count": k, "value": v} for k, v in result.items() if isinstance(v, int)]
+    rows += [{"count": f"outbox {k}", "value": v} for k, v in counts.outbox.items()]
+    create_table_artifact(key="outbox-delivery", table=rows, description="Deliver step counts")
+    return result
