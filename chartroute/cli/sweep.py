@@ -1,0 +1,73 @@
+"""``chartroute sweep [--as-of T]``: run the escalation sweep flow once.
+
+The flow escalates every open work item whose next step is due at T (default: now), records
+each escalation in the audit trail, enqueues its notifications in the outbox and, unless
+``--no-deliver``, sends the outbox. Running it twice at the same T sends nothing the second time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import orjson
+import typer
+from rich.console import Console
+
+from chartroute.cli.errors import EXIT_FAILURE, exit_codes
+from chartroute.cli.render import records_table
+from chartroute.config import load_config
+
+DEFAULT_CONFIG = "config/practice.yaml"  # the same default as the other commands
+COUNTS = ("items", "escalated", "repeated", "delinquent", "notifications", "unrouted", "settled")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def sweep(
+    config: str = typer.Option(DEFAULT_CONFIG, "--config", help="Practice YAML."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Escalate as of this ISO date/time (a date: the end of that day)."
+    ),
+    deliver: bool = typer.Option(
+        True, "--deliver/--no-deliver", help="Send the outbox after the sweep."
+    ),
+    jsonl: bool = typer.Option(False, "--jsonl", help="Print the counts as one JSON line."),
+) -> None:
+    """Escalate overdue work items: record each escalation and notify the next person up."""
+    from chartroute.cli.main import parse_as_of
+    from chartroute.store.lease import LeaseHeld
+
+    with exit_codes():
+        load_config(config)
+        when = parse_as_of(as_of)
+    flows = importlib.import_module("flows.escalate")
+    params = flows.SweepParameters(config=config, as_of=when, deliver=deliver)
+    try:
+        result: dict[str, Any] = flows.escalate_flow(params)
+    except LeaseHeld as exc:
+        err.print(f"error: {exc}; another sweep is running")
+        raise typer.Exit(EXIT_FAILURE) from None
+    if jsonl:
+        sys.stdout.write(orjson.dumps(result).decode() + "\n")
+        return
+    records_table(
+        out,
+        f"escalation sweep at {result['as_of']}",
+        ["count", "value"],
+        [{"count": name, "value": result[name]} for name in COUNTS],
+    )
+    if result["by_tier"]:
+        records_table(
+            out,
+            "escalations sent (kind/tier)",
+            ["step", "items"],
+            [{"step": k, "items": v} for k, v in sorted(result["by_tier"].items())],
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``sweep`` to the ``chartroute`` command."""
+    app.command("sweep")(sweep)
