@@ -1,0 +1,1 @@
+"""Management figures from the store: daily backlog snapshots, durations and rates, and the ROI."""

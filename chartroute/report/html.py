@@ -1,0 +1,396 @@
+"""The management report as one self-contained HTML file.
+
+It opens from a shared drive or an email attachment on a machine with no network: styles are
+inline, charts are inline SVG, there is no script, and a Content-Security-Policy forbids the
+page from loading anything at all, so a mistake that tried to would show as a blocked request
+rather than a silent call out. Only identifiers, categories, staff names and counts appear.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from html import escape
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from chartroute.analytics.snapshots import AGE_BUCKETS, UNKNOWN
+from chartroute.classify import CATEGORIES
+from chartroute.report import charts
+from chartroute.report.model import ReportData
+
+CATEGORY_LABELS: dict[str, str] = {
+    "unsigned-note": "Unsigned note",
+    "pending-result": "Pending result",
+    "awaiting-referral-auth": "Referral / authorization",
+    "coding-query": "Coding query",
+    "documentation-gap": "Documentation gap",
+}
+
+REASON_LABELS: dict[str, str] = {
+    "awaiting-referral-auth/referral": "Referral letter",
+    "awaiting-referral-auth/prior-auth": "Prior authorization",
+    "documentation-gap/chief-complaint": "Missing chief complaint",
+    "documentation-gap/diagnosis": "Missing diagnosis",
+    "documentation-gap/level-of-service": "Missing level of service",
+    "documentation-gap/rendering-clinician": "Missing rendering clinician",
+    "documentation-gap/form": "Missing form",
+}
+
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+    "form-action 'none'"
+)
+
+STYLE = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d2330;
+       margin: 0; background: #f5f6f8; }
+header { background: #16324f; color: #fff; padding: 18px 28px; }
+header h1 { margin: 0 0 4px; font-size: 22px; }
+header p { margin: 0; opacity: .85; }
+main { max-width: 1120px; margin: 0 auto; padding: 18px 28px 40px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 12px; }
+.card { background: #fff; border-radius: 8px; padding: 12px 14px; box-shadow: 0 1px 2px #0002; }
+.card .label { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: #5b6472; }
+.card .value { font-size: 26px; font-weight: 650; margin: 2px 0; }
+.card .detail { font-size: 12px; color: #5b6472; }
+section { background: #fff; border-radius: 8px; padding: 14px 18px; margin-top: 16px;
+          box-shadow: 0 1px 2px #0002; }
+section h2 { font-size: 17px; margin: 0 0 4px; }
+section p.why { margin: 0 0 8px; color: #5b6472; font-size: 13px; }
+svg.chart { width: 100%; height: auto; display: block; }
+svg text { font: 11px system-ui, sans-serif; fill: #3a4250; }
+svg text.legend { font-size: 12px; }
+svg text.value { font-size: 11px; fill: #1d2330; }
+svg text.ref { font-size: 11px; fill: #6b7280; }
+svg text.empty { font-size: 14px; fill: #6b7280; }
+table { border-collapse: collapse; margin-top: 8px; font-size: 13px; }
+th, td { padding: 4px 10px; border-bottom: 1px solid #e3e6ea; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+footer { color: #5b6472; font-size: 12px; margin-top: 20px; }
+footer dt { font-weight: 600; margin-top: 6px; }
+footer dd { margin: 0 0 0 0; }
+"""
+
+
+def category_label(code: str) -> str:
+    return CATEGORY_LABELS.get(code, code)
+
+
+def reason_label(code: str) -> str:
+    return REASON_LABELS.get(code, category_label(code))
+
+
+def _day_labels(data: ReportData) -> list[str]:
+    return [d.strftime("%m-%d") for d in data.days]
+
+
+def _section(anchor: str, title: str, why: str, body: str) -> str:
+    return (
+        f'<section id="{escape(anchor)}"><h2>{escape(title)}</h2>'
+        f'<p class="why">{escape(why)}</p>{body}</section>'
+    )
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _ordered_categories(found: Sequence[str]) -> list[str]:
+    known = [c for c in CATEGORIES if c in found]
+    return known + sorted(c for c in found if c not in CATEGORIES)
+
+
+def backlog_trend(data: ReportData) -> str:
+    categories = _ordered_categories(data.keys("open_items", "category"))
+    series = {category_label(c): data.series("open_items", "category", c) for c in categories}
+    chart = charts.stacked_bars("Open work items by category, per day", _day_labels(data), series)
+    return _section(
+        "backlog-trend",
+        "Backlog trend by category",
+        "Open work items at each day's snapshot, stacked by why the chart is stuck. "
+        "Days without a snapshot are left blank.",
+        chart,
+    )
+
+
+def clinician_backlog(data: ReportData) -> str:
+    series = {
+        "all open charts": data.series("open_charts"),
+        "clinicians' own backlog": data.series("clinician_backlog_charts"),
+        "on staff only": data.series("staff_only_charts"),
+    }
+    chart = charts.line_chart(
+        "Clinicians' own backlog against all open charts", _day_labels(data), series
+    )
+    return _section(
+        "clinician-backlog",
+        "Clinicians' own backlog against all open charts",
+        "Charts holding at least one item only a clinician can do (sign, answer a coder, add "
+        "a diagnosis) against every open chart. The gap is what routing keeps off clinicians.",
+        chart,
+    )
+
+
+def opened_closed(data: ReportData) -> str:
+    series = {
+        "items opened": data.series("items_opened"),
+        "items closed": data.series("items_closed"),
+        "escalations": data.series("escalations"),
+    }
+    chart = charts.line_chart("Work items opened and closed per day", _day_labels(data), series)
+    return _section(
+        "opened-closed",
+        "Opened, closed and escalated per day",
+        "When more close than open, the backlog shrinks.",
+        chart,
+    )
+
+
+def aging(data: ReportData) -> str:
+    latest = data.latest
+    buckets = [label for _, _, label in AGE_BUCKETS]
+    counts = latest.breakdown("open_charts", "age") if latest else {}
+    if counts.get(UNKNOWN):
+        buckets.append(UNKNOWN)
+    labels = [f"{b} days" if b != UNKNOWN else b for b in buckets]
+    values = [counts.get(b, 0.0) for b in buckets]
+    day = f" on {latest.day}" if latest else ""
+    chart = charts.bar_chart(f"Open charts by age{day}", labels, values)
+    return _section(
+        "aging",
+        f"Aging of open charts{day}",
+        "Days since the visit of each open chart. Closure policies ask for 24-48 hours; "
+        "30 days is the usual deficiency threshold.",
+        chart,
+    )
+
+
+def pareto(data: ReportData) -> str:
+    latest = data.latest
+    reasons = latest.breakdown("open_items", "reason") if latest else {}
+    labels = [reason_label(r) for r in reasons]
+    chart = charts.pareto_chart("Open work items by stuck reason", labels, list(reasons.values()))
+    day = f" on {latest.day}" if latest else ""
+    return _section(
+        "pareto",
+        f"Where charts get stuck: Pareto of reasons{day}",
+        "Open work items by reason, largest first; the line is the cumulative share. The few "
+        "reasons left of 80% are where effort pays most.",
+        chart,
+    )
+
+
+def person_queues(data: ReportData, people: Mapping[str, str]) -> str:
+    latest = data.latest
+    queue = latest.breakdown("open_items", "person") if latest else {}
+    aged = latest.breakdown("open_items_aged", "person") if latest else {}
+    order = sorted(queue, key=lambda p: (-queue[p], p))
+    labels = [people.get(p, p) for p in order]
+    chart = charts.horizontal_bars(
+        "Open work items per person",
+        labels,
+        [queue[p] for p in order],
+        [aged.get(p, 0.0) for p in order],
+        highlight_name="older than 7 days",
+        value_name="open items",
+    )
+    rows = [[people.get(p, p), p, f"{queue[p]:,.0f}", f"{aged.get(p, 0.0):,.0f}"] for p in order]
+    day = f" on {latest.day}" if latest else ""
+    return _section(
+        "queues",
+        f"Per-person queues{day}",
+        "Open work items per person; the dark part is older than 7 days.",
+        chart + _table(["person", "id", "open items", "older than 7 days"], rows),
+    )
+
+
+def closing_times(data: ReportData) -> str:
+    categories = _ordered_categories(list(data.time_to_close))
+    stats = [data.time_to_close[c] for c in categories]
+    labels = [category_label(c) for c in categories]
+    chart = charts.median_p90_chart(
+        "Days from visit to item closed, by category",
+        labels,
+        [s.median or 0.0 for s in stats],
+        [s.p90 or 0.0 for s in stats],
+        " d",
+    )
+    rows = [
+        [label, f"{s.count:,}", f"{s.median or 0.0:.1f}", f"{s.p90 or 0.0:.1f}"]
+        for label, s in zip(labels, stats, strict=True)
+    ]
+    return _section(
+        "time-to-close",
+        "Time to close by category",
+        f"Work items closed {data.start} to {data.end}: days from the visit until the item "
+        "closed, median and 90th percentile.",
+        chart + _table(["category", "closed", "median days", "p90 days"], rows),
+    )
+
+
+def after_hours(data: ReportData) -> str:
+    signed = data.series("notes_signed")
+    after = data.series("notes_signed_after_hours")
+    in_hours = [None if s is None else s - (a or 0.0) for s, a in zip(signed, after, strict=True)]
+    chart = charts.stacked_bars(
+        "Notes signed per day, in and after clinic hours",
+        _day_labels(data),
+        {"in clinic hours": in_hours, "after hours": after},
+    )
+    share = [
+        None if s is None or not s else (a or 0.0) / s * 100
+        for s, a in zip(signed, after, strict=True)
+    ]
+    share_chart = charts.line_chart(
+        "Share of notes signed after hours", _day_labels(data), {"after-hours share": share}, "%"
+    )
+    return _section(
+        "after-hours",
+        "After-hours signing",
+        "Notes signed outside the practice's clinic hours (evenings, weekends, holidays), by "
+        "the signing time the EHR recorded. Family physicians average 1.4 hours a day of EHR "
+        "work after hours (Arndt et al., 2017).",
+        chart + share_chart,
+    )
+
+
+def charge_lag(data: ReportData) -> str:
+    chart = charts.line_chart(
+        "Median charge lag of charts closed each day",
+        _day_labels(data),
+        {"median days, visit to chart closed": data.series("charge_lag_days.median", absent=None)},
+        " d",
+        references={"top practices: 5 days": 5.0, "bottom quartile: 10 days": 10.0},
+    )
+    lag = data.charge_lag
+    summary = _table(
+        ["charts closed", "median days", "p90 days", "mean days"],
+        [
+            [
+                f"{lag.count:,}",
+                "n/a" if lag.median is None else f"{lag.median:.1f}",
+                "n/a" if lag.p90 is None else f"{lag.p90:.1f}",
+                "n/a" if lag.mean is None else f"{lag.mean:.1f}",
+            ]
+        ],
+    )
+    return _section(
+        "charge-lag",
+        "Charge lag",
+        "Days from the visit until the chart closed, the earliest its claim can go out. Top "
+        "practices bill within 3-5 days; the bottom quartile takes 10-15 (MGMA).",
+        chart + summary,
+    )
+
+
+def escalations(data: ReportData) -> str:
+    latest = data.latest
+    delinquent = latest.breakdown("delinquent_charts", "category") if latest else {}
+    escalated: dict[str, float] = {}
+    for stored in data.stored.values():
+        for key, value in stored.breakdown("escalations", "category").items():
+            escalated[key] = escalated.get(key, 0.0) + value
+    categories = _ordered_categories(sorted(set(delinquent) | set(escalated)))
+    rows = [
+        [category_label(c), f"{escalated.get(c, 0.0):,.0f}", f"{delinquent.get(c, 0.0):,.0f}"]
+        for c in categories
+    ]
+    total_delinquent = latest.get("delinquent_charts") if latest else None
+    rows.append(
+        [
+            "all",
+            f"{data.window_total('escalations'):,.0f}",
+            "n/a" if total_delinquent is None else f"{total_delinquent:,.0f}",
+        ]
+    )
+    return _section(
+        "escalations",
+        "Escalations and delinquent charts",
+        f"Escalation steps sent {data.start} to {data.end}, and open charts the escalation "
+        "policy marks delinquent at the last snapshot (a chart counts once per category).",
+        _table(["category", "escalations", "delinquent now"], rows),
+    )
+
+
+def _coverage(data: ReportData) -> str:
+    origins = data.origins
+    missing = len(data.days) - len(data.stored)
+    parts = [f"{n} {o}" for o, n in sorted(origins.items())]
+    text = ", ".join(parts) if parts else "no snapshots"
+    if missing:
+        text += f"; {missing} of {len(data.days)} days without a snapshot"
+    return text
+
+
+def render_report(data: ReportData, people: Mapping[str, str] | None = None) -> str:
+    """The whole page."""
+    people = people or {}
+    local = data.generated_at.astimezone(ZoneInfo(data.timezone))
+    cards = "".join(
+        f'<div class="card" data-key="{escape(h.key)}"><div class="label">{escape(h.label)}'
+        f'</div><div class="value">{escape(h.value)}</div><div class="detail">'
+        f"{escape(h.detail)}</div></div>"
+        for h in data.headlines
+    )
+    sections = [
+        backlog_trend(data),
+        clinician_backlog(data),
+        opened_closed(data),
+        aging(data),
+        pareto(data),
+        person_queues(data, people),
+        closing_times(data),
+        after_hours(data),
+        charge_lag(data),
+        escalations(data),
+    ]
+    title = f"{data.practice}: where charts get stuck"
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{escape(CSP)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<style>{STYLE}</style>
+</head>
+<body>
+<header>
+<h1>{escape(title)}</h1>
+<p>{escape(str(data.start))} to {escape(str(data.end))} · generated \
+{escape(local.strftime("%Y-%m-%d %H:%M %Z"))} · snapshots: {escape(_coverage(data))}</p>
+</header>
+<main>
+<div class="cards">{cards}</div>
+{"".join(sections)}
+<footer><dl>
+<dt>Open chart</dt><dd>A visit with at least one open work item (a blocker).</dd>
+<dt>Snapshot</dt><dd>The backlog as it stood at the day's last sync (live), or as a backfill \
+reconstructed it from the EHR's own times (reconstructed). A day with both shows the live one.</dd>
+<dt>Clinic hours</dt><dd>The practice calendar's opening hours in {escape(data.timezone)}.</dd>
+<dt>Privacy</dt><dd>This page holds identifiers, categories, staff names and counts only: no \
+patient names, birth dates, diagnoses or note text.</dd>
+</dl></footer>
+</main>
+</body>
+</html>
+"""
+
+
+def report_filename(data: ReportData) -> str:
+    return f"chartroute-report-{data.start}-to-{data.end}.html"
+
+
+def write_report(html: str, out_dir: Path, filename: str) -> Path:
+    """Write the page atomically, so a reader never opens a half-written file."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / filename
+    partial = target.with_name(f".{filename}.{os.getpid()}.partial")
+    partial.write_text(html, encoding="utf-8")
+    partial.replace(target)
+    return target

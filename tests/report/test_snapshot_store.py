@@ -1,0 +1,123 @@
+"""A day's snapshot computed from a hand-built store matches the figures worked out by hand,
+on SQLite and PostgreSQL; storing it is idempotent, keeps live and reconstructed apart, and a
+later snapshot re-counts an earlier day's movements without touching its backlog."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, func, select, update
+
+from chartroute.analytics.snapshots import record_snapshot
+from chartroute.config import PracticeConfig
+from chartroute.store.schema import backlog_snapshot_value, fact, work_item
+from chartroute.store.snapshots import Figure, read_snapshots, write_snapshot
+from tests.report import dataset
+
+
+@pytest.fixture
+def loaded(engine: Engine) -> Engine:
+    with engine.begin() as conn:
+        dataset.load(conn)
+    return engine
+
+
+def _figures(engine: Engine, origin: str = "live") -> dict[tuple[str, str, str], float]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(backlog_snapshot_value).where(
+                backlog_snapshot_value.c.day == dataset.DAY,
+                backlog_snapshot_value.c.origin == origin,
+            )
+        )
+        return {(r.metric, r.dimension, r.key): r.value for r in rows}
+
+
+def test_snapshot_matches_hand_computed_figures(loaded: Engine, config: PracticeConfig) -> None:
+    snapshot = record_snapshot(loaded, config, dataset.AS_OF)
+    assert snapshot.day == dataset.DAY
+    computed = {(v.metric, v.dimension, v.key): v.value for v in snapshot.values}
+    assert set(computed) == set(dataset.EXPECTED), (
+        f"unexpected: {sorted(set(computed) - set(dataset.EXPECTED))}; "
+        f"missing: {sorted(set(dataset.EXPECTED) - set(computed))}"
+    )
+    for key, expected in dataset.EXPECTED.items():
+        assert math.isclose(computed[key], expected, rel_tol=1e-9, abs_tol=1e-9), key
+    assert _figures(loaded) == pytest.approx(computed)
+
+
+def test_retaking_a_snapshot_replaces_it_whole(loaded: Engine, config: PracticeConfig) -> None:
+    record_snapshot(loaded, config, dataset.AS_OF)
+    first = _figures(loaded)
+    with loaded.begin() as conn:  # every item of Encounter/E1 closes before the next sync
+        conn.execute(
+            update(work_item)
+            .where(work_item.c.encounter == "Encounter/E1")
+            .values(status="closed", closed_at=dataset.AS_OF)
+        )
+    record_snapshot(loaded, config, dataset.AS_OF + timedelta(hours=1))
+    second = _figures(loaded)
+    assert second[("open_charts", "total", "")] == first[("open_charts", "total", "")] - 1
+    assert ("open_items", "person", "dr-a") not in second  # gone, not left over as stale
+    record_snapshot(loaded, config, dataset.AS_OF + timedelta(hours=1))
+    assert _figures(loaded) == second
+
+
+def test_live_is_preferred_and_reconstructed_kept(loaded: Engine, config: PracticeConfig) -> None:
+    record_snapshot(loaded, config, dataset.AS_OF)
+    earlier = dataset.DAY - timedelta(days=30)
+    with loaded.begin() as conn:
+        for day in (dataset.DAY, earlier):
+            write_snapshot(
+                conn,
+                day,
+                "reconstructed",
+                dataset.AS_OF,
+                [Figure("open_charts", "total", "", 99.0)],
+                dataset.AS_OF,
+            )
+        days = read_snapshots(conn)
+    assert [(d.day, d.origin) for d in days] == [(earlier, "reconstructed"), (dataset.DAY, "live")]
+    assert days[0].get("open_charts") == 99.0
+    assert days[1].get("open_charts") == dataset.EXPECTED[("open_charts", "total", "")]
+    assert _figures(loaded, "reconstructed") == {("open_charts", "total", ""): 99.0}
+
+
+def test_unknown_origin_is_refused(loaded: Engine) -> None:
+    with loaded.begin() as conn, pytest.raises(ValueError, match="origin"):
+        write_snapshot(conn, dataset.DAY, "guessed", dataset.AS_OF, [], dataset.AS_OF)  # type: ignore[arg-type]
+
+
+def test_next_day_recounts_late_data_but_keeps_the_observed_backlog(
+    loaded: Engine, config: PracticeConfig
+) -> None:
+    record_snapshot(loaded, config, dataset.AS_OF)
+    late = dataset.note("DocumentReference/N8", "E7", dataset.t("03-11 02:00"))  # 22:00 local
+    from chartroute.fhir.facts import fact_to_json
+
+    with loaded.begin() as conn:
+        conn.execute(
+            fact.insert().values(
+                key=late.key,
+                resource_type="DocumentReference",
+                version="1",
+                updated_at=dataset.t("03-11 13:00"),  # read by the next morning's sync
+                content_hash="late",
+                body=fact_to_json(late),
+                synced_at=dataset.t("03-11 13:00"),
+            )
+        )
+        conn.execute(update(work_item).values(status="closed"))  # the backlog moved on
+    record_snapshot(loaded, config, dataset.t("03-11 22:00"))
+    figures = _figures(loaded)
+    assert figures[("notes_signed", "total", "")] == 5
+    assert figures[("notes_signed_after_hours", "total", "")] == 3
+    assert figures[("notes_signed_after_hours", "clinician", "dr-b")] == 2
+    assert figures[("open_items", "total", "")] == 6  # as observed that evening
+    with loaded.connect() as conn:
+        days = conn.execute(
+            select(func.count(func.distinct(backlog_snapshot_value.c.day)))
+        ).scalar()
+    assert days == 2
