@@ -1,8 +1,14 @@
 """The source protocol: split the feed into partitions, then stream each partition's records.
 
 Partitions let the sync flow give each Prefect task a slice of the feed by name (a file and a
-byte range), so no resource ever passes through Prefect; records carry their location (file and
-line, or URL) so a bad one can be reported where an engineer can find it.
+byte range, or a resource type and a ``_lastUpdated`` bound), so no resource ever passes
+through Prefect; records carry their location (file and line, or URL) so a bad one can be
+reported where an engineer can find it.
+
+Cursors: the sync hands ``partitions`` the fingerprint each cursor had when its data was last
+committed. A folder ignores them (it fingerprints files); an EHR source reads only what
+changed since them, and returns the new cursor value as each partition's fingerprint, which
+the sync stores only after that partition's data is committed.
 """
 
 from __future__ import annotations
@@ -14,22 +20,33 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True, slots=True)
 class Partition:
-    """A named slice of a source; ``fingerprint`` changes when its data may have changed."""
+    """A named slice of a source; ``fingerprint`` changes when its data may have changed.
+
+    ``changed`` tells the sync to read the partition even if its fingerprint equals the stored
+    one: an EHR source that found changes but whose cursor cannot move (the server's clock has
+    not advanced past it) still has data to read.
+    """
 
     id: str
     label: str
     fingerprint: str
     cursor_name: str  # partitions sharing a cursor are skipped together when unchanged
+    changed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class SourceRecord:
-    """One resource as read: raw bytes (undecoded) or an already-decoded object."""
+    """One resource as read: raw bytes (undecoded) or an already-decoded object.
+
+    ``deleted`` instead names the key (``Type/id``) of a resource the source reports as
+    deleted since the last sync; such a record carries no resource.
+    """
 
     location: str
     raw: bytes | None = None
     decoded: Any = None
     aliases: Mapping[str, str] | None = field(default=None)
+    deleted: str | None = None
 
 
 class Source(Protocol):
@@ -37,8 +54,8 @@ class Source(Protocol):
 
     name: str
 
-    def partitions(self) -> list[Partition]:
-        """Slices of the feed, in a stable order."""
+    def partitions(self, cursors: Mapping[str, str] | None = None) -> list[Partition]:
+        """Slices of the feed, in a stable order; ``cursors`` are the stored fingerprints."""
         ...
 
     def read(self, partition: Partition) -> Iterator[SourceRecord]:

@@ -10,7 +10,7 @@ aliases so entries can reference each other the way transaction Bundles do.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import orjson
@@ -40,13 +40,14 @@ class NdjsonDirSource:
             if not path.is_file():
                 continue
             match = _NDJSON_NAME.match(path.name)
-            if match and match.group("type") in RULE_RESOURCE_TYPES:
-                out.append(path)
-            elif path.suffix == ".json" and path.name not in _NOT_BUNDLES:
+            wanted = match is not None and match.group("type") in RULE_RESOURCE_TYPES
+            bundle = path.suffix == ".json" and path.name not in _NOT_BUNDLES
+            if wanted or bundle:
                 out.append(path)
         return out
 
-    def partitions(self) -> list[Partition]:
+    def partitions(self, cursors: Mapping[str, str] | None = None) -> list[Partition]:
+        """Byte-range slices of every file; a file's fingerprint is its size, mtime and inode."""
         parts: list[Partition] = []
         for path in self.files():
             stat = path.stat()
