@@ -1,0 +1,1 @@
+"""Backfills of historical charts: partition planning, as-of reconstruction, bookkeeping."""

@@ -1,0 +1,186 @@
+"""``chartroute backfill --start D --end D [--source S]``: reconstruct the backlog of past days.
+
+Runs the backfill flow through Prefect on the task runner the config chooses, and draws a
+progress bar from the partition ledger (which every worker writes, wherever it runs).
+``--no-prefect`` runs the same stages in this process, for a laptop or a benchmark.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from chartroute.backfill.ledger import backfill_for, completed_partitions
+from chartroute.backfill.partitions import plan_partitions
+from chartroute.cli.errors import BadInput, exit_codes
+from chartroute.config import PracticeConfig, load_config
+from chartroute.sources import is_url_spec
+from chartroute.store.engine import make_engine
+
+DEFAULT_CONFIG = "config/practice.yaml"
+STORE_SOURCE = "store"
+err = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``backfill`` command to the CLI."""
+    app.command("backfill")(backfill)
+
+
+def _day(option: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadInput(f"{option}: {value!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+def backfill(
+    start: str = typer.Option(..., "--start", help="First encounter start day (YYYY-MM-DD)."),
+    end: str = typer.Option(..., "--end", help="Last day backfilled, inclusive (YYYY-MM-DD)."),
+    source: str | None = typer.Option(
+        None,
+        "--source",
+        help="Historical export to load first (folder, FHIR URL or bulk+URL); "
+        "without it, backfill the charts already in the store.",
+    ),
+    config: str = typer.Option(DEFAULT_CONFIG, "--config"),
+    partition_days: int | None = typer.Option(
+        None, "--partition-days", min=1, max=366, help="Days per partition (default: config)."
+    ),
+    runner: str | None = typer.Option(
+        None, "--runner", help="threads, processes or dask (default: config)."
+    ),
+    workers: int | None = typer.Option(None, "--workers", min=1, max=256),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Plan and count; write nothing."),
+    no_prefect: bool = typer.Option(
+        False, "--no-prefect", help="Run the stages in this process, without Prefect."
+    ),
+) -> None:
+    """Backfill historical charts: reconstructed backlog snapshots for every past day."""
+    with exit_codes():
+        cfg = load_config(config)
+        first, last = _day("--start", start), _day("--end", end)
+        if last < first:
+            raise BadInput(f"--end {last} is before --start {first}")
+        if runner is not None and runner not in ("threads", "processes", "dask"):
+            raise BadInput(f"--runner: {runner!r} is not threads, processes or dask")
+        if source is not None and not is_url_spec(source) and not Path(source).is_dir():
+            raise BadInput(f"--source: folder not found: {source}")
+        days = partition_days or cfg.backfill.partition_days
+        name = backfill_for(cfg, first, last, days)
+        total = len(plan_partitions(first, last, days))
+    if no_prefect:
+        result = _run_here(source, cfg, first, last, days, name, dry_run)
+    else:
+        result = _with_progress(name, total, lambda: _run_flow(
+            source, config, first, last, days, dry_run, runner, workers
+        ))  # fmt: skip
+    err.print(
+        f"backfill {result['backfill_id']}: {result['partitions']} partitions "
+        f"({result['skipped']} already done), {result['encounters']} encounters; "
+        + ("dry run, nothing written" if dry_run else f"snapshots for {_days(result)} days")
+    )
+
+
+def _days(result: dict[str, Any]) -> int:
+    snapshots = result.get("snapshots") or {}
+    return int(snapshots.get("days", 0))
+
+
+def _run_flow(
+    source: str | None,
+    config: str,
+    first: date,
+    last: date,
+    days: int,
+    dry_run: bool,
+    runner: str | None,
+    workers: int | None,
+) -> dict[str, Any]:
+    from flows.backfill import BackfillParameters, run_backfill
+
+    params = BackfillParameters(
+        source=source or STORE_SOURCE, config=config, start=first, end=last,
+        partition_days=days, dry_run=dry_run, load=source is not None,
+    )  # fmt: skip
+    return run_backfill(params, runner, workers)
+
+
+def _with_progress(name: str, total: int, work: Any) -> dict[str, Any]:
+    """Run ``work`` in a thread and draw the ledger's completed partitions as a bar."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = work()
+        except BaseException as exc:  # re-raised below, in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="backfill-flow", daemon=True)
+    engine = make_engine()
+    columns = (TextColumn("partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        job = bar.add_task("backfill", total=total)
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.5)
+            with engine.connect() as conn:
+                bar.update(job, completed=len(completed_partitions(conn, name)))
+    if "error" in outcome:
+        raise outcome["error"]
+    result: dict[str, Any] = outcome["result"]
+    return result
+
+
+def _run_here(
+    source: str | None,
+    cfg: PracticeConfig,
+    first: date,
+    last: date,
+    days: int,
+    name: str,
+    dry_run: bool,
+) -> dict[str, Any]:
+    """The flow's stages in order, in this process, with a progress bar."""
+    from chartroute.backfill.run import (
+        index_encounters,
+        load_source,
+        run_partition,
+        write_reconstructed_snapshots,
+    )
+    from chartroute.sources import open_source
+
+    engine = make_engine()
+    if source is not None and not dry_run:
+        began = time.perf_counter()
+        loaded = load_source(engine, open_source(source, cfg), datetime.now(UTC))
+        indexed = index_encounters(engine, cfg.practice.timezone)
+        err.print(
+            f"loaded {loaded.read} records ({loaded.quarantined} quarantined), indexed "
+            f"{indexed} encounters in {time.perf_counter() - began:.1f} s"
+        )
+    plan = plan_partitions(first, last, days)
+    results = []
+    columns = (TextColumn("partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err) as bar:
+        job = bar.add_task("backfill", total=len(plan))
+        for partition in plan:
+            results.append(run_partition(engine, cfg, name, partition, last, dry_run=dry_run))
+            bar.advance(job)
+    snapshots = None
+    if not dry_run:
+        snapshots = {"days": write_reconstructed_snapshots(engine, cfg, name, first, last, name)}
+    return {
+        "backfill_id": name,
+        "partitions": len(plan),
+        "skipped": sum(r.skipped for r in results),
+        "encounters": sum(r.encounters for r in results),
+        "snapshots": snapshots,
+    }

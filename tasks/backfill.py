@@ -1,0 +1,177 @@
+"""Tasks of the backfill flow: load and index, plan, one partition, snapshots.
+
+Each calls one stage of ``chartroute.backfill.run`` and returns identifiers and counts; a
+partition task is named after its date range so the UI shows which weeks are done. Progress
+is a Prefect progress artifact, recomputed from the ledger after each partition so it is right
+whichever worker (thread, process or Dask host) finished last.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from prefect import get_run_logger, task
+from prefect.artifacts import (
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.cache_policies import NO_CACHE
+
+from chartroute.backfill.ledger import backfill_for, completed_partitions
+from chartroute.backfill.partitions import DatePartition, plan_partitions
+from chartroute.backfill.run import (
+    index_encounters,
+    load_source,
+    run_partition,
+    write_reconstructed_snapshots,
+)
+from tasks import context
+from tasks.ehr import source_for
+from tasks.retry import retry_temporary
+
+_COMMON: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
+_RETRY: dict[str, Any] = {
+    "retries": 2,
+    "retry_delay_seconds": [2, 10],
+    "retry_condition_fn": retry_temporary,
+}
+
+
+@task(name="backfill-load", **_RETRY, **_COMMON)
+def load_task(source_spec: str, config_path: str, as_of: datetime) -> dict[str, Any]:
+    """Store the historical export with the sync's ingest, then index encounters by start day.
+
+    Safe to retry: facts are upserted by key and hash, and the index by encounter.
+    """
+    engine = context.engine()
+    config = context.config(config_path)
+    loaded = load_source(engine, source_for(source_spec, config_path), as_of)
+    indexed = index_encounters(engine, config.practice.timezone)
+    get_run_logger().info(
+        "loaded %d records (%d stored, %d quarantined) from %d partitions (%d unchanged); "
+        "indexed %d encounters",
+        loaded.read,
+        loaded.stored,
+        loaded.quarantined,
+        loaded.partitions,
+        loaded.skipped,
+        indexed,
+    )
+    return {"run_id": loaded.run_id, "read": loaded.read, "stored": loaded.stored,
+            "quarantined": loaded.quarantined, "indexed": indexed}  # fmt: skip
+
+
+@task(name="backfill-plan", **_RETRY, **_COMMON)
+def plan_task(config_path: str, start: date, end: date, partition_days: int) -> dict[str, Any]:
+    """Name the backfill, list its partitions and those a previous run already completed."""
+    config = context.config(config_path)
+    name = backfill_for(config, start, end, partition_days)
+    partitions = [p.key for p in plan_partitions(start, end, partition_days)]
+    with context.engine().connect() as conn:
+        done = sorted(completed_partitions(conn, name) & set(partitions))
+    progress = create_progress_artifact(
+        progress=100.0 * len(done) / len(partitions),
+        key="backfill-progress",
+        description=f"Backfill {start} to {end}: partitions completed",
+    )
+    get_run_logger().info(
+        "backfill %s: %d partitions of %d days, %d already completed",
+        name,
+        len(partitions),
+        partition_days,
+        len(done),
+    )
+    return {"backfill_id": name, "partitions": partitions, "completed": done,
+            "progress_artifact": str(progress)}  # fmt: skip
+
+
+@task(
+    name="backfill-partition",
+    task_run_name="backfill-partition [{partition_key}]",
+    retries=3,
+    retry_delay_seconds=[2, 5, 15],
+    retry_condition_fn=retry_temporary,
+    **_COMMON,
+)
+def partition_task(
+    config_path: str,
+    backfill: str,
+    partition_key: str,
+    last_day: date,
+    total: int,
+    progress_artifact: str | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Reconstruct one partition's daily open blockers and commit them with its ledger row.
+
+    Safe to retry and to run twice: a completed partition is skipped, and an interrupted one
+    committed nothing.
+    """
+    engine = context.engine()
+    partition = DatePartition.from_key(partition_key)
+    result = run_partition(
+        engine, context.config(config_path), backfill, partition, last_day, dry_run=dry_run
+    )
+    logger = get_run_logger()
+    if result.skipped:
+        logger.info("%s: already completed, skipped", partition_key)
+    else:
+        logger.info(
+            "%s: %d encounters, %d charts, %d open item-days%s",
+            partition_key,
+            result.encounters,
+            result.charts,
+            result.open_item_days,
+            " (dry run, nothing written)" if dry_run else "",
+        )
+    if progress_artifact and not dry_run:
+        with engine.connect() as conn:
+            done = len(completed_partitions(conn, backfill))
+        update_progress_artifact(UUID(progress_artifact), min(100.0, 100.0 * done / total))
+    return result.as_dict()
+
+
+@task(name="backfill-snapshots", **_RETRY, **_COMMON)
+def snapshots_task(
+    config_path: str, backfill: str, start: date, end: date, results: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Write the reconstructed backlog snapshot of every day and a table of partition counts."""
+    days = write_reconstructed_snapshots(
+        context.engine(), context.config(config_path), backfill, start, end, backfill
+    )
+    create_table_artifact(
+        key="backfill-partitions",
+        table=results,
+        description=f"Backfill {start} to {end}: encounters and open item-days per partition",
+    )
+    get_run_logger().info("wrote reconstructed snapshots for %d days, %s to %s", days, start, end)
+    return {"days": days}
+
+
+def task_runner_for(kind: str, workers: int, dask_address: str | None = None) -> Any:
+    """The Prefect task runner a backfill's ``backfill:`` settings name.
+
+    Dask is imported only when chosen. A LocalCluster gets one single-threaded worker process
+    per partition slot, since the work holds the GIL; an address joins an existing scheduler.
+    """
+    if kind == "threads":
+        from prefect.task_runners import ThreadPoolTaskRunner
+
+        return ThreadPoolTaskRunner(max_workers=workers)
+    if kind == "processes":
+        from prefect.task_runners import ProcessPoolTaskRunner
+
+        return ProcessPoolTaskRunner(max_workers=workers)
+    if kind == "dask":
+        from prefect_dask.task_runners import DaskTaskRunner
+
+        if dask_address:
+            return DaskTaskRunner(address=dask_address)
+        return DaskTaskRunner(
+            cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
+                            "dashboard_address": None},
+        )  # fmt: skip
+    raise ValueError(f"task runner must be threads, processes or dask, not {kind!r}")

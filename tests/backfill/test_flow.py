@@ -1,0 +1,83 @@
+"""The backfill flow through Prefect: threads and a Dask LocalCluster give the same result,
+a rerun skips every partition, and progress is published as an artifact."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flows.backfill import BackfillParameters, run_backfill
+
+from .conftest import FINAL_AS_OF, Practice
+from .helpers import snapshot_values
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def prefect_harness() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def _progress_artifacts() -> list[Any]:
+    import anyio
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async def read() -> list[Any]:
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["backfill-progress"]))
+            )
+
+    return anyio.run(read)
+
+
+def _run(
+    tmp_path: Path, practice: Practice, name: str, runner: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, Any], dict[tuple[Any, ...], float], str]:
+    url = f"sqlite:///{tmp_path / name}.db"
+    monkeypatch.setenv("CHARTROUTE_DATABASE_URL", url)
+    params = BackfillParameters(
+        source=str(practice.dir),
+        config=str(practice.dir / "practice.yaml"),
+        start=practice.first,
+        end=practice.last,
+        partition_days=7,
+        as_of=FINAL_AS_OF,
+    )
+    result = run_backfill(params, runner, 2)
+    from chartroute.store.engine import make_engine
+
+    return result, snapshot_values(make_engine(url)), url
+
+
+def test_dask_local_cluster_equals_threads(
+    prefect_harness: None, tmp_path: Path, practice: Practice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threaded, threaded_values, url = _run(tmp_path, practice, "threads", "threads", monkeypatch)
+    assert threaded["ran"] == threaded["partitions"] > 1
+    assert threaded["encounters"] > 0 and threaded_values
+    dask, dask_values, _ = _run(tmp_path, practice, "dask", "dask", monkeypatch)
+    assert dask["encounters"] == threaded["encounters"]
+    assert dask_values == threaded_values
+
+    # The same backfill again on the threaded store: every partition is skipped.
+    monkeypatch.setenv("CHARTROUTE_DATABASE_URL", url)
+    params = BackfillParameters(
+        source=str(practice.dir), config=str(practice.dir / "practice.yaml"),
+        start=practice.first, end=practice.last, partition_days=7, as_of=FINAL_AS_OF,
+    )  # fmt: skip
+    again = run_backfill(params, "threads", 2)
+    assert again["ran"] == 0 and again["skipped"] == threaded["partitions"]
+    from chartroute.store.engine import make_engine
+
+    assert snapshot_values(make_engine(url)) == threaded_values
+    progress = _progress_artifacts()
+    assert progress and max(a.data for a in progress) == pytest.approx(100.0)
