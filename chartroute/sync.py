@@ -15,23 +15,31 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, select
 
-from chartroute.classify import classify_chart
+from chartroute.classify import ChartVerdict, classify_chart
 from chartroute.config.models import PracticeConfig
 from chartroute.fhir.decode import Decoded, Rejected, decode_record
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
-from chartroute.route import Router
-from chartroute.sources.base import Partition, Source
+from chartroute.notify.outbox import enqueue_transitions
+from chartroute.route import Router, WorkItem
+from chartroute.sources.base import Partition, Source, SourceRecord
 from chartroute.store import facts as fact_store
+from chartroute.store import quarantine as held_store
 from chartroute.store import runs
 from chartroute.store import work_items as item_store
 from chartroute.store.schema import fact
+from chartroute.validation.feed import FeedValidator, merge_checks
+from chartroute.validation.reasons import reason_label
 
 #: Bump when fact extraction changes, so unchanged files are re-read once.
 EXTRACTOR_VERSION = "1"
 INGEST_BATCH = 5000
+#: Records validated together: the expectation suites cost ~0.1 s per table per run whatever
+#: the size, so they run over up to this many records (never more than one partition).
+VALIDATE_BATCH = 50_000
 CLASSIFY_BATCH = 1000
 
 
@@ -62,13 +70,18 @@ class IngestCounts:
     facts_updated: int = 0
     facts_unchanged: int = 0
     facts_stale: int = 0
+    deleted: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    #: Per expectation ("table / reason"): rows checked and failed by the validate step.
+    checks: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def add(self, other: IngestCounts) -> None:
         for name, value in asdict(other).items():
             if name == "reasons":
                 for reason, n in value.items():
                     self.reasons[reason] = self.reasons.get(reason, 0) + n
+            elif name == "checks":
+                merge_checks(self.checks, value)
             else:
                 setattr(self, name, getattr(self, name) + value)
 
@@ -85,56 +98,124 @@ class ClassifyCounts:
     reassigned: int = 0
     updated: int = 0
     unchanged: int = 0
+    notifications: int = 0  # outbox rows enqueued with the transitions
 
 
 def config_fingerprint(config: PracticeConfig) -> str:
-    """Changes whenever a setting that affects classification or routing changes."""
-    payload = config.model_dump_json(exclude={"practice": {"name"}})
+    """Changes whenever a setting that affects classification or routing changes.
+
+    Only those sections count (an include list, not an exclude list), so editing a channel,
+    an escalation tier or a report setting does not re-classify every chart.
+    """
+    payload = config.model_dump_json(
+        include={"charts", "roster", "routing", "documentation", "billing"}
+    )
     return hashlib.sha256(f"{EXTRACTOR_VERSION}:{payload}".encode()).hexdigest()
 
 
 def plan_sync(engine: Engine, source: Source, as_of: datetime, full: bool = False) -> SyncPlan:
     """Start a run: list partitions and skip those whose data has not changed since."""
-    parts = source.partitions()
+    with engine.connect() as conn:
+        seen = {} if full else runs.cursors(conn, source.name)
+    parts = source.partitions(source_cursors(seen))
     with engine.begin() as conn:
         run_id = runs.start_run(conn, source.name, as_of, utcnow())
-        seen = {} if full else runs.cursors(conn, source.name)
     fingerprints = {p.cursor_name: f"{EXTRACTOR_VERSION}:{p.fingerprint}" for p in parts}
-    todo = [p for p in parts if seen.get(p.cursor_name) != fingerprints[p.cursor_name]]
+    todo = [p for p in parts if p.changed or seen.get(p.cursor_name) != fingerprints[p.cursor_name]]
     return SyncPlan(run_id, source.name, todo, len(parts) - len(todo), fingerprints)
 
 
+def source_cursors(stored: dict[str, str]) -> dict[str, str]:
+    """The fingerprints a source last committed, as it wrote them (this extractor version only).
+
+    An EHR source reads what changed since these; a cursor written by an older extractor is
+    dropped, so that source reads everything again once.
+    """
+    prefix = f"{EXTRACTOR_VERSION}:"
+    return {name: fp[len(prefix) :] for name, fp in stored.items() if fp.startswith(prefix)}
+
+
 def ingest_partition(
-    engine: Engine, source: Source, partition: Partition, batch_size: int = INGEST_BATCH
+    engine: Engine,
+    source: Source,
+    partition: Partition,
+    batch_size: int = INGEST_BATCH,
+    validator: FeedValidator | None = None,
+    validate_size: int = VALIDATE_BATCH,
 ) -> IngestCounts:
-    """Read, validate and store one partition, a transaction per batch."""
+    """Read, validate and store one partition, a transaction per batch.
+
+    Decoding rejects what the rules cannot read; ``validator`` (the expectation suites) then
+    rejects what they should not trust, over up to ``validate_size`` records at a time.
+    """
     counts = IngestCounts()
-    batch: list[Decoded | Rejected] = []
+    flush_at = validate_size if validator is not None else batch_size
+    pending: list[SourceRecord] = []
+    batch: list[Decoded | Rejected | SourceRecord] = []
     for record in source.read(partition):
-        batch.append(decode_record(record))
-        if len(batch) >= batch_size:
-            counts.add(store_batch(engine, batch))
-            batch = []
+        pending.append(record)
+        batch.append(record if record.deleted else decode_record(record))
+        if len(batch) >= flush_at:
+            counts.add(_validate_and_store(engine, pending, batch, batch_size, validator))
+            pending, batch = [], []
     if batch:
-        counts.add(store_batch(engine, batch))
+        counts.add(_validate_and_store(engine, pending, batch, batch_size, validator))
     return counts
 
 
-def store_batch(engine: Engine, batch: Iterable[Decoded | Rejected]) -> IngestCounts:
-    """Store the good records' facts and quarantine the bad ones, in one transaction."""
+def _validate_and_store(
+    engine: Engine,
+    records: list[SourceRecord],
+    batch: list[Decoded | Rejected | SourceRecord],
+    batch_size: int,
+    validator: FeedValidator | None,
+) -> IngestCounts:
+    counts = IngestCounts()
+    items: list[Decoded | Rejected | SourceRecord] = batch
+    if validator is not None:
+        screened = validator.screen(batch, lambda i: raw_bytes(records[i]))
+        items = screened.items
+        counts.checks = screened.checks
+    for start in range(0, len(items), batch_size):
+        counts.add(store_batch(engine, items[start : start + batch_size]))
+    return counts
+
+
+def raw_bytes(record: SourceRecord) -> bytes:
+    """A record's bytes as read, for quarantine (a Bundle entry is re-encoded)."""
+    if record.raw is not None:
+        return record.raw
+    try:
+        return orjson.dumps(record.decoded)
+    except TypeError:
+        return repr(record.decoded).encode()
+
+
+def store_batch(engine: Engine, batch: Iterable[Decoded | Rejected | SourceRecord]) -> IngestCounts:
+    """Store the good records' facts and quarantine the bad ones, in one transaction.
+
+    A ``SourceRecord`` in the batch is a deletion the source reported: its fact is removed
+    (after the upserts, in the same transaction) and its charts are queued.
+    """
     counts = IngestCounts()
     facts: list[Fact] = []
     good_keys: list[str] = []
     held: list[dict[str, Any]] = []
+    read_clean: list[str] = []  # locations that read clean this time
+    removed: list[str] = []
     for item in batch:
         counts.read += 1
+        if isinstance(item, SourceRecord):
+            if item.deleted:
+                removed.append(item.deleted)
+            continue
         if isinstance(item, Rejected):
             counts.quarantined += 1
-            for reason in item.reasons:
-                label = reason.split(":", 1)[0]
+            for label in dict.fromkeys(reason_label(r) for r in item.reasons):
                 counts.reasons[label] = counts.reasons.get(label, 0) + 1
             held.append(quarantine_row(item))
             continue
+        read_clean.append(held_store.location_key(item.location))
         if not item.facts:
             counts.skipped_types += 1
             continue
@@ -144,8 +225,13 @@ def store_batch(engine: Engine, batch: Iterable[Decoded | Rejected]) -> IngestCo
     now = utcnow()
     with engine.begin() as conn:
         result = fact_store.upsert_facts(conn, facts, now)
-        runs.quarantine_records(conn, held, now)
-        runs.release_quarantine(conn, good_keys)
+        counts.deleted = fact_store.delete_facts(conn, removed)
+        held_store.quarantine_records(conn, held, now)
+        # A good copy releases its resource, and a clean read releases its location; but not
+        # a key that a bad copy in this same batch holds.
+        still_bad = {row["key"] for row in held}
+        fixed = [k for k in dict.fromkeys(good_keys + read_clean + removed) if k not in still_bad]
+        held_store.release_quarantine(conn, fixed)
     counts.facts_inserted = result.inserted
     counts.facts_updated = result.updated
     counts.facts_unchanged = result.unchanged
@@ -158,7 +244,7 @@ def quarantine_row(item: Rejected) -> dict[str, Any]:
     if item.resource_type and item.resource_id:
         key = resource_key(item.resource_type, item.resource_id)
     else:
-        key = f"at:{item.location}"
+        key = held_store.location_key(item.location)
     return {
         "key": key,
         "resource_type": item.resource_type,
@@ -182,13 +268,21 @@ def classify_pending(
     run_id: str | None = None,
     batch_size: int = CLASSIFY_BATCH,
     progress: Callable[[int], None] | None = None,
+    notify: bool = True,
 ) -> ClassifyCounts:
-    """Re-classify and re-route every chart touched since the last run, a batch at a time."""
+    """Re-classify and re-route every chart touched since the last run, a batch at a time.
+
+    With ``notify`` (the default) each batch's transitions are enqueued in the outbox in the
+    batch's own transaction; a backfill of past days passes False so nobody is told of them.
+    """
     counts = ClassifyCounts()
     with engine.begin() as conn:
         fingerprint = config_fingerprint(config)
         if runs.get_setting(conn, "config_fingerprint") != fingerprint:
-            keys = [r.key for r in conn.execute(select(fact.c.key).where(fact.c.resource_type == "Encounter"))]
+            keys = [
+                r.key
+                for r in conn.execute(select(fact.c.key).where(fact.c.resource_type == "Encounter"))
+            ]
             fact_store.mark_dirty(conn, (k for k in keys if "#" not in k))
             runs.put_setting(conn, "config_fingerprint", fingerprint)
         fact_store.mark_dirty(conn, item_store.due_future_charts(conn, as_of))
@@ -203,10 +297,12 @@ def classify_pending(
             existing = item_store.items_for(conn, encounters)
             stored_charts = item_store.charts_for(conn, encounters)
             current = {i: row["assignee"] for i, row in existing.items() if row["status"] == "open"}
-            results = []
+            results: list[tuple[ChartVerdict, datetime | None, str | None, list[WorkItem]]] = []
             for enc_key in encounters:
                 chart = charts.get(enc_key)
                 if chart is None:
+                    if enc_key in stored_charts:  # deleted in the EHR: close what it had open
+                        results.append((deleted_chart_verdict(enc_key), None, None, []))
                     continue
                 verdict = classify_chart(chart, config.charts, config.documentation, as_of)
                 items = router.route(verdict, current) if verdict.is_open else []
@@ -216,13 +312,26 @@ def classify_pending(
                 )
                 counts.charts += 1
                 counts.open_charts += verdict.is_open
-            done = item_store.reconcile(conn, results, existing, stored_charts, utcnow(), run_id)
+            # Transitions are stamped with the instant the classification describes, so a
+            # sync, a backfill or a simulation of a past day dates its events on that day.
+            now = as_of
+            done = item_store.reconcile(conn, results, existing, stored_charts, now, run_id)
+            if notify:
+                touched = set(existing) | {i.id for *_, items in results for i in items}
+                counts.notifications += enqueue_transitions(
+                    conn, config, touched, now, run_id, as_of
+                )
             fact_store.clear_dirty(conn, keys)
         for name in ("opened", "reopened", "closed", "reassigned", "updated", "unchanged"):
             setattr(counts, name, getattr(counts, name) + getattr(done, name))
         if progress is not None:
             progress(len(encounters))
     return counts
+
+
+def deleted_chart_verdict(encounter: str) -> ChartVerdict:
+    """The verdict for an encounter deleted in the EHR: no longer a chart, nothing open."""
+    return ChartVerdict(encounter, False, "deleted in the EHR", (), None, None, None, None, None)
 
 
 def finish_sync(engine: Engine, run_id: str, status: str, counts: dict[str, Any]) -> None:

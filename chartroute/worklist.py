@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from chartroute.route import WorkItem, age_days, priority_key
+from chartroute.store.escalations import ladders
 from chartroute.store.work_items import open_items
 
 
@@ -34,6 +35,7 @@ def worklist(
 ) -> Iterator[dict[str, Any]]:
     """Open items sorted by priority (1 = first), then id; no PHI."""
     items = sorted((_as_item(r) for r in open_items(conn, person)), key=priority_key)
+    escalation = ladders(conn, [i.id for i in items])  # level and next step, as of the last sweep
     for rank, item in enumerate(items, start=1):
         yield {
             "id": item.id,
@@ -49,4 +51,5 @@ def worklist(
             if isinstance(item.filing_deadline, date)
             else None,
             "detail": item.detail,
+            **escalation[item.id],
         }

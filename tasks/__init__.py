@@ -1,1 +1,1 @@
-"""Prefect tasks: thin wrappers over the domain stages that add retries, names, logs and artifacts."""
+"""Prefect tasks: thin wrappers over domain stages that add retries, names, logs, artifacts."""

@@ -11,18 +11,29 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from chartroute import sync
+from chartroute.config.validation import Validation
 from chartroute.sources.base import Partition
 from chartroute.summary import backlog_summary, summary_markdown
+from chartroute.validation.feed import FeedValidator
 from tasks import context
+from tasks.ehr import source_for
 from tasks.retry import retry_temporary
 
 _COMMON: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
 
 
-@task(name="plan", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_temporary, **_COMMON)
-def plan_task(source_spec: str, as_of: datetime, full: bool) -> sync.SyncPlan:
-    """List the partitions that changed since the last sync."""
-    plan = sync.plan_sync(context.engine(), context.source(source_spec), as_of, full)
+@task(
+    name="plan",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=retry_temporary,
+    **_COMMON,
+)
+def plan_task(
+    source_spec: str, as_of: datetime, full: bool, config_path: str | None = None
+) -> sync.SyncPlan:
+    """List the partitions that changed since the last sync (for an EHR: ask it what changed)."""
+    plan = sync.plan_sync(context.engine(), source_for(source_spec, config_path), as_of, full)
     get_run_logger().info(
         "run %s: %d partitions to read, %d unchanged and skipped",
         plan.run_id,
@@ -40,12 +51,22 @@ def plan_task(source_spec: str, as_of: datetime, full: bool) -> sync.SyncPlan:
     retry_condition_fn=retry_temporary,
     **_COMMON,
 )
-def ingest_task(source_spec: str, partition: Partition) -> dict[str, Any]:
-    """Scan one partition, validate each record structurally, and upsert its facts.
+def ingest_task(
+    source_spec: str,
+    partition: Partition,
+    config_path: str | None = None,
+    as_of: datetime | None = None,
+) -> dict[str, Any]:
+    """Scan one partition, validate each record (structure, then the expectation suites), and
+    upsert the good records' facts; bad ones go to quarantine with every reason.
 
     Safe to retry: facts are upserted by key and content hash, so a replayed batch is a no-op.
     """
-    counts = sync.ingest_partition(context.engine(), context.source(source_spec), partition)
+    settings = context.config(config_path).validation if config_path else Validation()
+    validator = FeedValidator(settings, as_of or sync.utcnow())
+    counts = sync.ingest_partition(
+        context.engine(), source_for(source_spec, config_path), partition, validator=validator
+    )
     logger = get_run_logger()
     logger.info(
         "%s: read %d, stored %d (new %d, changed %d, unchanged %d), quarantined %d",
@@ -58,17 +79,31 @@ def ingest_task(source_spec: str, partition: Partition) -> dict[str, Any]:
         counts.quarantined,
     )
     if counts.quarantined:
-        logger.warning("%s: %d records quarantined: %s", partition.label, counts.quarantined, counts.reasons)
+        logger.warning(
+            "%s: %d records quarantined: %s", partition.label, counts.quarantined, counts.reasons
+        )
     return asdict(counts)
 
 
-@task(name="advance-cursors", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_temporary, **_COMMON)
+@task(
+    name="advance-cursors",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=retry_temporary,
+    **_COMMON,
+)
 def cursors_task(plan: sync.SyncPlan) -> None:
     """Mark the source's files as synced, now that everything they hold is committed."""
     sync.commit_cursors(context.engine(), plan)
 
 
-@task(name="classify-route-record", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_temporary, **_COMMON)
+@task(
+    name="classify-route-record",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=retry_temporary,
+    **_COMMON,
+)
 def classify_task(config_path: str, as_of: datetime, run_id: str) -> dict[str, Any]:
     """Classify every touched chart, route its blockers and record the work items.
 
@@ -99,8 +134,15 @@ def summary_task(run_id: str, ingest: dict[str, Any], classified: dict[str, Any]
         markdown=summary_markdown(summary),
         description="Open charts by category, role and person after this sync",
     )
-    rows = [{"stage": "ingest", "count": k, "value": v} for k, v in ingest.items() if k != "reasons"]
-    rows += [{"stage": "ingest", "count": f"quarantined: {k}", "value": v} for k, v in ingest.get("reasons", {}).items()]
+    rows = [
+        {"stage": "ingest", "count": k, "value": v}
+        for k, v in ingest.items()
+        if k not in ("reasons", "checks")  # per-reason counts below; checks: validate-run
+    ]
+    rows += [
+        {"stage": "ingest", "count": f"quarantined: {k}", "value": v}
+        for k, v in ingest.get("reasons", {}).items()
+    ]
     rows += [{"stage": "classify", "count": k, "value": v} for k, v in classified.items()]
     create_table_artifact(key="sync-counts", table=rows, description=f"Counts of sync run {run_id}")
     result = {"run_id": run_id, "ingest": ingest, "classify": classified}

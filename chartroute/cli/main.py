@@ -6,7 +6,7 @@ import importlib
 import os
 import sys
 from datetime import UTC, date, datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +14,23 @@ import orjson
 import typer
 from rich.console import Console
 
+from chartroute.cli.backfill import register as register_backfill_command
 from chartroute.cli.errors import EXIT_BAD_INPUT, BadInput, exit_codes
+from chartroute.cli.outbox import register as register_outbox_commands
+from chartroute.cli.progress import reading_progress
+from chartroute.cli.quarantine import register as register_quarantine_command
 from chartroute.cli.render import records_table, summary_tables
+from chartroute.cli.report import register as register_report_commands
+from chartroute.cli.serve import register as register_serve_command
+from chartroute.cli.sweep import register as register_sweep_command
 from chartroute.config import load_config
 from chartroute.config.loader import config_json_schema
 from chartroute.store.engine import database_url, home, make_engine
+
+# Prefect's temporary server would try to send usage telemetry over the network; chartroute
+# runs on loopback only.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 app = typer.Typer(
     help="Routes open primary-care charts to the person who can close them.",
@@ -27,6 +39,12 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Check the practice configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+register_outbox_commands(app)
+register_quarantine_command(app)
+register_sweep_command(app)
+register_serve_command(app)
+register_report_commands(app)
+register_backfill_command(app)
 
 out = Console()
 err = Console(stderr=True)
@@ -34,7 +52,7 @@ err = Console(stderr=True)
 DEFAULT_CONFIG = "config/practice.yaml"
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     jsonl = "jsonl"
 
@@ -45,7 +63,9 @@ def parse_as_of(value: str | None) -> datetime:
         return datetime.now(UTC)
     try:
         if len(value) == 10:
-            return datetime.fromisoformat(value).replace(tzinfo=UTC) + timedelta(days=1, microseconds=-1)
+            return datetime.fromisoformat(value).replace(tzinfo=UTC) + timedelta(
+                days=1, microseconds=-1
+            )
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise BadInput(f"--as-of: {value!r} is not an ISO 8601 date or datetime") from None
@@ -58,21 +78,34 @@ def _jsonl(record: dict[str, Any]) -> None:
 
 @app.command()
 def classify(
-    source: str = typer.Argument(..., help="Folder of FHIR NDJSON (Bulk Data layout) or Bundles."),
+    source: str = typer.Argument(
+        ...,
+        help="Folder of FHIR NDJSON (Bulk Data layout) or Bundles, a FHIR base URL, or "
+        "bulk+<base URL> for a Bulk Data $export (credentials from the config's ehr: section).",
+    ),
     config: str = typer.Option(DEFAULT_CONFIG, "--config", help="Practice YAML."),
     as_of: str | None = typer.Option(None, "--as-of", help="Classify as of this date/time."),
     fmt: Format = typer.Option(Format.table, "--format", help="table or jsonl."),
 ) -> None:
     """Preview: print one record per open chart with its blockers. Writes nothing."""
+    from chartroute.cli.quarantine import report_bad_records
+    from chartroute.fhirclient import FhirClientError
     from chartroute.preview import jsonl_records, preview
-    from chartroute.sources import open_source
+    from chartroute.validation.suites import SuiteError
 
     with exit_codes():
         cfg = load_config(config)
         when = parse_as_of(as_of)
-        result = preview(open_source(source), cfg, when)
-    for bad in result.rejected:
-        print(f"bad record at {bad.location}: {'; '.join(bad.reasons)}", file=sys.stderr)
+        try:
+            with reading_progress(_open_source(source, cfg)) as feed:
+                result = preview(feed, cfg, when)
+        except FhirClientError as exc:
+            err.print(f"error: {exc}")
+            raise typer.Exit(1) from None
+        except SuiteError as exc:
+            raise BadInput(str(exc)) from None
+    if not report_bad_records(result):
+        raise typer.Exit(EXIT_BAD_INPUT)
     records = list(jsonl_records(result))
     if fmt is Format.jsonl:
         for record in records:
@@ -83,7 +116,12 @@ def classify(
         for r in records
         for b in r["blockers"]  # type: ignore[attr-defined]
     ]
-    records_table(out, f"{len(records)} open charts", ["encounter", "category", "role", "assignee", "detail"], rows)
+    records_table(
+        out,
+        f"{len(records)} open charts",
+        ["encounter", "category", "role", "assignee", "detail"],
+        rows,
+    )
 
 
 @app.command()
@@ -93,7 +131,9 @@ def generate(
     days: int = typer.Option(20, "--days", min=1, help="Clinic days (Mon-Fri)."),
     seed: int = typer.Option(1, "--seed"),
     start: str | None = typer.Option(None, "--start", help="First clinic day (ISO date)."),
-    as_of: str | None = typer.Option(None, "--as-of", help="Emit the EHR as it stood at this date/time."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Emit the EHR as it stood at this date/time."
+    ),
 ) -> None:
     """Write a synthetic practice (FHIR R4 NDJSON, Bulk Data layout, plus its practice.yaml)."""
     from chartroute.generate import GeneratorProfile, generate_practice
@@ -117,19 +157,51 @@ def _run_sync(source: str, config: str, as_of: datetime | None, full: bool) -> d
 
 @app.command()
 def sync(
-    source: str = typer.Option(..., "--source", help="Folder of FHIR NDJSON / Bundles."),
+    source: str = typer.Option(
+        ..., "--source", help="Folder of FHIR NDJSON / Bundles, a FHIR base URL or bulk+<URL>."
+    ),
     config: str = typer.Option(DEFAULT_CONFIG, "--config"),
     as_of: str | None = typer.Option(None, "--as-of"),
     full: bool = typer.Option(False, "--full", help="Re-read unchanged files too."),
 ) -> None:
     """Run the sync flow through Prefect: scan, validate, store, classify, route, record."""
+    from chartroute.fhirclient import FhirClientError
+    from chartroute.sources import BULK_PREFIX, ehr_for, is_url_spec
+
     with exit_codes():
-        load_config(config)
-        if not Path(source).is_dir():
+        cfg = load_config(config)
+        if is_url_spec(source):
+            try:
+                ehr_for(source.removeprefix(BULK_PREFIX), cfg)
+            except ValueError as exc:
+                raise BadInput(f"--source: {exc}") from None
+        elif not Path(source).is_dir():
             raise BadInput(f"--source: folder not found: {source}")
         when = parse_as_of(as_of)
-    result = _run_sync(source, config, when, full)
+    from chartroute.store.lease import LeaseHeld
+    from chartroute.validation.suites import SuiteError
+    from chartroute.validation.threshold import TooManyBadRecords
+
+    try:
+        result = _run_sync(source, config, when, full)
+    except (FhirClientError, LeaseHeld) as exc:  # LeaseHeld: another sync is running
+        err.print(f"error: {exc}")
+        raise typer.Exit(1) from None
+    except (TooManyBadRecords, SuiteError) as exc:  # the flow run is marked failed
+        err.print(f"error: {exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     _print_sync_result(result)
+
+
+def _open_source(spec: str, cfg: Any) -> Any:
+    """The source SOURCE names; a URL is read with the config's ``ehr:`` credentials."""
+    from chartroute.sources import open_source
+    from tasks.ehr import prefect_secret
+
+    try:
+        return open_source(spec, cfg, prefect_secret)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
 
 
 def _print_sync_result(result: dict[str, Any]) -> None:
@@ -165,7 +237,18 @@ def worklist(
     records_table(
         out,
         f"{len(rows)} open work items",
-        ["priority", "id", "category", "role", "assignee", "encounter", "age_days", "detail"],
+        [
+            "priority",
+            "id",
+            "category",
+            "role",
+            "assignee",
+            "encounter",
+            "age_days",
+            "detail",
+            "escalation_level",
+            "next_escalation_at",
+        ],
         rows,
     )
 
@@ -190,7 +273,7 @@ def demo(
     days: int = typer.Option(20, "--days", min=1),
     seed: int = typer.Option(1, "--seed"),
 ) -> None:
-    """Generate a synthetic practice and run the sync on the embedded defaults."""
+    """Generate a synthetic practice; run sync, escalation sweep and report on the defaults."""
     from chartroute.generate import GeneratorProfile, generate_practice
 
     target = home() / "demo-practice"
@@ -204,6 +287,19 @@ def demo(
     err.print(f"database: {database_url()}")
     result = _run_sync(str(target), str(target / "practice.yaml"), summary.as_of, False)
     _print_sync_result(result)
+    from chartroute.cli.outbox import file_outbox_note
+
+    err.print(file_outbox_note(result, str(target / "practice.yaml")))
+    sweep = importlib.import_module("flows.escalate")
+    swept = sweep.escalate_flow(
+        sweep.SweepParameters(config=str(target / "practice.yaml"), as_of=summary.as_of)
+    )
+    err.print(f"escalation sweep: {swept.get('escalated', 0)} escalations due at the as-of time")
+    report = importlib.import_module("flows.report")
+    rendered = report.report_flow(
+        report.ReportParameters(config=str(target / "practice.yaml"), as_of=summary.as_of)
+    )
+    err.print(f"management report: {rendered['path']}")
     err.print(
         "Next: `chartroute worklist` lists the items; `chartroute classify "
         f"{target} --config {target / 'practice.yaml'}` explains each chart. To see the runs, "
@@ -228,4 +324,4 @@ def main() -> None:  # pragma: no cover
     app()
 
 
-_ = (os, EXIT_BAD_INPUT)
+_ = EXIT_BAD_INPUT

@@ -13,6 +13,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from chartroute.calendar import ClinicCalendar
+from chartroute.config.backfill import BackfillSettings
+from chartroute.config.ehr import Ehr
+from chartroute.config.escalation import EscalationConfig, EscalationField
+from chartroute.config.notify import NotifyConfig, NotifyField
+from chartroute.config.roi import RoiInputs
+from chartroute.config.validation import Validation
+
 Role = Literal[
     "clinician",
     "medical-assistant",
@@ -30,8 +38,12 @@ WORK_ROLES: tuple[str, ...] = (
     "front-desk",
     "coder",
 )
-RoutedCategory = Literal["unsigned-note", "pending-result", "awaiting-referral-auth", "coding-query"]
-DocumentationField = Literal["chief-complaint", "diagnosis", "level-of-service", "rendering-clinician"]
+RoutedCategory = Literal[
+    "unsigned-note", "pending-result", "awaiting-referral-auth", "coding-query"
+]
+DocumentationField = Literal[
+    "chief-complaint", "diagnosis", "level-of-service", "rendering-clinician"
+]
 DocumentationRouteKey = Literal[
     "chief-complaint", "diagnosis", "level-of-service", "rendering-clinician", "forms"
 ]
@@ -53,6 +65,10 @@ class PracticeInfo(_Strict):
     ehr_link_template: str | None = Field(
         default=None,
         description="Deep link to a chart in the EHR; `{encounter_id}` is replaced by the id.",
+    )
+    calendar: ClinicCalendar = Field(
+        default_factory=ClinicCalendar,
+        description="Clinic hours and holidays (local time): quiet hours and business time.",
     )
 
     @field_validator("timezone")
@@ -190,7 +206,9 @@ class Documentation(_Strict):
 
     @field_validator("by_encounter_type")
     @classmethod
-    def _keys_are_codings(cls, value: dict[str, EncounterTypeRules]) -> dict[str, EncounterTypeRules]:
+    def _keys_are_codings(
+        cls, value: dict[str, EncounterTypeRules]
+    ) -> dict[str, EncounterTypeRules]:
         for key in value:
             system, _, code = key.partition("|")
             if not system or not code:
@@ -222,6 +240,26 @@ class PracticeConfig(_Strict):
     routing: Routing = Field(default_factory=Routing)
     documentation: Documentation = Field(default_factory=Documentation)
     billing: Billing = Field(default_factory=Billing)
+    validation: Validation = Field(default_factory=Validation)
+    notify: NotifyField = Field(
+        default_factory=NotifyConfig,
+        description="Notification channels, recipients and urgency (chartroute/config/notify.py).",
+    )
+    escalation: EscalationField = Field(
+        default_factory=EscalationConfig,
+        description="Escalation tiers, delinquency and managers (docs/escalation.md).",
+    )
+    ehr: Ehr | None = Field(
+        default=None, description="The EHR to sync from over FHIR (docs/connectors.md)."
+    )
+    roi: RoiInputs = Field(
+        default_factory=RoiInputs,
+        description="Inputs of `chartroute roi`: costs, minutes and windows (docs/report.md).",
+    )
+    backfill: BackfillSettings = Field(
+        default_factory=BackfillSettings,
+        description="Task runner, workers and partition size of backfills (docs/backfill.md).",
+    )
 
     @model_validator(mode="after")
     def _roster_is_consistent(self) -> PracticeConfig:
@@ -241,7 +279,9 @@ class PracticeConfig(_Strict):
                     raise _at(("roster", i, "backup"), "a person cannot be their own backup")
             for j, member in enumerate(person.pod):
                 if member not in by_id or "clinician" not in by_id[member].roles:
-                    raise _at(("roster", i, "pod", j), f"{member!r} is not a clinician on the roster")
+                    raise _at(
+                        ("roster", i, "pod", j), f"{member!r} is not a clinician on the roster"
+                    )
             if person.practitioner:
                 if person.practitioner in practitioners:
                     raise _at(

@@ -29,10 +29,15 @@ def _sqlite_rows(table: Table, columns: Sequence[str], rows: Sequence[Sequence[A
     if not times:
         return [tuple(r) for r in rows]
     out = []
+    seen: dict[datetime | None, str | None] = {}  # a batch shares its sync time and many stamps
     for row in rows:
         values = list(row)
         for i in times:
-            values[i] = _sqlite_time(values[i])
+            value = values[i]
+            text = seen.get(value)
+            if text is None:
+                text = seen[value] = _sqlite_time(value)
+            values[i] = text
         out.append(tuple(values))
     return out
 

@@ -22,7 +22,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 def home() -> Path:
     """Folder for chartroute's local state (the SQLite file, reports, outbox files)."""
-    return Path(os.environ.get("CHARTROUTE_HOME", ".chartroute"))
+    return Path(os.environ.get("CHARTROUTE_HOME", ".chartroute")).resolve()
 
 
 def database_url() -> str:

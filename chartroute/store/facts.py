@@ -117,6 +117,40 @@ def upsert_facts(conn: Connection, facts: Iterable[Fact], now: datetime) -> Upse
     return counts
 
 
+def delete_facts(conn: Connection, keys: Iterable[str]) -> int:
+    """Remove resources deleted in the EHR: their facts, contained facts and links.
+
+    The charts they belonged to are resolved *before* their links go and queued for
+    re-classification, so a chart loses the deleted note or result; a deleted Encounter
+    queues itself, and classification then closes what it had open. Returns how many
+    stored resources were removed (an unknown key is a no-op).
+    """
+    wanted = sorted(set(keys))
+    if not wanted:
+        return 0
+    found: set[str] = set()
+    for part in chunks(wanted):
+        found.update(r.key for r in conn.execute(select(fact.c.key).where(fact.c.key.in_(part))))
+    doomed = set(found)
+    for key in sorted(found):  # contained resources are keyed "Type/id#local"
+        inner = conn.execute(select(fact.c.key).where(fact.c.key.like(f"{key}#%")))
+        doomed.update(r.key for r in inner)
+    if not doomed:
+        return 0
+    targets = {k for k in doomed if _is_encounter(k)}
+    for part in chunks(sorted(doomed)):
+        linked = select(fact_link.c.target_key).where(fact_link.c.fact_key.in_(part))
+        targets.update(r.target_key for r in conn.execute(linked))
+    encounters = _encounters_of(conn, targets)
+    for part in chunks(sorted(doomed)):
+        conn.execute(delete(fact_link).where(fact_link.c.fact_key.in_(part)))
+        conn.execute(delete(fact).where(fact.c.key.in_(part)))
+    bulk_upsert(
+        conn, dirty_key, ("key",), [(k,) for k in sorted(encounters)], ["key"], update=False
+    )
+    return len(found)
+
+
 def _is_encounter(key: str) -> bool:
     return key.startswith("Encounter/") and "#" not in key
 

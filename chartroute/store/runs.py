@@ -1,4 +1,4 @@
-"""Sync runs, per-partition source cursors, quarantine and settings."""
+"""Sync runs, per-partition source cursors and settings (quarantine: ``store/quarantine.py``)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, select, update
 
-from chartroute.store.batching import chunks, upsert
-from chartroute.store.schema import quarantine, setting, source_cursor, sync_run
+from chartroute.store.batching import upsert
+from chartroute.store.schema import setting, source_cursor, sync_run
 
 
 def start_run(conn: Connection, source: str, as_of: datetime, now: datetime) -> str:
@@ -22,7 +22,9 @@ def start_run(conn: Connection, source: str, as_of: datetime, now: datetime) -> 
     return run_id
 
 
-def finish_run(conn: Connection, run_id: str, status: str, counts: dict[str, Any], now: datetime) -> None:
+def finish_run(
+    conn: Connection, run_id: str, status: str, counts: dict[str, Any], now: datetime
+) -> None:
     conn.execute(
         update(sync_run)
         .where(sync_run.c.id == run_id)
@@ -40,7 +42,9 @@ def cursors(conn: Connection, source: str) -> dict[str, str]:
     return {r.name: r.fingerprint for r in rows}
 
 
-def advance_cursors(conn: Connection, source: str, fingerprints: dict[str, str], now: datetime) -> None:
+def advance_cursors(
+    conn: Connection, source: str, fingerprints: dict[str, str], now: datetime
+) -> None:
     """Record parts of a source as synced; only called after their data is committed."""
     rows = [
         {"source": source, "name": name, "fingerprint": fp, "updated_at": now}
@@ -55,31 +59,3 @@ def get_setting(conn: Connection, name: str) -> str | None:
 
 def put_setting(conn: Connection, name: str, value: str) -> None:
     upsert(conn, setting, [{"name": name, "value": value}], ["name"])
-
-
-def quarantine_records(conn: Connection, records: list[dict[str, Any]], now: datetime) -> None:
-    """Hold bad records with their reasons; a record seen again bumps its count."""
-    if not records:
-        return
-    keys = [r["key"] for r in records]
-    stored: dict[str, tuple[datetime, int]] = {}
-    for part in chunks(keys):
-        for r in conn.execute(
-            select(quarantine.c.key, quarantine.c.first_seen, quarantine.c.times_seen).where(
-                quarantine.c.key.in_(part)
-            )
-        ):
-            stored[r.key] = (r.first_seen, r.times_seen)
-    rows = []
-    for rec in {r["key"]: r for r in records}.values():
-        first, times = stored.get(rec["key"], (now, 0))
-        rows.append({**rec, "first_seen": first, "last_seen": now, "times_seen": times + 1})
-    upsert(conn, quarantine, rows, ["key"])
-
-
-def release_quarantine(conn: Connection, keys: list[str]) -> int:
-    """Drop records that have since arrived in good shape; returns how many left quarantine."""
-    released = 0
-    for part in chunks(keys):
-        released += conn.execute(delete(quarantine).where(quarantine.c.key.in_(part))).rowcount or 0
-    return released

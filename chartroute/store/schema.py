@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -178,4 +179,173 @@ setting = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# The transactional outbox (chartroute/notify). ``notification`` rows are written in the same
+# transaction as the work item change they announce, one per (item, event, recipient, channel),
+# deduplicated by ``dedupe_key``. The deliver step groups them into ``outbox_message`` rows (a
+# person's digest, or one urgent message) and drives each message to sent or failed.
+notification = Table(
+    "notification",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(64), nullable=False, unique=True),
+    Column("work_item_id", String(32), nullable=False),
+    Column("event", String(32), nullable=False),  # opened | reassigned | closed | escalated ...
+    Column("occurrence", String(64), nullable=False),  # which time this event happened
+    Column("recipient", String(64), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("urgent", Boolean, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("run_id", String(36)),
+    Column("message_id", Integer),  # null while waiting to be composed into a message
+    Index("ix_notification_message_id", "message_id"),
+    Index("ix_notification_work_item_id", "work_item_id"),
+)
+
+outbox_message = Table(
+    "outbox_message",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_key", String(64), nullable=False, unique=True),  # idempotency key
+    Column("channel", String(64), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("address", Text, nullable=False),
+    Column("kind", String(16), nullable=False),  # digest | immediate | item
+    Column("urgent", Boolean, nullable=False),
+    Column("content", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sending | sent | failed
+    Column("attempts", Integer, nullable=False),  # every claim, never reset
+    Column("failures", Integer, nullable=False),  # failed attempts since the last manual retry
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("claim_token", String(36)),
+    Column("lease_until", UtcDateTime()),
+    Column("last_error", Text),
+    Column("provider_id", Text),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime()),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),
+    Index("ix_outbox_message_channel_recipient", "channel", "recipient", "id"),
+)
+
+# Escalation (chartroute/escalate.py, chartroute/store/escalations.py). ``escalation_state`` is
+# where each open work item stands on its policy's ladder (one row per item); ``escalation_event``
+# is the audit trail of every escalation sent, unique per (item, step) so a re-run sweep records
+# nothing twice. ``lease`` holds the database leases that keep two servers from running the same
+# flow at once (chartroute/store/lease.py).
+escalation_state = Table(
+    "escalation_state",
+    metadata,
+    Column("work_item_id", String(32), primary_key=True),
+    Column("epoch", Integer, nullable=False),  # bumped when the item reopens or its clock restarts
+    Column("open_since", UtcDateTime(), nullable=False),  # start of the open spell it describes
+    Column("assignee", String(64)),  # the assignee when last swept (to see reassignments)
+    Column("clock_start", UtcDateTime(), nullable=False),  # tier thresholds count from here
+    Column("level", Integer, nullable=False),  # highest tier reached, 0 = none
+    Column("tier", String(64)),
+    Column("tier_at", UtcDateTime()),  # repeats of the current tier count from here
+    Column("repeats", Integer, nullable=False),
+    Column("delinquent", Boolean, nullable=False),
+    Column("next_at", UtcDateTime()),  # when the next step is due (null: nothing more, or closed)
+    Column("next_step", String(64)),
+    Column("last_event_at", UtcDateTime()),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_escalation_state_next_at", "next_at"),
+)
+
+escalation_event = Table(
+    "escalation_event",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("work_item_id", String(32), nullable=False),
+    Column("step", String(64), nullable=False),  # e.g. "0.t2", "0.t2.r3", "0.delinquent"
+    Column("kind", String(16), nullable=False),  # escalated | repeated | delinquent
+    Column("level", Integer, nullable=False),
+    Column("tier", String(64)),
+    Column("due_at", UtcDateTime(), nullable=False),  # when the policy made it due
+    Column("at", UtcDateTime(), nullable=False),  # the sweep's as-of instant
+    Column("assignee", String(64)),
+    Column("recipients", JSON, nullable=False),  # [{"person", "target", "covering"}]
+    Column("run_id", String(36)),
+    Index("uq_escalation_event_work_item_step", "work_item_id", "step", unique=True),
+    Index("ix_escalation_event_at", "at"),
+)
+
+lease = Table(
+    "lease",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(200), nullable=False),  # host, process and run, for people to read
+    Column("token", String(36), nullable=False),  # proves ownership on renew and release
+    Column("acquired_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+)
+
+# Daily backlog snapshots (chartroute/analytics/snapshots.py, chartroute/store/snapshots.py).
+# ``backlog_snapshot`` has one row per (practice-local day, origin): the instant the figures
+# describe and when they were taken. ``backlog_snapshot_value`` holds the figures, one row per
+# (metric, dimension, key), e.g. ("open_items", "category", "pending-result"). Origin ``live``
+# rows come from syncs and the daily report; ``reconstructed`` rows from a backfill over past
+# days. Both may exist for one day; readers prefer ``live``.
+backlog_snapshot = Table(
+    "backlog_snapshot",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("origin", String(16), primary_key=True),  # live | reconstructed
+    Column("as_of", UtcDateTime(), nullable=False),
+    Column("taken_at", UtcDateTime(), nullable=False),
+    Column("run_id", String(36)),
+)
+
+backlog_snapshot_value = Table(
+    "backlog_snapshot_value",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("origin", String(16), primary_key=True),
+    Column("metric", String(64), primary_key=True),
+    Column("dimension", String(32), primary_key=True),  # total | category | role | person ...
+    Column("key", String(KEY), primary_key=True),  # "" for the total
+    Column("value", Float, nullable=False),
+)
+
+# Snapshots count a day's work item transitions by their time.
+Index("ix_work_item_event_at", work_item_event.c.at)
+
+# Backfills (chartroute/backfill/). ``backfill_encounter`` indexes every stored Encounter by
+# its practice-local start day, so a partition finds its encounters by range. A backfill is
+# named by ``backfill_id`` (a hash of its source, range, partition size and config);
+# ``backfill_partition`` records each partition it completed, in the same transaction as the
+# partition's ``backfill_figure`` rows (daily counts from ``first_day``, one JSON list per
+# figure), so a rerun or a resumed run skips what is done and nothing is counted twice.
+backfill_encounter = Table(
+    "backfill_encounter",
+    metadata,
+    Column("encounter", String(KEY), primary_key=True),
+    Column("start_day", Date),
+    Column("indexed_at", UtcDateTime(), nullable=False),
+    Index("ix_backfill_encounter_start_day", "start_day"),
+)
+
+backfill_partition = Table(
+    "backfill_partition",
+    metadata,
+    Column("backfill_id", String(32), primary_key=True),
+    Column("partition", String(32), primary_key=True),  # YYYY-MM-DD..YYYY-MM-DD
+    Column("encounters", Integer, nullable=False),
+    Column("charts", Integer, nullable=False),
+    Column("open_item_days", Integer, nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=False),
+)
+
+backfill_figure = Table(
+    "backfill_figure",
+    metadata,
+    Column("backfill_id", String(32), primary_key=True),
+    Column("partition", String(32), primary_key=True),
+    Column("metric", String(64), primary_key=True),
+    Column("dimension", String(32), primary_key=True),
+    Column("key", String(KEY), primary_key=True),
+    Column("first_day", Date, nullable=False),
+    Column("counts", JSON, nullable=False),  # one count per day from first_day
 )

@@ -101,7 +101,9 @@ def test_final_note_that_is_not_current_does_not_sign(
     ]
 
 
-def test_signed_referral_letter_is_not_the_visit_note(config: PracticeConfig, as_of: datetime) -> None:
+def test_signed_referral_letter_is_not_the_visit_note(
+    config: PracticeConfig, as_of: datetime
+) -> None:
     resources = [b.encounter(), b.note("letter", loinc="57133-1")]
     assert only(resources, config, as_of) == [("unsigned-note", "note")]
 
