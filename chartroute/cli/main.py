@@ -325,3 +325,7 @@ def main() -> None:  # pragma: no cover
 
 
 _ = EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
