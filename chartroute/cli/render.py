@@ -17,25 +17,20 @@ def summary_tables(console: Console, summary: BacklogSummary) -> None:
         f"on clinicians: {summary.charts_on_clinicians} ({summary.clinician_share:.0%})   "
         f"on staff only: {summary.charts_on_staff_only} ({summary.staff_share:.0%})"
     )
-    table = Table(title="Open charts by category")
-    table.add_column("category")
-    table.add_column("charts", justify="right")
-    for k, v in summary.charts_by_category.items():
-        table.add_row(k, str(v))
-    console.print(table)
-    table = Table(title="Open work items by role")
-    table.add_column("role")
-    table.add_column("items", justify="right")
-    for k, v in summary.items_by_role.items():
-        table.add_row(k, str(v))
-    console.print(table)
-    table = Table(title="Open work items per person")
-    table.add_column("person")
-    table.add_column("items", justify="right")
-    for k, v in summary.items_by_person.items():
-        table.add_row(k, str(v))
+    _counts(console, "Open charts by category", ("category", "charts"), summary.charts_by_category)
+    _counts(console, "Open work items by role", ("role", "items"), summary.items_by_role)
+    people = dict(summary.items_by_person)
     if summary.unassigned_items:
-        table.add_row("(unassigned)", str(summary.unassigned_items))
+        people["(unassigned)"] = summary.unassigned_items
+    _counts(console, "Open work items per person", ("person", "items"), people)
+
+
+def _counts(console: Console, title: str, columns: tuple[str, str], counts: dict[str, int]) -> None:
+    table = Table(title=title)
+    table.add_column(columns[0])
+    table.add_column(columns[1], justify="right")
+    for key, value in counts.items():
+        table.add_row(key, str(value))
     console.print(table)
 
 
