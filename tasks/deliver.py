@@ -9,30 +9,26 @@ names only.
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, cast
+from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from chartroute.config.notify import SecretRef
+from chartroute.config.secrets import SecretRef, SecretUnavailable
 from chartroute.notify.deliver import deliver
-from chartroute.notify.secrets import MissingSecret, env_secrets
+from chartroute.notify.secrets import MissingSecret
 from tasks import context
 from tasks.retry import retry_temporary
+from tasks.secrets import prefect_secret
 
 
 def resolve_secret(ref: SecretRef) -> str:
-    """A Prefect Secret block by name, or an environment variable."""
-    if ref.prefect_secret is None:
-        return env_secrets(ref)
-    from prefect.blocks.system import Secret
-
+    """An environment variable or a Prefect Secret block, as the reference says."""
     try:
-        block = cast("Secret[Any]", Secret.load(ref.prefect_secret))
-    except ValueError as exc:  # raised when no block has that name
-        raise MissingSecret(f"Prefect Secret block {ref.prefect_secret!r} not found") from exc
-    return str(block.get())
+        return ref.resolve(prefect_secret)
+    except SecretUnavailable as exc:
+        raise MissingSecret(str(exc)) from None
 
 
 @task(

@@ -1,4 +1,4 @@
-"""Open a task's source with its practice's EHR credentials, and read Prefect Secret blocks.
+"""Open a task's source with its practice's EHR credentials.
 
 A task receives a source spec and a config path, never credentials. The source for a spec is
 kept for the life of the worker process, so the tasks of one run share one connection pool
@@ -10,18 +10,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from chartroute.config import load_config
 from chartroute.sources import Source, open_source
-
-
-def prefect_secret(name: str) -> str:
-    """The value of the Prefect Secret block ``name`` (the domain library never imports Prefect)."""
-    from prefect.blocks.system import Secret
-
-    block: Any = Secret.load(name)
-    return str(block.get())
+from tasks.secrets import prefect_secret
 
 
 def source_for(spec: str, config_path: str | None = None) -> Source:

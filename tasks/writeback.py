@@ -16,8 +16,8 @@ from chartroute.config import load_config
 from chartroute.fhirclient.connect import connect
 from chartroute.writeback import mirror_work_items
 from tasks import context
-from tasks.ehr import prefect_secret
 from tasks.retry import retry_temporary
+from tasks.secrets import prefect_secret
 
 
 def writeback_enabled(config_path: str) -> bool:

@@ -196,7 +196,7 @@ def sync(
 def _open_source(spec: str, cfg: Any) -> Any:
     """The source SOURCE names; a URL is read with the config's ``ehr:`` credentials."""
     from chartroute.sources import open_source
-    from tasks.ehr import prefect_secret
+    from tasks.secrets import prefect_secret
 
     try:
         return open_source(spec, cfg, prefect_secret)

@@ -22,7 +22,7 @@ from chartroute.cli.errors import BadInput, exit_codes
 from chartroute.cli.render import records_table
 from chartroute.config import load_config
 from chartroute.config.models import PracticeConfig
-from chartroute.config.notify import SecretRef
+from chartroute.config.secrets import SecretRef
 from chartroute.notify.secrets import env_secrets
 from chartroute.store.engine import make_engine
 

@@ -12,8 +12,6 @@ private key may also be a file path. The values are read only when a connection 
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
@@ -21,10 +19,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from chartroute.config.secrets import BlockLoader, SecretRef, SecretUnavailable
 from chartroute.fhir.extract import RULE_RESOURCE_TYPES
 
-#: Resolves a Prefect Secret block name to its value (injected by the orchestration layer).
-BlockLoader = Callable[[str], str]
+__all__ = ["BlockLoader", "SecretRef", "SecretUnavailable"]  # kept importable from here
 
 #: The search parameter each type's date-window fallback uses when ``_lastUpdated`` is not
 #: searchable: the resource's own clinical or administrative date.
@@ -44,53 +42,6 @@ DEFAULT_DATE_PARAMS: dict[str, str] = {
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SecretUnavailable(LookupError):
-    """A secret the config names cannot be read (unset variable, missing block)."""
-
-
-class SecretRef(_Strict):
-    """Where a secret's value lives; exactly one of the two."""
-
-    env: str | None = Field(
-        default=None,
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-        description="Name of the environment variable holding the value.",
-    )
-    prefect_secret: str | None = Field(
-        default=None, description="Name of the Prefect Secret block holding the value."
-    )
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> SecretRef:
-        if (self.env is None) == (self.prefect_secret is None):
-            raise ValueError("give exactly one of 'env' or 'prefect_secret'")
-        return self
-
-    def describe(self) -> str:
-        """Where the value comes from, for messages (never the value)."""
-        return (
-            f"environment variable {self.env}"
-            if self.env
-            else f"Prefect Secret {self.prefect_secret!r}"
-        )
-
-    def resolve(self, blocks: BlockLoader | None = None) -> str:
-        """The secret's value; raises ``SecretUnavailable`` naming where it looked."""
-        if self.env is not None:
-            value = os.environ.get(self.env)
-            if not value:
-                raise SecretUnavailable(f"{self.describe()} is not set")
-            return value
-        if blocks is None:
-            raise SecretUnavailable(f"{self.describe()} needs Prefect to read it")
-        try:
-            return blocks(str(self.prefect_secret))
-        except Exception as exc:  # the block store's own errors vary by version
-            raise SecretUnavailable(
-                f"{self.describe()} could not be loaded: {type(exc).__name__}"
-            ) from None
 
 
 AuthKind = Literal["none", "bearer", "basic", "smart-backend"]

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
+from chartroute.config.secrets import SecretRef
+
 #: What a notification is about: the work item's transition as the recipient sees it.
 NoticeEvent = Literal["opened", "reopened", "reassigned", "reassigned-away", "closed", "escalated"]
 NOTICE_EVENTS: tuple[str, ...] = (
@@ -27,26 +29,6 @@ _NAME = r"^[a-z0-9][a-z0-9\-_]{0,63}$"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SecretRef(_Strict):
-    """Where a secret lives: an environment variable or a Prefect Secret block, never the YAML."""
-
-    env: str | None = Field(
-        default=None, pattern=r"^[A-Z_][A-Z0-9_]*$", description="Environment variable name."
-    )
-    prefect_secret: str | None = Field(
-        default=None, description="Name of a Prefect Secret block (resolved by the Prefect tasks)."
-    )
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> SecretRef:
-        if (self.env is None) == (self.prefect_secret is None):
-            raise ValueError("give exactly one of 'env' or 'prefect_secret'")
-        return self
-
-    def __str__(self) -> str:
-        return f"env {self.env}" if self.env else f"Prefect Secret block {self.prefect_secret!r}"
 
 
 class FileChannel(_Strict):
