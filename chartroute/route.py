@@ -100,11 +100,11 @@ class Router:
         if role == "clinician":
             return self._cover(clinician).id if clinician else None
         holder = self.by_id.get(current or "")
-        if holder is not None and role in holder.roles and not holder.is_away(self.day):
+        if holder is not None and _takes(holder, role) and not holder.is_away(self.day):
             return holder.id
-        in_role = [p for p in self.config.roster if role in p.roles]
+        in_role = [p for p in self.config.roster if _takes(p, role)]
         if not in_role:
-            return None
+            return None  # nobody takes the role's items: unassigned, for the sweep to raise
         pod = [p for p in in_role if clinician is not None and clinician.id in p.pod]
         for pool in (pod, in_role):
             present = [p for p in pool if not p.is_away(self.day)]
@@ -138,6 +138,11 @@ class Router:
             verdict.insurer or "", billing.default_timely_filing_days
         )
         return verdict.visit_at.date() + timedelta(days=days)
+
+
+def _takes(person: Person, role: str) -> bool:
+    """Whether ``person`` is routed staff items of ``role`` (a capacity of 0 opts out)."""
+    return role in person.roles and person.daily_capacity > 0
 
 
 def _gap_field(blocker: Blocker) -> str | None:

@@ -124,7 +124,10 @@ class Person(_Strict):
         description="Clinician ids this staff member supports first for their role.",
     )
     daily_capacity: float = Field(
-        default=20, gt=0, description="Work items this person can close in a day (load balance)."
+        default=20,
+        ge=0,
+        description="Work items this person can close in a day (load balance); 0: in the role "
+        "for escalations and cover, but routed no staff items.",
     )
     out_of_office: list[date | DateRange] = Field(
         default_factory=list, description="Days or ranges away; work goes to `backup`."

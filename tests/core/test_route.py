@@ -156,6 +156,22 @@ def test_holder_away_hands_over() -> None:
     assert item.assignee != "ma-3"
 
 
+def test_zero_capacity_takes_no_staff_items() -> None:
+    roster = [*BASE[:2], *(dict(p, daily_capacity=0) for p in BASE[2:5]), *BASE[5:]]
+    item_id = work_item_id("Encounter/e1", "pending-result", "ServiceRequest/s1")
+    (item,) = Router(practice(roster), AS_OF).route(verdict(), {item_id: "ma-1"})
+    assert item.assignee is None and item.role == "medical-assistant"
+    roster[3] = dict(BASE[3], daily_capacity=5)
+    (item,) = Router(practice(roster), AS_OF).route(verdict(), {item_id: "ma-1"})
+    assert item.assignee == "ma-2"
+
+
+def test_zero_capacity_clinician_still_gets_their_clinical_items() -> None:
+    roster = [dict(BASE[0], daily_capacity=0), *BASE[1:]]
+    (item,) = Router(practice(roster), AS_OF).route(verdict("Encounter/e1", "Practitioner/a", NOTE))
+    assert item.assignee == "dr-a"
+
+
 def test_documentation_gap_routed_per_field() -> None:
     gaps = [
         Blocker("documentation-gap", f, ("Encounter/e1",), "x")
