@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 from typing import Literal
 
-Stream = Literal["encounter", "patient", "roster"]
-_STREAM_NUMBERS: dict[str, int] = {"encounter": 1, "patient": 2, "roster": 3}
+Stream = Literal["encounter", "patient", "roster", "simulate"]
+_STREAM_NUMBERS: dict[str, int] = {"encounter": 1, "patient": 2, "roster": 3, "simulate": 4}
 _INDEX_BITS = 40
 
 

@@ -24,8 +24,11 @@ class NdjsonWriter:
     removed first, so a folder never mixes two runs.
     """
 
-    def __init__(self, out_dir: Path, known_types: Iterable[str] = ()) -> None:
+    def __init__(
+        self, out_dir: Path, known_types: Iterable[str] = (), part: int | None = None
+    ) -> None:
         self.out_dir = out_dir
+        self.part = part
         self._files: dict[str, IO[bytes]] = {}
         self._counts: dict[str, int] = {}
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -33,7 +36,9 @@ class NdjsonWriter:
             self.path(resource_type).unlink(missing_ok=True)
 
     def path(self, resource_type: str) -> Path:
-        """Where resources of a type go."""
+        """Where resources of a type go (``<Type>.<part>.ndjson``, zero-padded so parts sort in order)."""
+        if self.part is not None:
+            return self.out_dir / f"{resource_type}.{self.part:04d}.ndjson"
         return self.out_dir / f"{resource_type}.ndjson"
 
     def write(self, resource_type: str, resource: Mapping[str, Any]) -> None:
