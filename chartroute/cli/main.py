@@ -22,6 +22,7 @@ from chartroute.cli.quarantine import register as register_quarantine_command
 from chartroute.cli.render import records_table, summary_tables
 from chartroute.cli.report import register as register_report_commands
 from chartroute.cli.serve import register as register_serve_command
+from chartroute.cli.simulate import register as register_simulate_command
 from chartroute.cli.sweep import register as register_sweep_command
 from chartroute.config import load_config
 from chartroute.config.loader import config_json_schema
@@ -43,6 +44,7 @@ register_outbox_commands(app)
 register_quarantine_command(app)
 register_sweep_command(app)
 register_serve_command(app)
+register_simulate_command(app)
 register_report_commands(app)
 register_backfill_command(app)
 

@@ -1,0 +1,161 @@
+"""The routing pipeline each simulated evening runs: sync, deliver, sweep, and the worklists.
+
+``RoutingPipeline`` is what the simulation needs from chartroute; two implementations exist.
+``StagePipeline`` (here) calls the sync, delivery and escalation stages in this process, in
+the order and with the arguments the Prefect flows use; the Prefect one (``flows/simulate.py``)
+runs the real ``chartroute-sync`` and ``chartroute-escalate`` flows. A test runs both on the
+same practice and requires the same days from each.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import Engine, func, select
+
+from chartroute import sync
+from chartroute.analytics.snapshots import record_snapshot
+from chartroute.config import PracticeConfig
+from chartroute.notify.deliver import deliver
+from chartroute.sources import open_source
+from chartroute.store.engine import make_engine
+from chartroute.store.schema import fact, work_item
+from chartroute.sweep import run_sweep
+from chartroute.validation.feed import FeedValidator
+from chartroute.validation.report import validate_run
+from chartroute.validation.threshold import TooManyBadRecords
+from chartroute.worklist import worklist
+
+
+@dataclass(frozen=True, slots=True)
+class OpenItem:
+    """One open work item as the store holds it after the evening's runs (no chart content)."""
+
+    encounter: str
+    category: str
+    subject: str
+    role: str
+    assignee: str | None
+    priority: int
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.encounter, self.category, self.subject)
+
+
+@dataclass(slots=True)
+class Evening:
+    """What the pipeline did on one evening, and the open items it left."""
+
+    items: list[OpenItem]
+    read: int = 0
+    quarantined: int = 0
+    escalated: int = 0
+    notifications: int = 0
+    sent: int = 0
+
+
+class RoutingPipeline(Protocol):
+    """Sync the simulated EHR at ``as_of``, deliver, sweep; report the open work items."""
+
+    def evening(self, as_of: datetime) -> Evening: ...
+
+
+def open_work_items(engine: Engine, as_of: datetime) -> list[OpenItem]:
+    """Every open item with its assignee and its rank in the practice's priority order."""
+    with engine.connect() as conn:
+        return [
+            OpenItem(
+                row["encounter"],
+                row["category"],
+                row["subject"],
+                row["role"],
+                row["assignee"],
+                row["priority"],
+            )
+            for row in worklist(conn, as_of)
+        ]
+
+
+class StagePipeline:
+    """The flows' stages called directly: same store, same rules, no Prefect runs."""
+
+    def __init__(self, engine: Engine, source_dir: Path, config: PracticeConfig) -> None:
+        self.engine = engine
+        self.source_dir = source_dir
+        self.config = config
+
+    def evening(self, as_of: datetime) -> Evening:
+        engine, config = self.engine, self.config
+        source = open_source(str(self.source_dir))
+        plan = sync.plan_sync(engine, source, as_of)
+        validator = FeedValidator(config.validation, as_of)
+        totals = sync.IngestCounts()
+        for partition in plan.partitions:
+            totals.add(sync.ingest_partition(engine, source, partition, validator=validator))
+        checked = validate_run(
+            engine,
+            plan.run_id,
+            config.validation,
+            as_of,
+            read=totals.read,
+            quarantined=totals.quarantined,
+            checks=totals.checks,
+            reasons=totals.reasons,
+            data_docs=False,
+        )
+        if checked.share.exceeded:
+            sync.finish_sync(engine, plan.run_id, "failed", {"run_id": plan.run_id})
+            raise TooManyBadRecords(checked.share, f"simulated sync at {as_of.isoformat()}")
+        sync.commit_cursors(engine, plan)
+        sync.classify_pending(engine, config, as_of, plan.run_id)
+        sync.finish_sync(engine, plan.run_id, "completed", {"read": totals.read})
+        sent = deliver(engine, config, clock=lambda: as_of).sent
+        record_snapshot(engine, config, as_of, run_id=plan.run_id)
+        swept = run_sweep(engine, config, as_of, f"sim-sweep-{as_of.isoformat()}")
+        sent += deliver(engine, config, clock=lambda: as_of).sent
+        return Evening(
+            items=open_work_items(engine, as_of),
+            read=totals.read,
+            quarantined=totals.quarantined,
+            escalated=swept.escalated,
+            notifications=swept.notifications,
+            sent=sent,
+        )
+
+
+SIM_DATABASE_ENV = "CHARTROUTE_SIM_DATABASE_URL"
+
+
+def sim_database_url(workdir: Path) -> str:
+    """The simulation's store: the empty database the env names, else a SQLite file in
+    ``workdir`` (never the practice's own store)."""
+    return os.environ.get(SIM_DATABASE_ENV) or f"sqlite:///{(workdir / 'simulation.db').resolve()}"
+
+
+class StoreNotEmpty(RuntimeError):
+    """The simulation would mix its invented charts into a store that holds other data."""
+
+
+def fresh_store(url: str) -> Engine:
+    """A migrated engine on an empty store: a SQLite file is recreated, any other database must
+    already be empty (the simulation never deletes data it did not write)."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = Path(url[len("sqlite:///") :])
+        path.unlink(missing_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        used = conn.execute(select(func.count()).select_from(fact)).scalar_one()
+        used += conn.execute(select(func.count()).select_from(work_item)).scalar_one()
+    if used:
+        engine.dispose()
+        raise StoreNotEmpty(
+            f"the simulation's database ({engine.url.render_as_string(hide_password=True)}) "
+            "already holds facts or work items; give it an empty database"
+        )
+    return engine
