@@ -350,6 +350,40 @@ def render_report(data: ReportData, people: Mapping[str, str] | None = None) -> 
         escalations(data),
     ]
     title = f"{data.practice}: where charts get stuck"
+    subtitle = (
+        f"{escape(str(data.start))} to {escape(str(data.end))} · generated "
+        f"{escape(local.strftime('%Y-%m-%d %H:%M %Z'))} · snapshots: {escape(_coverage(data))}"
+    )
+    glossary = [
+        ("Open chart", "A visit with at least one open work item (a blocker)."),
+        (
+            "Snapshot",
+            "The backlog as it stood at the day's last sync (live), or as a backfill "
+            "reconstructed it from the EHR's own times (reconstructed). A day with both shows "
+            "the live one.",
+        ),
+        ("Clinic hours", f"The practice calendar's opening hours in {escape(data.timezone)}."),
+        (
+            "Privacy",
+            "This page holds identifiers, categories, staff names and counts only: no patient "
+            "names, birth dates, diagnoses or note text.",
+        ),
+    ]
+    return page(title, subtitle, cards, sections, glossary)
+
+
+def page(
+    title: str,
+    subtitle_html: str,
+    cards_html: str,
+    sections: Sequence[str],
+    glossary: Sequence[tuple[str, str]],
+    extra_style: str = "",
+) -> str:
+    """One self-contained page in the report's style: the CSP, the header, cards, sections and
+    a glossary footer. ``subtitle_html``, the cards, sections and glossary texts are HTML the
+    caller escaped; the title is escaped here."""
+    terms = "\n".join(f"<dt>{escape(term)}</dt><dd>{text}</dd>" for term, text in glossary)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -357,24 +391,18 @@ def render_report(data: ReportData, people: Mapping[str, str] | None = None) -> 
 <meta http-equiv="Content-Security-Policy" content="{escape(CSP)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title>
-<style>{STYLE}</style>
+<style>{STYLE}{extra_style}</style>
 </head>
 <body>
 <header>
 <h1>{escape(title)}</h1>
-<p>{escape(str(data.start))} to {escape(str(data.end))} · generated \
-{escape(local.strftime("%Y-%m-%d %H:%M %Z"))} · snapshots: {escape(_coverage(data))}</p>
+<p>{subtitle_html}</p>
 </header>
 <main>
-<div class="cards">{cards}</div>
+<div class="cards">{cards_html}</div>
 {"".join(sections)}
 <footer><dl>
-<dt>Open chart</dt><dd>A visit with at least one open work item (a blocker).</dd>
-<dt>Snapshot</dt><dd>The backlog as it stood at the day's last sync (live), or as a backfill \
-reconstructed it from the EHR's own times (reconstructed). A day with both shows the live one.</dd>
-<dt>Clinic hours</dt><dd>The practice calendar's opening hours in {escape(data.timezone)}.</dd>
-<dt>Privacy</dt><dd>This page holds identifiers, categories, staff names and counts only: no \
-patient names, birth dates, diagnoses or note text.</dd>
+{terms}
 </dl></footer>
 </main>
 </body>

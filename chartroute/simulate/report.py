@@ -14,7 +14,7 @@ from html import escape
 from pathlib import Path
 
 from chartroute.report import charts
-from chartroute.report.html import CSP, STYLE, _section, _table, write_report
+from chartroute.report.html import _section, _table, page, write_report
 from chartroute.simulate.assumptions import SimAssumptions, assumption_rows
 from chartroute.simulate.compare import (
     AFTER_HOURS,
@@ -127,10 +127,10 @@ def _sensitivity(cells: Sequence[SensitivityCell]) -> str:
     body = _text_table(grid)
     if shortage.rows:
         body += (
-            '<p class="why">Clinician shortage: cells whose clinicians have other chart minutes '
-            "a day than the grid's. Routing moves administrative work, not clinical work, so "
-            "with too few clinician minutes the clinical backlog grows under either policy.</p>"
-            + _table(shortage.headers, shortage.rows)
+            '<p class="why">One assumption changed at a time: clinician minutes (a clinical '
+            "staffing shortage) and the minutes of a manual chase. Routing moves administrative "
+            "work, not clinical work, so with too few clinician minutes the clinical backlog "
+            "grows under either policy.</p>" + _table(shortage.headers, shortage.rows)
         )
     return _section(
         "sensitivity",
@@ -227,36 +227,25 @@ def render_html(
         f"{settings.start.isoformat()} · {n} seed{'s' if n != 1 else ''}: "
         f"{', '.join(str(s) for s in seeds)}"
     )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{escape(CSP)}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)}</title>
-<style>{STYLE}{EXTRA_STYLE}</style>
-</head>
-<body>
-<header>
-<h1>{escape(title)}</h1>
-<p>{escape(subtitle)}</p>
-</header>
-<main>
-<div class="cards">{cards}</div>
-{"".join(sections)}
-<footer><dl>
-<dt>Clinicians' own backlog</dt><dd>Open charts on a clinician's list: every open chart \
-under manual chasing; under routing, charts with a clinical blocker or an administrative one \
-nobody else could take.</dd>
-<dt>Reduction</dt><dd>1 - routed/manual, computed for each seed (both policies saw the same \
-visits and delays) and then averaged over seeds.</dd>
-<dt>Privacy</dt><dd>This page holds counts, minutes, days and categories of a simulated \
-practice only: no patient names, birth dates, diagnoses or note text.</dd>
-</dl></footer>
-</main>
-</body>
-</html>
-"""
+    glossary = [
+        (
+            "Clinicians' own backlog",
+            "Open charts on a clinician's list: every open chart under manual chasing; under "
+            "routing, charts with a clinical blocker or an administrative one nobody else could "
+            "take.",
+        ),
+        (
+            "Reduction",
+            "1 - routed/manual, computed for each seed (both policies saw the same visits and "
+            "delays) and then averaged over seeds.",
+        ),
+        (
+            "Privacy",
+            "This page holds counts, minutes, days and categories of a simulated practice only: "
+            "no patient names, birth dates, diagnoses or note text.",
+        ),
+    ]
+    return page(title, escape(subtitle), cards, sections, glossary, EXTRA_STYLE)
 
 
 def _rows(assumptions: SimAssumptions) -> list[list[str]]:
