@@ -17,6 +17,7 @@ import orjson
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.table import Table
 
 from chartroute.cli.errors import BadInput, exit_codes
 from chartroute.simulate import SimAssumptions, SimSettings, simulate
@@ -110,6 +111,9 @@ def simulate_command(
         raise typer.Exit(2) from None
     if as_json:
         typer.echo(orjson.dumps([r.summary.as_dict() for r in results]).decode())
+    elif policy != "both":
+        for result in results:
+            Console().print(days_table(result))
     if policy == "both":
         cells = (
             _sensitivity(folder, providers, days, seeds[0], first, assumptions)
@@ -208,6 +212,23 @@ def write_comparison(
     markdown.write_text("\n".join(parts) + "\n", encoding="utf-8")
     html = write_html(folder / "simulation.html", pairs, rows, assumptions, cells)
     return {"markdown": markdown, "html": html}
+
+
+def days_table(result: RunResult) -> Table:
+    """One policy's days: the figures the comparison reads, and the checks."""
+    table = Table(title=f"{result.policy}, seed {result.settings.seed}")
+    for name in ("day", "clinicians' backlog", "open charts", "after-hours min", "chase min",
+                 "closed", "charge lag d", "invariant", "mismatched"):  # fmt: skip
+        table.add_column(name, justify="left" if name == "day" else "right", no_wrap=name == "day")
+    for row in result.rows:
+        lag = "" if row.charge_lag_days is None else f"{row.charge_lag_days:.2f}"
+        table.add_row(
+            row.day, str(row.clinician_backlog), str(row.open_charts),
+            f"{row.after_hours_minutes:.0f}", f"{row.chase_minutes:.0f}", str(row.charts_closed),
+            lag, "ok" if row.invariant_checked and not row.clinical_to_staff else "VIOLATED",
+            str(row.mismatched),
+        )  # fmt: skip
+    return table
 
 
 def _print_summary(summary: RunSummary) -> None:
