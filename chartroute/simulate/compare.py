@@ -46,7 +46,7 @@ DAILY_HEADERS = (
     "mismatched",
 )
 SHORTAGE_HEADERS = (
-    "clinician chart minutes per day",
+    "assumption changed",
     "manual backlog",
     "routed backlog",
     "backlog reduction",
@@ -252,9 +252,25 @@ def daily_markdown(manual: RunResult, routed: RunResult) -> str:
 
 
 def grid_minutes(cells: Sequence[SensitivityCell]) -> float | None:
-    """The clinician minutes most cells share: the grid's; the rest are shortage cells."""
-    counts = Counter(c.clinician_day_minutes for c in cells)
+    """The clinician minutes most cells share: the grid's."""
+    base = _grid_base(cells)
+    return base[0] if base else None
+
+
+def _grid_base(cells: Sequence[SensitivityCell]) -> tuple[float, float] | None:
+    """(clinician minutes, chase minutes) most cells share: the grid's; the rest changed one."""
+    counts = Counter((c.clinician_day_minutes, c.chase_minutes) for c in cells)
     return counts.most_common(1)[0][0] if counts else None
+
+
+def _changed(cell: SensitivityCell, base: tuple[float, float] | None) -> str:
+    """Which one-at-a-time assumption a cell off the grid changed."""
+    parts = []
+    if base is None or cell.clinician_day_minutes != base[0]:
+        parts.append(f"clinician chart minutes a day: {cell.clinician_day_minutes:g}")
+    if base is None or cell.chase_minutes != base[1]:
+        parts.append(f"chase minutes: {cell.chase_minutes:g}")
+    return ", ".join(parts)
 
 
 def cell_text(cell: SensitivityCell) -> str:
@@ -273,9 +289,9 @@ def sensitivity_tables(cells: Sequence[SensitivityCell]) -> tuple[Table, Table]:
     A grid position with no cell stays blank; the shortage table is empty when every cell
     shares the grid's clinician minutes.
     """
-    minutes = grid_minutes(cells)
-    in_grid = [c for c in cells if c.clinician_day_minutes == minutes]
-    shortage = [c for c in cells if c.clinician_day_minutes != minutes]
+    base = _grid_base(cells)
+    in_grid = [c for c in cells if (c.clinician_day_minutes, c.chase_minutes) == base]
+    shortage = [c for c in cells if (c.clinician_day_minutes, c.chase_minutes) != base]
     scales = sorted({c.admin_share_scale for c in in_grid})
     staff = sorted({c.staff_items_per_day for c in in_grid})
     at = {(c.admin_share_scale, c.staff_items_per_day): c for c in in_grid}
@@ -287,7 +303,7 @@ def sensitivity_tables(cells: Sequence[SensitivityCell]) -> tuple[Table, Table]:
     ]
     short = [
         [
-            f"{c.clinician_day_minutes:g}",
+            _changed(c, base),
             number(c.manual_backlog, "charts"),
             number(c.routed_backlog, "charts"),
             percent(c.backlog_reduction),
@@ -310,8 +326,9 @@ def sensitivity_markdown(cells: Sequence[SensitivityCell]) -> str:
     ]
     if shortage.rows:
         parts += [
-            "Clinician shortage: cells whose clinicians have other chart minutes a day than "
-            "the grid's.",
+            "One assumption changed at a time, at the default administrative share and staff "
+            "capacity: clinician minutes (a clinical staffing shortage) and the minutes of a "
+            "manual chase.",
             markdown(shortage),
         ]
     return "\n\n".join(parts) + "\n"

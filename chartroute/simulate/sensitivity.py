@@ -1,9 +1,9 @@
 """Where routing helps and where it cannot: both policies over a grid of assumptions.
 
 The grid crosses the administrative share of blockers with staff capacity (the two the answer
-hinges on), and adds a row of clinician-capacity shortages: with too few clinician minutes
-the clinical backlog grows under either policy, because routing moves administrative work,
-not clinical work.
+hinges on). One-at-a-time rows follow: clinician-capacity shortages (with too few clinician
+minutes the clinical backlog grows under either policy, because routing moves administrative
+work, not clinical work) and the minutes a manual chase costs, which no source gives.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ ADMIN_SCALES: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
 STAFF_CAPACITIES: tuple[float, ...] = (0.0, 2.0, 5.0, 20.0)
 CLINICIAN_SHORTAGES: tuple[float, ...] = (60.0, 45.0)
 """Clinician chart minutes a day (in clinic and after hours together) for the shortage row."""
+CHASE_MINUTES: tuple[float, ...] = (1.0, 6.0)
+"""Minutes per look under manual chasing, the assumption with no source the answer leans on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,7 @@ class SensitivityCell:
     routed_after_hours: float
     manual_open: float
     routed_open: float
+    chase_minutes: float = 3.0
 
     @property
     def backlog_reduction(self) -> float | None:
@@ -68,7 +71,7 @@ def cell(manual: RunResult, routed: RunResult) -> SensitivityCell:
 
 
 def grid(base: SimSettings) -> list[SimSettings]:
-    """The settings of every cell: admin share by staff capacity, then the shortage row."""
+    """The settings of every cell: admin share by staff capacity, then one-at-a-time rows."""
     out = []
     for scale in ADMIN_SCALES:
         for staff in STAFF_CAPACITIES:
@@ -82,6 +85,8 @@ def grid(base: SimSettings) -> list[SimSettings]:
             update={"clinic_chart_minutes": clinic, "after_hours_cap_minutes": minutes - clinic}
         )
         out.append(_with(base, a))
+    for chase in CHASE_MINUTES:
+        out.append(_with(base, base.assumptions.model_copy(update={"chase_minutes": chase})))
     return out
 
 

@@ -215,6 +215,7 @@ def test_sensitivity_markdown_grid_and_shortage() -> None:
         _cell(1.0, 0.0),
         _cell(1.0, 20.0, routed_backlog=12.0),
         _cell(1.0, 20.0, minutes=60.0, manual_backlog=30.0, routed_backlog=27.0),
+        _cell(1.0, 20.0, manual_backlog=30.0, routed_backlog=27.0, chase_minutes=6.0),
     ]
     text = sensitivity_markdown(cells)
     tables = [block for block in text.split("\n\n") if block.startswith("|")]
@@ -229,7 +230,10 @@ def test_sensitivity_markdown_grid_and_shortage() -> None:
     )
     shortage = tables[1].splitlines()
     assert shortage[0] == "| " + " | ".join(SHORTAGE_HEADERS) + " |"
-    assert shortage[2:] == ["| 60 | 30.0 | 27.0 | 10% | 20% |"]
+    assert shortage[2:] == [
+        "| clinician chart minutes a day: 60 | 30.0 | 27.0 | 10% | 20% |",
+        "| chase minutes: 6 | 30.0 | 27.0 | 10% | 20% |",
+    ]
     assert sensitivity_markdown([]) == ""
 
 
@@ -268,3 +272,11 @@ def test_html_is_self_contained_and_escaped(tmp_path: Path) -> None:
     assert path == tmp_path / "out" / "sim.html"
     assert 'id="sensitivity"' not in written
     assert written.startswith("<!DOCTYPE html>")
+
+
+def test_the_docs_list_every_assumption_with_its_default() -> None:
+    from chartroute.simulate.assumptions import SimAssumptions, assumption_rows
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "simulation.md").read_text()
+    for name, value, _, _ in assumption_rows(SimAssumptions()):
+        assert f"| `{name}` | {value} |" in page, name
