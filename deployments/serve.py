@@ -11,6 +11,7 @@ same set of deployments for a server with workers.
   else, by another server or by hand);
 - escalation sweep: hourly, one at a time the same way;
 - daily report: every morning before the clinic opens;
+- simulation: no schedule; manual chasing against routing on a simulated practice;
 - backfill: no schedule; run from the UI, whose form is the flow's typed parameters.
 
 Flows added later get one line each in ``deployments_for``.
@@ -32,6 +33,7 @@ from deployments.schedules import REPORT_CRON, SWEEP_CRON, clinic_hours_crons
 from flows.backfill import backfill_flow
 from flows.escalate import escalate_flow
 from flows.report import report_flow
+from flows.simulate import simulate_flow
 from flows.sync import sync_flow
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ TAGS = ["chartroute"]
 SYNC_TEXT = "Read what changed in the EHR, classify, route, notify."
 SWEEP_TEXT = "Escalate work items that stayed open past their policy's thresholds."
 REPORT_TEXT = "Snapshot the backlog and publish the management report."
+SIMULATE_TEXT = "Simulate a practice day by day under manual chasing or routing."
 BACKFILL_TEXT = "Rebuild past days' backlog from historical charts (enter start and end)."
 
 
@@ -60,6 +63,7 @@ def deployments_for(config_path: str, source: str) -> list[RunnerDeployment]:
         _deployment(sync_flow, "sync", SYNC_TEXT, clinic_hours, ehr),
         _deployment(escalate_flow, "escalation-sweep", SWEEP_TEXT, hourly, practice),
         _deployment(report_flow, "daily-report", REPORT_TEXT, daily, practice),
+        _deployment(simulate_flow, "simulation", SIMULATE_TEXT, [], {}),  # ad hoc, own store
         _deployment(backfill_flow, "backfill", BACKFILL_TEXT, [], ehr),  # ad hoc: a form in the UI
     ]
 

@@ -239,6 +239,7 @@ def test_prefect_yaml_deploys_and_a_scheduled_run_executes(
                 "chartroute-sync/sync",
                 "chartroute-escalate/escalation-sweep",
                 "chartroute-report/daily-report",
+                "chartroute-simulate/simulation",
                 "chartroute-backfill/backfill",
             )
         }
@@ -258,6 +259,7 @@ def test_prefect_yaml_deploys_and_a_scheduled_run_executes(
     assert [(s.schedule.cron, s.schedule.timezone) for s in report.schedules] == [
         ("30 6 * * *", "America/New_York")
     ]
+    assert deployments["chartroute-simulate/simulation"].schedules == []  # ad hoc
     backfill = deployments["chartroute-backfill/backfill"]
     assert backfill.schedules == []  # ad hoc
     form = backfill.parameter_openapi_schema["definitions"]["BackfillParameters"]
