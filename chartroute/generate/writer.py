@@ -36,7 +36,7 @@ class NdjsonWriter:
             self.path(resource_type).unlink(missing_ok=True)
 
     def path(self, resource_type: str) -> Path:
-        """Where resources of a type go (``<Type>.<part>.ndjson``, zero-padded so parts sort in order)."""
+        """Where resources of a type go (``<Type>.<part>.ndjson``: parts zero-padded to sort)."""
         if self.part is not None:
             return self.out_dir / f"{resource_type}.{self.part:04d}.ndjson"
         return self.out_dir / f"{resource_type}.ndjson"
