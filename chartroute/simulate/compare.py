@@ -51,6 +51,7 @@ SHORTAGE_HEADERS = (
     "routed backlog",
     "backlog reduction",
     "after-hours reduction",
+    "backlog growth, charts/day (manual / routed)",
 )
 
 _DECIMALS = {"charts": 1, "minutes": 1, "days": 2}
@@ -252,25 +253,9 @@ def daily_markdown(manual: RunResult, routed: RunResult) -> str:
 
 
 def grid_minutes(cells: Sequence[SensitivityCell]) -> float | None:
-    """The clinician minutes most cells share: the grid's."""
-    base = _grid_base(cells)
-    return base[0] if base else None
-
-
-def _grid_base(cells: Sequence[SensitivityCell]) -> tuple[float, float] | None:
-    """(clinician minutes, chase minutes) most cells share: the grid's; the rest changed one."""
-    counts = Counter((c.clinician_day_minutes, c.chase_minutes) for c in cells)
+    """The clinician minutes of the grid's cells (they share every assumption but two)."""
+    counts = Counter(c.clinician_day_minutes for c in cells if not c.label)
     return counts.most_common(1)[0][0] if counts else None
-
-
-def _changed(cell: SensitivityCell, base: tuple[float, float] | None) -> str:
-    """Which one-at-a-time assumption a cell off the grid changed."""
-    parts = []
-    if base is None or cell.clinician_day_minutes != base[0]:
-        parts.append(f"clinician chart minutes a day: {cell.clinician_day_minutes:g}")
-    if base is None or cell.chase_minutes != base[1]:
-        parts.append(f"chase minutes: {cell.chase_minutes:g}")
-    return ", ".join(parts)
 
 
 def cell_text(cell: SensitivityCell) -> str:
@@ -289,9 +274,8 @@ def sensitivity_tables(cells: Sequence[SensitivityCell]) -> tuple[Table, Table]:
     A grid position with no cell stays blank; the shortage table is empty when every cell
     shares the grid's clinician minutes.
     """
-    base = _grid_base(cells)
-    in_grid = [c for c in cells if (c.clinician_day_minutes, c.chase_minutes) == base]
-    shortage = [c for c in cells if (c.clinician_day_minutes, c.chase_minutes) != base]
+    in_grid = [c for c in cells if not c.label]
+    shortage = [c for c in cells if c.label]
     scales = sorted({c.admin_share_scale for c in in_grid})
     staff = sorted({c.staff_items_per_day for c in in_grid})
     at = {(c.admin_share_scale, c.staff_items_per_day): c for c in in_grid}
@@ -303,11 +287,12 @@ def sensitivity_tables(cells: Sequence[SensitivityCell]) -> tuple[Table, Table]:
     ]
     short = [
         [
-            _changed(c, base),
+            c.label,
             number(c.manual_backlog, "charts"),
             number(c.routed_backlog, "charts"),
             percent(c.backlog_reduction),
             percent(c.after_hours_reduction),
+            f"{c.manual_growth:+.1f} / {c.routed_growth:+.1f}",
         ]
         for c in shortage
     ]
@@ -326,9 +311,9 @@ def sensitivity_markdown(cells: Sequence[SensitivityCell]) -> str:
     ]
     if shortage.rows:
         parts += [
-            "One assumption changed at a time, at the default administrative share and staff "
-            "capacity: clinician minutes (a clinical staffing shortage) and the minutes of a "
-            "manual chase.",
+            "One assumption changed at a time from the defaults: clinician minutes (a clinical "
+            "staffing shortage) and the minutes of a manual chase. Growth is the backlog's "
+            "slope over the steady days: a backlog that keeps growing is a shortage.",
             markdown(shortage),
         ]
     return "\n\n".join(parts) + "\n"

@@ -8,18 +8,20 @@ work, not clinical work) and the minutes a manual chase costs, which no source g
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from chartroute.simulate.assumptions import SimAssumptions
-from chartroute.simulate.metrics import relative_reduction
+from chartroute.simulate.metrics import relative_reduction, steady
 from chartroute.simulate.run import PipelineFactory, RunResult, SimSettings, simulate
 
 ADMIN_SCALES: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
 STAFF_CAPACITIES: tuple[float, ...] = (0.0, 2.0, 5.0, 20.0)
-CLINICIAN_SHORTAGES: tuple[float, ...] = (60.0, 45.0)
-"""Clinician chart minutes a day (in clinic and after hours together) for the shortage row."""
+CLINICIAN_SHORTAGES: tuple[float, ...] = (90.0, 60.0, 45.0)
+"""Clinician chart minutes a day (in clinic and after hours together) for the shortage rows:
+enough for clinical work but not for chasing too, about the clinical work alone, and less."""
 CHASE_MINUTES: tuple[float, ...] = (1.0, 6.0)
 """Minutes per look under manual chasing, the assumption with no source the answer leans on."""
 
@@ -38,6 +40,12 @@ class SensitivityCell:
     manual_open: float
     routed_open: float
     chase_minutes: float = 3.0
+    manual_growth: float = 0.0
+    """Clinicians' backlog growth, charts per clinic day over the steady days (least squares):
+    a backlog that keeps growing is a shortage no average shows."""
+    routed_growth: float = 0.0
+    label: str = ""
+    """Which one assumption this cell changes (empty: a cell of the grid)."""
 
     @property
     def backlog_reduction(self) -> float | None:
@@ -54,39 +62,59 @@ class SensitivityCell:
         return None if reduction is None else -reduction
 
 
-def cell(manual: RunResult, routed: RunResult) -> SensitivityCell:
+def cell(manual: RunResult, routed: RunResult, label: str = "") -> SensitivityCell:
+    """One cell from the two runs of the same settings."""
     a = manual.settings.assumptions
     m, r = manual.summary, routed.summary
     return SensitivityCell(
-        a.admin_share_scale,
-        a.staff_items_per_day,
-        a.clinician_day_minutes,
-        m.clinician_backlog,
-        r.clinician_backlog,
-        m.after_hours_per_clinician,
-        r.after_hours_per_clinician,
-        m.open_charts,
-        r.open_charts,
+        admin_share_scale=a.admin_share_scale,
+        staff_items_per_day=a.staff_items_per_day,
+        clinician_day_minutes=a.clinician_day_minutes,
+        manual_backlog=m.clinician_backlog,
+        routed_backlog=r.clinician_backlog,
+        manual_after_hours=m.after_hours_per_clinician,
+        routed_after_hours=r.after_hours_per_clinician,
+        manual_open=m.open_charts,
+        routed_open=r.open_charts,
+        chase_minutes=a.chase_minutes,
+        manual_growth=growth(manual),
+        routed_growth=growth(routed),
+        label=label,
     )
 
 
-def grid(base: SimSettings) -> list[SimSettings]:
-    """The settings of every cell: admin share by staff capacity, then one-at-a-time rows."""
-    out = []
+def growth(result: RunResult) -> float:
+    """Least-squares slope of the clinicians' backlog over the steady days, charts per day."""
+    rows = steady(result.rows, result.settings.assumptions.warmup_days)
+    if len(rows) < 2:
+        return 0.0
+    xs = [float(i) for i in range(len(rows))]
+    ys = [float(r.clinician_backlog) for r in rows]
+    if len(set(ys)) == 1:
+        return 0.0
+    return round(statistics.linear_regression(xs, ys).slope, 3)
+
+
+def grid(base: SimSettings) -> list[tuple[str, SimSettings]]:
+    """Every cell as (label, settings): admin share by staff capacity (label empty), then the
+    defaults and one-at-a-time changes (labelled)."""
+    out: list[tuple[str, SimSettings]] = []
     for scale in ADMIN_SCALES:
         for staff in STAFF_CAPACITIES:
             a = base.assumptions.model_copy(
                 update={"admin_share_scale": scale, "staff_items_per_day": staff}
             )
-            out.append(_with(base, a))
+            out.append(("", _with(base, a)))
+    out.append(("none (the defaults)", base))
     for minutes in CLINICIAN_SHORTAGES:
         clinic = min(base.assumptions.clinic_chart_minutes, minutes)
         a = base.assumptions.model_copy(
             update={"clinic_chart_minutes": clinic, "after_hours_cap_minutes": minutes - clinic}
         )
-        out.append(_with(base, a))
+        out.append((f"clinician chart minutes a day: {minutes:g}", _with(base, a)))
     for chase in CHASE_MINUTES:
-        out.append(_with(base, base.assumptions.model_copy(update={"chase_minutes": chase})))
+        a = base.assumptions.model_copy(update={"chase_minutes": chase})
+        out.append((f"chase minutes: {chase:g}", _with(base, a)))
     return out
 
 
@@ -98,17 +126,17 @@ def run_sensitivity(
     base: SimSettings,
     workdir: Path,
     pipeline: PipelineFactory,
-    settings: Sequence[SimSettings] | None = None,
+    settings: Sequence[tuple[str, SimSettings]] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[SensitivityCell]:
-    """Run both policies for every cell of ``settings`` (default: ``grid(base)``)."""
+    """Run both policies for every (label, settings) (default: ``grid(base)``)."""
     todo = list(settings) if settings is not None else grid(base)
     cells = []
-    for i, one in enumerate(todo):
+    for i, (label, one) in enumerate(todo):
         where = workdir / f"cell-{i:02d}"
         manual = simulate(one, "manual", where / "manual")
         routed = simulate(one, "routed", where / "routed", pipeline)
-        cells.append(cell(manual, routed))
+        cells.append(cell(manual, routed, label))
         if progress is not None:
             progress(i + 1, len(todo))
     return cells

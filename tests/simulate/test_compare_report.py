@@ -6,6 +6,7 @@ import math
 import re
 import statistics
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -195,7 +196,7 @@ def test_daily_markdown_has_a_row_per_day() -> None:
         daily_markdown(manual, _run("routed", 1, 7.0, days=DAYS[:2]))
 
 
-def _cell(scale: float, staff: float, minutes: float = 150.0, **kw: float) -> SensitivityCell:
+def _cell(scale: float, staff: float, minutes: float = 150.0, **kw: Any) -> SensitivityCell:
     values = {
         "manual_backlog": 10.0,
         "routed_backlog": 7.0,
@@ -214,8 +215,23 @@ def test_sensitivity_markdown_grid_and_shortage() -> None:
         _cell(0.0, 20.0),
         _cell(1.0, 0.0),
         _cell(1.0, 20.0, routed_backlog=12.0),
-        _cell(1.0, 20.0, minutes=60.0, manual_backlog=30.0, routed_backlog=27.0),
-        _cell(1.0, 20.0, manual_backlog=30.0, routed_backlog=27.0, chase_minutes=6.0),
+        _cell(
+            1.0,
+            20.0,
+            minutes=60.0,
+            manual_backlog=30.0,
+            routed_backlog=27.0,
+            label="clinician chart minutes a day: 60",
+            routed_growth=1.25,
+        ),
+        _cell(
+            1.0,
+            20.0,
+            manual_backlog=30.0,
+            routed_backlog=27.0,
+            chase_minutes=6.0,
+            label="chase minutes: 6",
+        ),
     ]
     text = sensitivity_markdown(cells)
     tables = [block for block in text.split("\n\n") if block.startswith("|")]
@@ -231,8 +247,8 @@ def test_sensitivity_markdown_grid_and_shortage() -> None:
     shortage = tables[1].splitlines()
     assert shortage[0] == "| " + " | ".join(SHORTAGE_HEADERS) + " |"
     assert shortage[2:] == [
-        "| clinician chart minutes a day: 60 | 30.0 | 27.0 | 10% | 20% |",
-        "| chase minutes: 6 | 30.0 | 27.0 | 10% | 20% |",
+        "| clinician chart minutes a day: 60 | 30.0 | 27.0 | 10% | 20% | +0.0 / +1.2 |",
+        "| chase minutes: 6 | 30.0 | 27.0 | 10% | 20% | +0.0 / +0.0 |",
     ]
     assert sensitivity_markdown([]) == ""
 

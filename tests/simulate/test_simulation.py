@@ -201,3 +201,25 @@ def test_the_prefect_flows_give_the_same_days_as_the_stages(
     flow_rows = returned["days"]
     assert flow_rows == [asdict(r) for r in stages.rows]
     assert_invariant_every_day([DayRow(**r) for r in flow_rows])
+
+
+def test_every_sensitivity_cell_keeps_what_it_changed(tmp_path: Path) -> None:
+    """Cells that differ only off the grid (chase minutes, clinician minutes) must not land on
+    a grid position: each one-at-a-time cell carries its label and its own assumption."""
+    from chartroute.simulate.sensitivity import cell, grid
+
+    base = SimSettings(providers=1, days=2, seed=1)
+    cells = grid(base)
+    grid_keys = [
+        (s.assumptions.admin_share_scale, s.assumptions.staff_items_per_day)
+        for label, s in cells
+        if not label
+    ]
+    assert len(grid_keys) == len(set(grid_keys))
+    labels = [label for label, _ in cells if label]
+    assert len(labels) == len(set(labels)) and "none (the defaults)" in labels
+    label, chase = next((lab, s) for lab, s in cells if lab.startswith("chase minutes"))
+    run = simulate(chase, "manual", tmp_path / "m")
+    made = cell(run, run, label)
+    assert made.chase_minutes == chase.assumptions.chase_minutes != base.assumptions.chase_minutes
+    assert made.label == label
