@@ -11,6 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+# A temporary Prefect server started by a test calls no one outside this machine, however
+# pytest was invoked.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
 from chartroute.config import PracticeConfig, load_config
 from chartroute.store.engine import make_engine
 
