@@ -32,6 +32,9 @@ from chartroute.store.engine import database_url, home, make_engine
 # runs on loopback only.
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The temporary server's first start on a fresh machine (creating its database) was seen to take
+# longer than Prefect's 20 s default, which failed the README's first command; give it time.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 app = typer.Typer(
     help="Routes open primary-care charts to the person who can close them.",

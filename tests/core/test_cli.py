@@ -127,3 +127,27 @@ def test_bad_records_reported_on_stderr_good_charts_unchanged(tmp_path: Path) ->
     )
     assert code == 0 and out == clean
     assert "Encounter.ndjson:41" in err
+
+
+def test_the_cli_gives_the_temporary_prefect_server_time_to_start() -> None:
+    """A fresh machine's first temporary server took over Prefect's 20 s default to start and
+    failed `chartroute demo`; the CLI raises the limit unless the user set one."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import chartroute.cli.main\n"
+        "from prefect.settings import get_current_settings\n"
+        "print(get_current_settings().server.ephemeral.startup_timeout_seconds)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if "EPHEMERAL_STARTUP" not in k}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "120"
+    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "45"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "45"
