@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
@@ -154,6 +154,9 @@ def test_a_store_with_data_is_refused(tmp_path: Path, engine: Engine) -> None:
     scale=st.sampled_from([0.0, 0.5, 1.0, 2.5]),
     habits=st.booleans(),
 )
+@example(
+    clinic=0.0, cap=1.1875, note=1.1875, chase=0.0, recheck=1, staff=0.0, scale=0.0, habits=False
+)  # a day's minutes are rounded in its row: found by this test
 def test_manual_days_stay_within_every_clinicians_minutes(
     tmp_path_factory: pytest.TempPathFactory,
     clinic: float, cap: float, note: float, chase: float, recheck: int, staff: float,
@@ -171,9 +174,10 @@ def test_manual_days_stay_within_every_clinicians_minutes(
         "manual",
         tmp_path_factory.mktemp("sim"),
     )
+    slack = 0.005 + 1e-9  # a day's minutes are rounded to 0.01 in its row
     for row in result.rows:
-        assert row.clinician_minutes <= clinic + cap + 1e-6
-        assert row.after_hours_minutes <= cap + 1e-6
+        assert row.clinician_minutes <= clinic + cap + slack
+        assert row.after_hours_minutes <= cap + slack
         assert row.open_charts >= row.clinician_backlog >= 0
         if scale == 0:
             assert row.chase_minutes == 0
@@ -183,21 +187,18 @@ def test_manual_days_stay_within_every_clinicians_minutes(
 @pytest.mark.slow
 @pytest.mark.integration
 def test_the_prefect_flows_give_the_same_days_as_the_stages(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefect_harness: None
 ) -> None:
-    from prefect.testing.utilities import prefect_test_harness
-
     from flows.simulate import SimulateParameters, simulate_flow
 
     settings = SimSettings(providers=2, days=3, seed=11)
     stages = routed(settings, tmp_path / "stages", sqlite_store(tmp_path / "s.db"))
     monkeypatch.setenv("CHARTROUTE_HOME", str(tmp_path / "home"))
-    with prefect_test_harness(server_startup_timeout=120):
-        returned = simulate_flow(
-            SimulateParameters(
-                days=3, providers=2, policy="routed", seed=11, out=str(tmp_path / "flow")
-            )
+    returned = simulate_flow(
+        SimulateParameters(
+            days=3, providers=2, policy="routed", seed=11, out=str(tmp_path / "flow")
         )
+    )
     flow_rows = returned["days"]
     assert flow_rows == [asdict(r) for r in stages.rows]
     assert_invariant_every_day([DayRow(**r) for r in flow_rows])
