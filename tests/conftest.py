@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -97,3 +98,27 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     eng = make_engine(f"sqlite:///{tmp_path / 'chartroute.db'}")
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One temporary Prefect API for every test that runs a flow in this process.
+
+    Starting one costs about 20 s on these machines; the flows' runs are independent (each
+    test has its own store), so they share it.
+    """
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def artifacts_since(since: datetime) -> list[Any]:
+    """Artifacts created at or after ``since``, oldest first: what one test's runs published on
+    the shared temporary server (so a dict by key keeps each key's newest)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as client:
+        newest_first = client.read_artifacts(sort=ArtifactSort.CREATED_DESC, limit=200)
+    return [a for a in reversed(newest_first) if a.created is not None and a.created >= since]

@@ -3,7 +3,6 @@ a rerun skips every partition, and progress is published as an artifact."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +14,6 @@ from .conftest import FINAL_AS_OF, Practice
 from .helpers import snapshot_values
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def prefect_harness() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 def _progress_artifacts() -> list[Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,18 +13,10 @@ from chartroute.store.engine import make_engine
 from chartroute.store.lease import LeaseHeld, acquire, holder_of, release
 from chartroute.store.schema import escalation_event, lease, notification
 from tests import builders as b
-from tests.conftest import ROOT
+from tests.conftest import ROOT, artifacts_since
 from tests.escalate.test_sweep_store import add_item
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def prefect_harness() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture
@@ -39,7 +30,6 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_sweep_flow_escalates_publishes_and_releases_its_lease(
     prefect_harness: None, database: str
 ) -> None:
-    from prefect.client.orchestration import get_client
 
     from flows.escalate import SweepParameters, escalate_flow
 
@@ -49,6 +39,7 @@ def test_sweep_flow_escalates_publishes_and_releases_its_lease(
     params = SweepParameters(
         config=str(ROOT / "config" / "practice.yaml"), as_of=opened + timedelta(days=3)
     )
+    since = datetime.now(UTC)
     result = escalate_flow(params)
     assert result["items"] == 1 and result["escalated"] == 1 and result["notifications"] >= 1
     assert "deliver" in result
@@ -60,9 +51,7 @@ def test_sweep_flow_escalates_publishes_and_releases_its_lease(
         recipients = {r.recipient for r in conn.execute(select(notification))}
     assert recipients == {"dr-avery", "mgr-harper"}  # the default ladder's manager tier
 
-    with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts()
-    sweep = [a for a in artifacts if a.key == "escalation-sweep"]
+    sweep = [a for a in artifacts_since(since) if a.key == "escalation-sweep"]
     assert sweep and "escalated" in str(sweep[0].data) and "Encounter/" not in str(sweep[0].data)
 
 

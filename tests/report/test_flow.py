@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -14,29 +13,10 @@ from typer.testing import CliRunner
 from chartroute.store.engine import make_engine
 from chartroute.store.schema import backlog_snapshot
 from tests import builders as b
-from tests.conftest import ROOT
+from tests.conftest import ROOT, artifacts_since
 from tests.report.conftest import Simulation, leaked, phi_strings
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def prefect_harness() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
-def _artifacts() -> list[Any]:
-    import anyio
-    from prefect.client.orchestration import get_client
-
-    async def read() -> list[Any]:
-        async with get_client() as client:
-            return await client.read_artifacts()
-
-    return anyio.run(read)
 
 
 def test_report_command_runs_the_flow_and_publishes_artifacts(
@@ -49,6 +29,7 @@ def test_report_command_runs_the_flow_and_publishes_artifacts(
 
     monkeypatch.setenv("CHARTROUTE_DATABASE_URL", simulation.url)
     config = str(simulation.practice.config_path)
+    since = datetime.now(UTC)
     result = CliRunner().invoke(
         app,
         ["report", "--config", config, "--out", str(tmp_path), "--no-snapshot"],
@@ -58,7 +39,7 @@ def test_report_command_runs_the_flow_and_publishes_artifacts(
     assert path.parent == tmp_path and path.suffix == ".html"
     html = path.read_text(encoding="utf-8")
 
-    found = {a.key: a for a in _artifacts() if a.key}
+    found = {a.key: a for a in artifacts_since(since) if a.key}
     assert {"management-report", "report-headlines"} <= set(found)
     markdown = str(found["management-report"].data)
     assert path.resolve().as_uri() in markdown and "Open charts" in markdown

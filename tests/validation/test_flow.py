@@ -3,9 +3,9 @@ fails the flow run before anything is routed or any cursor moves."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -14,20 +14,12 @@ from chartroute.store.engine import make_engine
 from chartroute.store.schema import source_cursor, sync_run, work_item
 from chartroute.validation.threshold import TooManyBadRecords
 from tests import builders as b
-from tests.conftest import ROOT
+from tests.conftest import ROOT, artifacts_since
 
 if TYPE_CHECKING:
     from flows.sync import SyncParameters
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def prefect_harness() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture
@@ -49,22 +41,12 @@ def _params(folder: Path) -> SyncParameters:
     )
 
 
-def _artifacts() -> list[Any]:
-    import anyio
-    from prefect.client.orchestration import get_client
-
-    async def read() -> list[Any]:
-        async with get_client() as client:
-            return await client.read_artifacts()
-
-    return anyio.run(read)
-
-
 def test_a_few_bad_records_pass_with_artifacts_and_data_docs(
     prefect_harness: None, home: str, tmp_path: Path
 ) -> None:
     from flows.sync import sync_flow
 
+    since = datetime.now(UTC)
     good = [b.encounter(f"e{i:02d}") for i in range(40)]
     b.write_ndjson(tmp_path / "src", [*good, b.encounter("bad", status="closed")])
     result = sync_flow(_params(tmp_path / "src"))
@@ -72,7 +54,7 @@ def test_a_few_bad_records_pass_with_artifacts_and_data_docs(
     assert result["validation"]["bad_share"] == pytest.approx(1 / 41)
     docs = Path(result["validation"]["data_docs"])
     assert docs.is_file() and docs.is_relative_to(tmp_path / "home")
-    found = {a.key: a for a in _artifacts()}
+    found = {a.key: a for a in artifacts_since(since)}
     table = str(found["validation-results"].data)
     assert "status: not in the FHIR R4 encounter-status value set" in table
     assert "Encounter/bad" not in table and "Patient/" not in table
