@@ -85,14 +85,16 @@ def _day_labels(data: ReportData) -> list[str]:
     return [d.strftime("%m-%d") for d in data.days]
 
 
-def _section(anchor: str, title: str, why: str, body: str) -> str:
+def section(anchor: str, title: str, why: str, body: str) -> str:
+    """A titled block with its one-line reason for being on the page (escaped; ``body`` is HTML)."""
     return (
         f'<section id="{escape(anchor)}"><h2>{escape(title)}</h2>'
         f'<p class="why">{escape(why)}</p>{body}</section>'
     )
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def data_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain table of text cells, every cell escaped: pages share it so none forgets to."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join(
         "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
@@ -109,7 +111,7 @@ def backlog_trend(data: ReportData) -> str:
     categories = _ordered_categories(data.keys("open_items", "category"))
     series = {category_label(c): data.series("open_items", "category", c) for c in categories}
     chart = charts.stacked_bars("Open work items by category, per day", _day_labels(data), series)
-    return _section(
+    return section(
         "backlog-trend",
         "Backlog trend by category",
         "Open work items at each day's snapshot, stacked by why the chart is stuck. "
@@ -127,7 +129,7 @@ def clinician_backlog(data: ReportData) -> str:
     chart = charts.line_chart(
         "Clinicians' own backlog against all open charts", _day_labels(data), series
     )
-    return _section(
+    return section(
         "clinician-backlog",
         "Clinicians' own backlog against all open charts",
         "Charts holding at least one item only a clinician can do (sign, answer a coder, add "
@@ -143,7 +145,7 @@ def opened_closed(data: ReportData) -> str:
         "escalations": data.series("escalations"),
     }
     chart = charts.line_chart("Work items opened and closed per day", _day_labels(data), series)
-    return _section(
+    return section(
         "opened-closed",
         "Opened, closed and escalated per day",
         "When more close than open, the backlog shrinks.",
@@ -161,7 +163,7 @@ def aging(data: ReportData) -> str:
     values = [counts.get(b, 0.0) for b in buckets]
     day = f" on {latest.day}" if latest else ""
     chart = charts.bar_chart(f"Open charts by age{day}", labels, values)
-    return _section(
+    return section(
         "aging",
         f"Aging of open charts{day}",
         "Days since the visit of each open chart. Closure policies ask for 24-48 hours; "
@@ -176,7 +178,7 @@ def pareto(data: ReportData) -> str:
     labels = [reason_label(r) for r in reasons]
     chart = charts.pareto_chart("Open work items by stuck reason", labels, list(reasons.values()))
     day = f" on {latest.day}" if latest else ""
-    return _section(
+    return section(
         "pareto",
         f"Where charts get stuck: Pareto of reasons{day}",
         "Open work items by reason, largest first; the line is the cumulative share. The few "
@@ -201,11 +203,11 @@ def person_queues(data: ReportData, people: Mapping[str, str]) -> str:
     )
     rows = [[people.get(p, p), p, f"{queue[p]:,.0f}", f"{aged.get(p, 0.0):,.0f}"] for p in order]
     day = f" on {latest.day}" if latest else ""
-    return _section(
+    return section(
         "queues",
         f"Per-person queues{day}",
         "Open work items per person; the dark part is older than 7 days.",
-        chart + _table(["person", "id", "open items", "older than 7 days"], rows),
+        chart + data_table(["person", "id", "open items", "older than 7 days"], rows),
     )
 
 
@@ -224,12 +226,12 @@ def closing_times(data: ReportData) -> str:
         [label, f"{s.count:,}", f"{s.median or 0.0:.1f}", f"{s.p90 or 0.0:.1f}"]
         for label, s in zip(labels, stats, strict=True)
     ]
-    return _section(
+    return section(
         "time-to-close",
         "Time to close by category",
         f"Work items closed {data.start} to {data.end}: days from the visit until the item "
         "closed, median and 90th percentile.",
-        chart + _table(["category", "closed", "median days", "p90 days"], rows),
+        chart + data_table(["category", "closed", "median days", "p90 days"], rows),
     )
 
 
@@ -249,7 +251,7 @@ def after_hours(data: ReportData) -> str:
     share_chart = charts.line_chart(
         "Share of notes signed after hours", _day_labels(data), {"after-hours share": share}, "%"
     )
-    return _section(
+    return section(
         "after-hours",
         "After-hours signing",
         "Notes signed outside the practice's clinic hours (evenings, weekends, holidays), by "
@@ -268,7 +270,7 @@ def charge_lag(data: ReportData) -> str:
         references={"top practices: 5 days": 5.0, "bottom quartile: 10 days": 10.0},
     )
     lag = data.charge_lag
-    summary = _table(
+    summary = data_table(
         ["charts closed", "median days", "p90 days", "mean days"],
         [
             [
@@ -279,7 +281,7 @@ def charge_lag(data: ReportData) -> str:
             ]
         ],
     )
-    return _section(
+    return section(
         "charge-lag",
         "Charge lag",
         "Days from the visit until the chart closed, the earliest its claim can go out. Top "
@@ -308,12 +310,12 @@ def escalations(data: ReportData) -> str:
             "n/a" if total_delinquent is None else f"{total_delinquent:,.0f}",
         ]
     )
-    return _section(
+    return section(
         "escalations",
         "Escalations and delinquent charts",
         f"Escalation steps sent {data.start} to {data.end}, and open charts the escalation "
         "policy marks delinquent at the last snapshot (a chart counts once per category).",
-        _table(["category", "escalations", "delinquent now"], rows),
+        data_table(["category", "escalations", "delinquent now"], rows),
     )
 
 

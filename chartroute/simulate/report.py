@@ -14,7 +14,7 @@ from html import escape
 from pathlib import Path
 
 from chartroute.report import charts
-from chartroute.report.html import _section, _table, page, write_report
+from chartroute.report.html import data_table, page, section, write_report
 from chartroute.simulate.assumptions import SimAssumptions, assumption_rows
 from chartroute.simulate.compare import (
     AFTER_HOURS,
@@ -118,7 +118,7 @@ def _time_to_close(rows: Sequence[HeadlineRow]) -> str:
 
 
 def _text_table(table: Table) -> str:
-    return f'<div class="text">{_table(table.headers, table.rows)}</div>'
+    return f'<div class="text">{data_table(table.headers, table.rows)}</div>'
 
 
 def _sensitivity(cells: Sequence[SensitivityCell]) -> str:
@@ -130,9 +130,9 @@ def _sensitivity(cells: Sequence[SensitivityCell]) -> str:
             '<p class="why">One assumption changed at a time: clinician minutes (a clinical '
             "staffing shortage) and the minutes of a manual chase. Routing moves administrative "
             "work, not clinical work, so with too few clinician minutes the clinical backlog "
-            "grows under either policy.</p>" + _table(shortage.headers, shortage.rows)
+            "grows under either policy.</p>" + data_table(shortage.headers, shortage.rows)
         )
-    return _section(
+    return section(
         "sensitivity",
         "Where routing helps and where it cannot",
         f"Each cell is the change under routing, clinicians having {minutes or 0:g} chart "
@@ -168,13 +168,13 @@ def render_html(
     )
     table = headline_table(rows)
     sections = [
-        _section(
+        section(
             "headline",
             "Averages over seeds",
             seeds_line(seeds) + " Averages leave out the warm-up days.",
-            _table(table.headers, table.rows),
+            data_table(table.headers, table.rows),
         ),
-        _section(
+        section(
             "clinician-backlog",
             "Clinicians' own backlog per day",
             "Open charts on clinicians' own lists after each evening's work. Under manual "
@@ -182,7 +182,7 @@ def render_html(
             "something only a clinician can do. " + warm,
             _daily_chart(pairs, "Clinicians' own backlog, charts", "clinician_backlog"),
         ),
-        _section(
+        section(
             "after-hours",
             "After-hours chart minutes per clinician per day",
             "Chart minutes worked beyond the clinic-hours allowance, averaged over clinicians: "
@@ -194,7 +194,7 @@ def render_html(
                 per_clinician=True,
             ),
         ),
-        _section(
+        section(
             "open-charts",
             "All open charts per day",
             "Every chart still waiting on something, whoever holds it. Routing moves work off "
@@ -202,7 +202,7 @@ def render_html(
             "lists get. " + warm,
             _daily_chart(pairs, "All open charts", "open_charts"),
         ),
-        _section(
+        section(
             "time-to-close",
             "Time to close by category",
             "Mean days from a blocker appearing to its being done, averaged over seeds, for "
@@ -213,7 +213,7 @@ def render_html(
     if sensitivity:
         sections.append(_sensitivity(sensitivity))
     sections.append(
-        _section(
+        section(
             "assumptions",
             "Assumptions",
             "Every figure the answer depends on, with its source where one is published. The "
