@@ -222,8 +222,9 @@ class SmartBackendAuth:
     def authorization(self) -> str | None:
         with self._lock:
             if self._token is None or self._clock() >= self._refresh_at:
+                asked = self._clock()  # the token's life runs from here, not from its arrival
                 self._token, lifetime = with_retries(self.retry, self._fetch, "token request")
-                self._refresh_at = self._clock() + lifetime - refresh_margin(lifetime)
+                self._refresh_at = asked + lifetime - refresh_margin(lifetime)
                 self.tokens_fetched += 1
             return f"Bearer {self._token}"
 

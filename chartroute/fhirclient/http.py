@@ -142,8 +142,7 @@ class FhirHttp:
 
         def call() -> int:
             for attempt in (1, 2):
-                header = self.auth.authorization() if authorized else None
-                size = self._stream_to(url, partial, header)
+                size, header = self._stream_to(url, partial, authorized)
                 if size is not None:
                     partial.replace(dest)
                     return size
@@ -156,17 +155,21 @@ class FhirHttp:
 
         return with_retries(self.retry, call, f"download {redact_url(url)}")
 
-    def _stream_to(self, url: str, partial: Path, header: str | None) -> int | None:
-        """Write one response body to ``partial``; None when the server answered 401."""
+    def _stream_to(
+        self, url: str, partial: Path, authorized: bool
+    ) -> tuple[int | None, str | None]:
+        """Write one response body to ``partial``: (its size, or None when the server answered
+        401; the Authorization header sent)."""
         request_headers = {"Accept": "application/fhir+ndjson"}
-        if header:
-            request_headers["Authorization"] = header
         with self.limiter.slot():
+            header = self.auth.authorization() if authorized else None
+            if header:
+                request_headers["Authorization"] = header
             self._count()
             try:
                 with self.client.stream("GET", url, headers=request_headers) as response:
                     if response.status_code == 401 and header:
-                        return None
+                        return None, header
                     if response.status_code != 200:
                         retry_after = parse_retry_after(response.headers.get("Retry-After"))
                         raise error_for_status(response.status_code, "GET", url, retry_after)
@@ -177,7 +180,7 @@ class FhirHttp:
                             size += len(chunk)
                         fh.flush()
                         os.fsync(fh.fileno())
-                    return size
+                    return size, header
             except httpx.TimeoutException as exc:
                 raise Temporary(f"GET {redact_url(url)}: {type(exc).__name__}", url=url) from None
             except httpx.TransportError as exc:
@@ -194,11 +197,12 @@ class FhirHttp:
         ok: tuple[int, ...],
     ) -> httpx.Response:
         for attempt in (1, 2):
-            header = self.auth.authorization() if authorized else None
-            request_headers = dict(headers)
-            if header:
-                request_headers["Authorization"] = header
             with self.limiter.slot():
+                # Judge the token fresh when the request leaves, not before a rate-limit wait.
+                header = self.auth.authorization() if authorized else None
+                request_headers = dict(headers)
+                if header:
+                    request_headers["Authorization"] = header
                 self._count()
                 try:
                     response = self.client.request(

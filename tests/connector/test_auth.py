@@ -126,6 +126,26 @@ def test_the_token_is_cached_and_renewed_before_it_expires() -> None:
 
 
 @respx.mock
+def test_a_slow_token_endpoint_does_not_stretch_the_tokens_life() -> None:
+    """The token's life runs from when it was asked for: a 3 s token fetched in 1 s must be
+    renewed by 3 - 0.6 s after the request, not 0.6 s before it expired: one of the two causes
+    of the 401s a sync under load saw (the other, a header taken before a rate-limit wait)."""
+    clock = Clock()
+    served: list[float] = []
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        served.append(clock.now)
+        clock.now += 1.0
+        return token_response(len(served), expires_in=3)
+
+    respx.post(TOKEN_URL).mock(side_effect=slow)
+    auth, _ = smart(clock)
+    assert auth.authorization() == "Bearer tok1"  # asked at 1000.0, arrived at 1001.0
+    clock.now = 1000.0 + 3 - refresh_margin(3) + 0.01
+    assert auth.authorization() == "Bearer tok2"
+
+
+@respx.mock
 def test_a_missing_expires_in_is_taken_as_five_minutes() -> None:
     clock = Clock()
     route = respx.post(TOKEN_URL).mock(
