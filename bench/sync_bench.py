@@ -70,8 +70,6 @@ def phase_sync(data: Path, db: Path, suites: bool = True) -> dict[str, float]:
     from chartroute.config import load_config
     from chartroute.sources import NdjsonDirSource
     from chartroute.store.engine import make_engine
-    from chartroute.validation.feed import FeedValidator
-    from chartroute.validation.report import validate_run
 
     config = load_config(data / "practice.yaml")
     as_of = _as_of(data)
@@ -81,23 +79,8 @@ def phase_sync(data: Path, db: Path, suites: bool = True) -> dict[str, float]:
         import great_expectations  # noqa: F401
     start = time.perf_counter()
     plan = sync.plan_sync(engine, source, as_of)
-    totals = sync.IngestCounts()
     # the expectation suites, as in a sync; without them, the foundation pipeline alone
-    validator = FeedValidator(config.validation, as_of) if suites else None
-    for partition in plan.partitions:
-        totals.add(sync.ingest_partition(engine, source, partition, validator=validator))
-    if suites:
-        validate_run(
-            engine,
-            plan.run_id,
-            config.validation,
-            as_of,
-            read=totals.read,
-            quarantined=totals.quarantined,
-            checks=totals.checks,
-            reasons=totals.reasons,
-            data_docs=False,
-        )
+    totals, _ = sync.ingest_here(engine, source, plan, config.validation, as_of, suites=suites)
     sync.commit_cursors(engine, plan)
     classified = sync.classify_pending(engine, config, as_of, plan.run_id)
     seconds = time.perf_counter() - start

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 
 from chartroute.classify import ChartVerdict, classify_chart
 from chartroute.config.models import PracticeConfig
+from chartroute.config.validation import Validation
 from chartroute.fhir.decode import Decoded, Rejected, decode_record
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
@@ -33,6 +34,7 @@ from chartroute.store import work_items as item_store
 from chartroute.store.schema import fact
 from chartroute.validation.feed import FeedValidator, merge_checks
 from chartroute.validation.reasons import reason_label
+from chartroute.validation.report import RunValidation, validate_run
 
 #: Bump when fact extraction changes, so unchanged files are re-read once.
 EXTRACTOR_VERSION = "1"
@@ -133,6 +135,39 @@ def source_cursors(stored: dict[str, str]) -> dict[str, str]:
     """
     prefix = f"{EXTRACTOR_VERSION}:"
     return {name: fp[len(prefix) :] for name, fp in stored.items() if fp.startswith(prefix)}
+
+
+def ingest_here(
+    engine: Engine,
+    source: Source,
+    plan: SyncPlan,
+    settings: Validation,
+    as_of: datetime,
+    *,
+    suites: bool = True,
+) -> tuple[IngestCounts, RunValidation | None]:
+    """The sync flow's first half in this process: every partition of ``plan`` through the
+    structural checks and (with ``suites``) the expectation suites, then the run-level
+    validation (no Data Docs). For callers without Prefect: the simulation, the benchmark.
+    The caller decides what an exceeded bad-record share does."""
+    validator = FeedValidator(settings, as_of) if suites else None
+    totals = IngestCounts()
+    for partition in plan.partitions:
+        totals.add(ingest_partition(engine, source, partition, validator=validator))
+    if not suites:
+        return totals, None
+    checked = validate_run(
+        engine,
+        plan.run_id,
+        settings,
+        as_of,
+        read=totals.read,
+        quarantined=totals.quarantined,
+        checks=totals.checks,
+        reasons=totals.reasons,
+        data_docs=False,
+    )
+    return totals, checked
 
 
 def ingest_partition(

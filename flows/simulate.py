@@ -35,17 +35,12 @@ class FlowPipeline:
         self.config = str(config_path)
 
     def evening(self, as_of: datetime) -> Evening:
-        synced = sync_flow(SyncParameters(source=self.source, config=self.config, as_of=as_of))
+        sync_flow(SyncParameters(source=self.source, config=self.config, as_of=as_of))
         swept = escalate_flow(SweepParameters(config=self.config, as_of=as_of))
-        ingest = synced.get("ingest", {})
         return Evening(
             items=open_work_items(context.engine(), as_of),
-            read=int(ingest.get("read", 0)),
-            quarantined=int(ingest.get("quarantined", 0)),
             escalated=int(swept.get("escalated", 0)),
             notifications=int(swept.get("notifications", 0)),
-            sent=int(synced.get("deliver", {}).get("sent", 0))
-            + int(swept.get("deliver", {}).get("sent", 0)),
         )
 
 

@@ -8,6 +8,7 @@ of encounters except the output files.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from . import codes
 from .clinic_time import ClinicClock
 from .people import patient_facts
 from .profile import GeneratorProfile
-from .resources import ResourceBuilder
+from .resources import Emitted, ResourceBuilder
 from .roster import fee_schedule, load_template, write_practice_yaml
 from .summary import GenerationSummary, write_manifest
 from .timeline import StoryPlanner
@@ -40,6 +41,23 @@ RESOURCE_TYPES: tuple[str, ...] = (
 PRACTICE_FILE = "practice.yaml"
 
 
+def reference_resources(
+    builder: ResourceBuilder, profile: GeneratorProfile, practice_name: str
+) -> Iterator[Emitted]:
+    """The practice, its payers, clinicians and patients, in the EHR since the evening before
+    the first clinic day (reference data predates the horizon)."""
+    on_file = builder.clock.at(profile.clinic_days()[0] - timedelta(days=1), 18)
+    yield builder.organization(codes.PRACTICE_ORG_ID, practice_name, "prov", on_file)
+    for payer in codes.PAYERS:
+        yield builder.organization(payer.id, payer.name, "pay", on_file)
+    for provider in range(profile.providers):
+        yield builder.practitioner(provider, on_file)
+    for index in range(profile.providers * profile.patients_per_provider):
+        yield builder.patient(
+            patient_facts(profile.seed, index, profile.providers, profile.start), on_file
+        )
+
+
 def generate_practice(out_dir: Path, profile: GeneratorProfile) -> GenerationSummary:
     """Write a synthetic practice to ``out_dir`` and say what was written.
 
@@ -57,20 +75,12 @@ def generate_practice(out_dir: Path, profile: GeneratorProfile) -> GenerationSum
     currency = str((template.get("billing") or {}).get("currency") or "USD")
     builder = ResourceBuilder(clock, as_of_local, fee_schedule(template), currency)
     planner = StoryPlanner(profile, clock)
-    # Reference data predates the horizon: it was in the EHR the evening before day one.
-    on_file = clock.at(days[0] - timedelta(days=1), 18)
     practice_name = str((template.get("practice") or {}).get("name") or "Synthetic Practice")
 
     encounters = 0
     with NdjsonWriter(out_dir, RESOURCE_TYPES) as writer:
-        writer.write(*builder.organization(codes.PRACTICE_ORG_ID, practice_name, "prov", on_file))
-        for payer in codes.PAYERS:
-            writer.write(*builder.organization(payer.id, payer.name, "pay", on_file))
-        for provider in range(profile.providers):
-            writer.write(*builder.practitioner(provider, on_file))
-        for index in range(profile.providers * profile.patients_per_provider):
-            facts = patient_facts(profile.seed, index, profile.providers, profile.start)
-            writer.write(*builder.patient(facts, on_file))
+        for resource_type, resource in reference_resources(builder, profile, practice_name):
+            writer.write(resource_type, resource)
 
         for slot in planner.schedule(days, as_of_local):
             story = planner.story(slot)

@@ -13,14 +13,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import orjson
 
 from chartroute.generate import codes
 from chartroute.generate.clinic_time import ClinicClock
-from chartroute.generate.people import patient_facts
+from chartroute.generate.practice import reference_resources
 from chartroute.generate.profile import GeneratorProfile
 from chartroute.generate.resources import ResourceBuilder
 from chartroute.generate.timeline import (
@@ -140,7 +140,8 @@ class SimulatedEhr:
         written = 0
         with NdjsonWriter(self.out_dir, part=self.parts) as writer:
             if self.parts == 0:
-                for resource_type, resource in self._reference(builder):
+                reference = reference_resources(builder, self.profile, "Simulated Family Medicine")
+                for resource_type, resource in reference:
                     writer.write(resource_type, resource)
                     written += 1
             for story, items in charts:
@@ -158,16 +159,3 @@ class SimulatedEhr:
             return False
         self._digests[key] = digest
         return True
-
-    def _reference(self, builder: ResourceBuilder) -> Iterable[tuple[str, dict[str, object]]]:
-        p = self.profile
-        on_file = self.clock.at(p.clinic_days()[0] - timedelta(days=1), 18)
-        yield builder.organization(
-            codes.PRACTICE_ORG_ID, "Simulated Family Medicine", "prov", on_file
-        )
-        for payer in codes.PAYERS:
-            yield builder.organization(payer.id, payer.name, "pay", on_file)
-        for provider in range(p.providers):
-            yield builder.practitioner(provider, on_file)
-        for index in range(p.providers * p.patients_per_provider):
-            yield builder.patient(patient_facts(p.seed, index, p.providers, p.start), on_file)

@@ -49,10 +49,8 @@ class SimItem:
     done: datetime | None = None
     last_look: int | None = None
     """Clinic-day number a clinician last looked at it (manual chasing)."""
-    chased: bool = False
     passed_to_staff: bool = False
     """Manual chasing: a clinician has found out what it waits on and asked staff to do it."""
-    story_index: int = 0
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -109,9 +107,7 @@ def story_items(
     ) -> None:
         gap = subject if category == "documentation-gap" else None
         role = routing.role_for(category, gap)
-        items.append(
-            SimItem(enc, category, subject, role, appears, arrives, redo, story_index=story.index)
-        )
+        items.append(SimItem(enc, category, subject, role, appears, arrives, redo))
 
     def habit(appears: datetime, story_time: datetime | None) -> datetime:
         if delinquent is None:
@@ -171,7 +167,6 @@ def coding_query_item(
         role,
         raised,
         ready,
-        story_index=story.index,
     )
 
 

@@ -25,8 +25,6 @@ from chartroute.sources import open_source
 from chartroute.store.engine import make_engine
 from chartroute.store.schema import fact, work_item
 from chartroute.sweep import run_sweep
-from chartroute.validation.feed import FeedValidator
-from chartroute.validation.report import validate_run
 from chartroute.validation.threshold import TooManyBadRecords
 from chartroute.worklist import worklist
 
@@ -52,11 +50,8 @@ class Evening:
     """What the pipeline did on one evening, and the open items it left."""
 
     items: list[OpenItem]
-    read: int = 0
-    quarantined: int = 0
     escalated: int = 0
     notifications: int = 0
-    sent: int = 0
 
 
 class RoutingPipeline(Protocol):
@@ -93,38 +88,21 @@ class StagePipeline:
         engine, config = self.engine, self.config
         source = open_source(str(self.source_dir))
         plan = sync.plan_sync(engine, source, as_of)
-        validator = FeedValidator(config.validation, as_of)
-        totals = sync.IngestCounts()
-        for partition in plan.partitions:
-            totals.add(sync.ingest_partition(engine, source, partition, validator=validator))
-        checked = validate_run(
-            engine,
-            plan.run_id,
-            config.validation,
-            as_of,
-            read=totals.read,
-            quarantined=totals.quarantined,
-            checks=totals.checks,
-            reasons=totals.reasons,
-            data_docs=False,
-        )
-        if checked.share.exceeded:
+        _, checked = sync.ingest_here(engine, source, plan, config.validation, as_of)
+        if checked is not None and checked.share.exceeded:
             sync.finish_sync(engine, plan.run_id, "failed", {"run_id": plan.run_id})
             raise TooManyBadRecords(checked.share, f"simulated sync at {as_of.isoformat()}")
         sync.commit_cursors(engine, plan)
         sync.classify_pending(engine, config, as_of, plan.run_id)
-        sync.finish_sync(engine, plan.run_id, "completed", {"read": totals.read})
-        sent = deliver(engine, config, clock=lambda: as_of).sent
+        sync.finish_sync(engine, plan.run_id, "completed", {"run_id": plan.run_id})
+        deliver(engine, config, clock=lambda: as_of)
         record_snapshot(engine, config, as_of, run_id=plan.run_id)
         swept = run_sweep(engine, config, as_of, f"sim-sweep-{as_of.isoformat()}")
-        sent += deliver(engine, config, clock=lambda: as_of).sent
+        deliver(engine, config, clock=lambda: as_of)
         return Evening(
             items=open_work_items(engine, as_of),
-            read=totals.read,
-            quarantined=totals.quarantined,
             escalated=swept.escalated,
             notifications=swept.notifications,
-            sent=sent,
         )
 
 

@@ -13,9 +13,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -24,10 +23,10 @@ from chartroute.generate.profile import GeneratorProfile
 from chartroute.generate.roster import fee_schedule, load_template, practice_config
 from chartroute.simulate.assumptions import SimAssumptions
 from chartroute.simulate.ehr import SimulatedEhr
-from chartroute.simulate.items import is_clinical
+from chartroute.simulate.items import SimItem, is_clinical
 from chartroute.simulate.metrics import DayRow, RunSummary, mean, steady
 from chartroute.simulate.pipeline import Evening, RoutingPipeline
-from chartroute.simulate.work import Holding, ItemKey, Policy, Practice, WorkPhase
+from chartroute.simulate.work import Holding, ItemKey, Policy, Practice, Workday, WorkPhase
 from chartroute.simulate.world import World
 
 log = logging.getLogger(__name__)
@@ -148,7 +147,7 @@ def simulate(
     return RunResult(settings, policy, rows, summarize(settings, policy, world, rows))
 
 
-def work_totals(work: Any) -> dict[str, float]:
+def work_totals(work: Workday) -> dict[str, float]:
     """The work phase's figures summed over people."""
     return {
         "clinician_minutes": sum(work.minutes.values()),
@@ -164,7 +163,7 @@ def _measure(
     day: date,
     policy: Policy,
     phase: WorkPhase,
-    known: list[Any],
+    known: list[SimItem],
     holdings: dict[ItemKey, Holding],
     totals: dict[str, float],
 ) -> DayRow:
@@ -214,16 +213,11 @@ def _charge_lag(world: World, rows: list[DayRow]) -> None:
             continue
         closed = chart.closed_at()
         if closed is not None:
-            lags[_clinic_day(world, closed)].append(float((closed.date() - chart.story.day).days))
+            lags[closed.date().isoformat()].append(float((closed.date() - chart.story.day).days))
     for row in rows:
         found = lags.get(row.day, [])
         row.charts_closed = len(found)
         row.charge_lag_days = round(mean(found), 3) if found else None
-
-
-def _clinic_day(world: World, moment: datetime) -> str:
-    """The clinic day a moment belongs to (work stamped after close counts to that day)."""
-    return moment.date().isoformat()
 
 
 def summarize(

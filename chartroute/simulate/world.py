@@ -117,7 +117,6 @@ class World:
         token = "\x1f".join((str(self.profile.seed), *item.key, now.isoformat()))
         rng = random.Random(int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest()))
         item.arrives = self.clock.business_delay(now, item.redo_mean_days or 1.0, rng)
-        item.chased = True
 
     def for_ehr(self, as_of: datetime) -> Iterator[tuple[EncounterStory, ItemMap]]:
         """Charts whose resources may still change, as (story, items); settles the rest.
