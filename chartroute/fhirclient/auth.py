@@ -293,8 +293,11 @@ class SmartBackendAuth:
 
 
 def refresh_margin(lifetime: float) -> float:
-    """Renew this long before expiry: a fifth of the lifetime, at most a minute."""
-    return min(60.0, lifetime / 5)
+    """Renew this long before expiry: a fifth of the lifetime, at most a minute, and for short
+    tokens at least two seconds (or half the lifetime): a JWT ``exp`` is whole seconds, so a
+    server that truncates its clock takes up to a second off ``expires_in`` before the request
+    even travels."""
+    return min(60.0, max(lifetime / 5, min(2.0, lifetime / 2)))
 
 
 def _oauth_error_code(response: httpx.Response) -> str | None:

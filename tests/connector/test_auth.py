@@ -125,6 +125,15 @@ def test_the_token_is_cached_and_renewed_before_it_expires() -> None:
     assert form["scope"] == ["system/*.rs"]
 
 
+def test_short_tokens_are_renewed_with_room_for_a_truncated_exp() -> None:
+    """A 3 s token whose server truncated ``exp`` to the second lived 2.x s: a 0.6 s margin let
+    requests arrive after it expired (a 401 seen in a full test run)."""
+    assert refresh_margin(3) == 1.5
+    assert refresh_margin(10) == 2.0
+    assert refresh_margin(60) == 12.0
+    assert refresh_margin(300) == 60.0 and refresh_margin(3600) == 60.0
+
+
 @respx.mock
 def test_a_slow_token_endpoint_does_not_stretch_the_tokens_life() -> None:
     """The token's life runs from when it was asked for: a 3 s token fetched in 1 s must be
