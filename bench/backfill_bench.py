@@ -44,7 +44,7 @@ def naive_ratio(config_path: str, first: date, last: date, count: int) -> dict[s
     from chartroute.backfill.history import HistoryBuilder
     from chartroute.store import facts as fact_store
     from chartroute.store.schema import backfill_encounter
-    from tasks import context
+    from chartroute.tasks import context
 
     def reconstruct(keys: list[str]) -> int:
         history = HistoryBuilder(context.config(config_path), first, last)
@@ -153,8 +153,8 @@ def main() -> None:
     }  # fmt: skip
 
     _save(out, figures)
+    from chartroute.flows.backfill import BackfillParameters, run_backfill
     from chartroute.store.schema import backfill_figure, backfill_partition
-    from flows.backfill import BackfillParameters, run_backfill
 
     runs: dict[str, Any] = {}
     for workers in (int(w) for w in args.workers.split(",")):

@@ -33,9 +33,9 @@ def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
     from chartroute.config import load_config
+    from chartroute.flows.simulate import SimulateParameters, simulate_flow
     from chartroute.simulate import SimSettings, simulate
     from chartroute.simulate.pipeline import StagePipeline, fresh_store
-    from flows.simulate import SimulateParameters, simulate_flow
 
     settings = SimSettings(providers=args.providers, days=args.days, seed=args.seed)
     timings: dict[str, float] = {}

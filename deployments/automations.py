@@ -6,7 +6,7 @@ notification block the engineer creates once — Slack, Microsoft Teams, email, 
 custom webhook. The message names the flow, the run, its state and a link to it in the UI;
 never the state message or the logs, which are read in the UI by people allowed to.
 
-``python -m deployments.automations <block-type>/<block-name>`` creates or updates it;
+``python -m chartroute.deployments.automations <block-type>/<block-name>`` creates or updates it;
 ``chartroute serve --alert-block …`` does the same at start-up.
 """
 
@@ -66,5 +66,5 @@ def ensure_failure_alert(block: str) -> UUID:
 
 if __name__ == "__main__":  # pragma: no cover - exercised through chartroute serve
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m deployments.automations <block-type>/<block-name>")
+        sys.exit("usage: python -m chartroute.deployments.automations <block-type>/<block-name>")
     print(f"{ALERT_NAME}: {ensure_failure_alert(sys.argv[1])}")

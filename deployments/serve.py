@@ -1,6 +1,6 @@
 """The embedded default: one process that registers and runs every chartroute deployment.
 
-``chartroute serve`` (or ``python -m deployments.serve``) builds one deployment per flow with
+``chartroute serve`` (or ``python -m chartroute.deployments.serve``) builds one deployment per flow with
 its schedule in the practice's timezone, registers them with the Prefect API in
 ``PREFECT_API_URL``, and executes their runs in subprocesses until stopped (Prefect pauses the
 schedules on shutdown). It needs no work pool and no worker; ``deployments/prefect.yaml`` is the
@@ -28,13 +28,13 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron, Schedule
 
 from chartroute.config import load_config
-from deployments.automations import ensure_failure_alert
-from deployments.schedules import REPORT_CRON, SWEEP_CRON, clinic_hours_crons
-from flows.backfill import backfill_flow
-from flows.escalate import escalate_flow
-from flows.report import report_flow
-from flows.simulate import simulate_flow
-from flows.sync import sync_flow
+from chartroute.deployments.automations import ensure_failure_alert
+from chartroute.deployments.schedules import REPORT_CRON, SWEEP_CRON, clinic_hours_crons
+from chartroute.flows.backfill import backfill_flow
+from chartroute.flows.escalate import escalate_flow
+from chartroute.flows.report import report_flow
+from chartroute.flows.simulate import simulate_flow
+from chartroute.flows.sync import sync_flow
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from typing import Any
 from prefect import flow, unmapped
 from pydantic import BaseModel, Field, model_validator
 
-from tasks import context
-from tasks.backfill import (
+from chartroute.tasks import context
+from chartroute.tasks.backfill import (
     load_task,
     partition_task,
     plan_task,

@@ -8,9 +8,9 @@ from typing import Any
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from tasks.deliver import deliver_task
-from tasks.escalate import sweep_summary_task, sweep_task
-from tasks.lease import LEASE_HOOKS, SWEEP_LEASE, release_lease_task, take_lease_task
+from chartroute.tasks.deliver import deliver_task
+from chartroute.tasks.escalate import sweep_summary_task, sweep_task
+from chartroute.tasks.lease import LEASE_HOOKS, SWEEP_LEASE, release_lease_task, take_lease_task
 
 
 class SweepParameters(BaseModel):

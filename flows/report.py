@@ -9,7 +9,7 @@ from prefect import flow
 from pydantic import BaseModel, Field
 
 from chartroute.store.engine import home
-from tasks.report import render_report_task, snapshot_task
+from chartroute.tasks.report import render_report_task, snapshot_task
 
 
 class ReportParameters(BaseModel):

@@ -22,9 +22,9 @@ from pydantic import BaseModel, Field
 
 from chartroute.simulate import SimAssumptions, SimSettings, simulate
 from chartroute.simulate.pipeline import Evening, fresh_store, open_work_items, sim_database_url
-from flows.escalate import SweepParameters, escalate_flow
-from flows.sync import SyncParameters, sync_flow
-from tasks import context
+from chartroute.flows.escalate import SweepParameters, escalate_flow
+from chartroute.flows.sync import SyncParameters, sync_flow
+from chartroute.tasks import context
 
 
 class FlowPipeline:

@@ -11,12 +11,12 @@ from prefect import flow
 from pydantic import BaseModel, Field
 
 from chartroute.sync import IngestCounts
-from tasks.deliver import deliver_task
-from tasks.lease import LEASE_HOOKS, SYNC_LEASE, release_lease_task, take_lease_task
-from tasks.report import snapshot_task
-from tasks.sync import classify_task, cursors_task, ingest_task, plan_task, summary_task
-from tasks.validate import validate_run_task
-from tasks.writeback import writeback_enabled, writeback_task
+from chartroute.tasks.deliver import deliver_task
+from chartroute.tasks.lease import LEASE_HOOKS, SYNC_LEASE, release_lease_task, take_lease_task
+from chartroute.tasks.report import snapshot_task
+from chartroute.tasks.sync import classify_task, cursors_task, ingest_task, plan_task, summary_task
+from chartroute.tasks.validate import validate_run_task
+from chartroute.tasks.writeback import writeback_enabled, writeback_task
 
 
 class SyncParameters(BaseModel):

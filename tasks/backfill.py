@@ -28,9 +28,9 @@ from chartroute.backfill.run import (
     run_partition,
     write_reconstructed_snapshots,
 )
-from tasks import context
-from tasks.ehr import source_for
-from tasks.retry import retry_temporary
+from chartroute.tasks import context
+from chartroute.tasks.ehr import source_for
+from chartroute.tasks.retry import retry_temporary
 
 _COMMON: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
 _RETRY: dict[str, Any] = {

@@ -18,9 +18,9 @@ from prefect.cache_policies import NO_CACHE
 from chartroute.config.secrets import SecretRef, SecretUnavailable
 from chartroute.notify.deliver import deliver
 from chartroute.notify.secrets import MissingSecret
-from tasks import context
-from tasks.retry import retry_temporary
-from tasks.secrets import prefect_secret
+from chartroute.tasks import context
+from chartroute.tasks.retry import retry_temporary
+from chartroute.tasks.secrets import prefect_secret
 
 
 def resolve_secret(ref: SecretRef) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from chartroute.config import load_config
 from chartroute.sources import Source, open_source
-from tasks.secrets import prefect_secret
+from chartroute.tasks.secrets import prefect_secret
 
 
 def source_for(spec: str, config_path: str | None = None) -> Source:

@@ -13,8 +13,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from chartroute.sweep import run_sweep
-from tasks import context
-from tasks.retry import retry_temporary
+from chartroute.tasks import context
+from chartroute.tasks.retry import retry_temporary
 
 
 @task(

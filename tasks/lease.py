@@ -19,8 +19,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from chartroute.store.lease import LeaseKeeper, acquire, default_holder
-from tasks import context
-from tasks.retry import retry_temporary
+from chartroute.tasks import context
+from chartroute.tasks.retry import retry_temporary
 
 SYNC_LEASE = "chartroute-sync"
 SWEEP_LEASE = "chartroute-escalation-sweep"

@@ -18,8 +18,8 @@ from chartroute.analytics.snapshots import record_snapshot
 from chartroute.report.html import render_report, report_filename, write_report
 from chartroute.report.markdown import headline_markdown, headline_rows
 from chartroute.report.model import build_report_data
-from tasks import context
-from tasks.retry import retry_temporary
+from chartroute.tasks import context
+from chartroute.tasks.retry import retry_temporary
 
 _COMMON: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
 

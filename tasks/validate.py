@@ -17,8 +17,8 @@ from prefect.cache_policies import NO_CACHE
 from chartroute import sync
 from chartroute.validation.report import RunValidation, validate_run
 from chartroute.validation.threshold import TooManyBadRecords
-from tasks import context
-from tasks.retry import retry_temporary
+from chartroute.tasks import context
+from chartroute.tasks.retry import retry_temporary
 
 
 @task(

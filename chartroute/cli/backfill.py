@@ -104,7 +104,7 @@ def _run_flow(
     runner: str | None,
     workers: int | None,
 ) -> dict[str, Any]:
-    from flows.backfill import BackfillParameters, run_backfill
+    from chartroute.flows.backfill import BackfillParameters, run_backfill
 
     params = BackfillParameters(
         source=source or STORE_SOURCE, config=config, start=first, end=last,

@@ -154,7 +154,7 @@ def generate(
 
 
 def _run_sync(source: str, config: str, as_of: datetime | None, full: bool) -> dict[str, Any]:
-    flows = importlib.import_module("flows.sync")
+    flows = importlib.import_module("chartroute.flows.sync")
     params = flows.SyncParameters(source=source, config=config, as_of=as_of, full=full)
     result: dict[str, Any] = flows.sync_flow(params)
     return result
@@ -201,7 +201,7 @@ def sync(
 def _open_source(spec: str, cfg: Any) -> Any:
     """The source SOURCE names; a URL is read with the config's ``ehr:`` credentials."""
     from chartroute.sources import open_source
-    from tasks.secrets import prefect_secret
+    from chartroute.tasks.secrets import prefect_secret
 
     try:
         return open_source(spec, cfg, prefect_secret)
@@ -295,12 +295,12 @@ def demo(
     from chartroute.cli.outbox import file_outbox_note
 
     err.print(file_outbox_note(result, str(target / "practice.yaml")))
-    sweep = importlib.import_module("flows.escalate")
+    sweep = importlib.import_module("chartroute.flows.escalate")
     swept = sweep.escalate_flow(
         sweep.SweepParameters(config=str(target / "practice.yaml"), as_of=summary.as_of)
     )
     err.print(f"escalation sweep: {swept.get('escalated', 0)} escalations due at the as-of time")
-    report = importlib.import_module("flows.report")
+    report = importlib.import_module("chartroute.flows.report")
     rendered = report.report_flow(
         report.ReportParameters(config=str(target / "practice.yaml"), as_of=summary.as_of)
     )

@@ -87,7 +87,7 @@ def _resolver(config: PracticeConfig) -> Any:
     )
     if not uses_prefect:
         return env_secrets
-    return importlib.import_module("tasks.deliver").resolve_secret
+    return importlib.import_module("chartroute.tasks.deliver").resolve_secret
 
 
 def deliver_command(

@@ -73,7 +73,7 @@ def report(
     with exit_codes():
         load_config(config)
         first, last = _range("--from", start, "--to", end)
-    flows = importlib.import_module("flows.report")
+    flows = importlib.import_module("chartroute.flows.report")
     params = flows.ReportParameters(
         config=config, out_dir=out_dir, start=first, end=last, snapshot=snapshot
     )

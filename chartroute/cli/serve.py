@@ -40,7 +40,7 @@ def serve(
             raise BadInput(f"--source: folder not found: {source}")
         if alert_block is not None and "/" not in alert_block:
             raise BadInput(f"--alert-block: expected '<block-type>/<name>', got {alert_block!r}")
-    serving = importlib.import_module("deployments.serve")
+    serving = importlib.import_module("chartroute.deployments.serve")
     serving.serve_all(
         os.path.abspath(config), _absolute(source), alert_block=alert_block, limit=limit
     )

@@ -139,7 +139,7 @@ def run_one(settings: SimSettings, policy: str, workdir: Path, no_prefect: bool)
             )  # fmt: skip
         finally:
             engine.dispose()
-    from flows.simulate import SimulateParameters, simulate_flow
+    from chartroute.flows.simulate import SimulateParameters, simulate_flow
 
     params = SimulateParameters(
         days=settings.days, providers=settings.providers, policy="routed", seed=settings.seed,

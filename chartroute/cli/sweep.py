@@ -43,7 +43,7 @@ def sweep(
     with exit_codes():
         load_config(config)
         when = parse_as_of(as_of)
-    flows = importlib.import_module("flows.escalate")
+    flows = importlib.import_module("chartroute.flows.escalate")
     params = flows.SweepParameters(config=config, as_of=when, deliver=deliver)
     try:
         result: dict[str, Any] = flows.escalate_flow(params)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from flows.backfill import BackfillParameters, run_backfill
+from chartroute.flows.backfill import BackfillParameters, run_backfill
 
 from .conftest import FINAL_AS_OF, Practice
 from .helpers import snapshot_values

@@ -19,7 +19,7 @@ from chartroute.fhirclient.errors import (
     redact_url,
 )
 from chartroute.fhirclient.retry import RetryPolicy, parse_retry_after, with_retries
-from tasks.retry import retry_temporary
+from chartroute.tasks.retry import retry_temporary
 
 
 @given(st.integers(min_value=400, max_value=599))

@@ -165,7 +165,7 @@ def test_sync_flow_over_rest_with_write_back(
 ) -> None:
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.sync import SyncParameters, sync_flow
+    from chartroute.flows.sync import SyncParameters, sync_flow
     from tests.connector.conftest import write_practice_yaml
 
     ehr = ehr_settings(loaded_server.base_url, key_file, tmp_path, writeback={"enabled": True})

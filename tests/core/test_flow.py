@@ -17,7 +17,7 @@ def test_sync_flow_end_to_end(
     prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
 
-    from flows.sync import SyncParameters, sync_flow
+    from chartroute.flows.sync import SyncParameters, sync_flow
 
     monkeypatch.setenv("CHARTROUTE_DATABASE_URL", f"sqlite:///{tmp_path / 'flow.db'}")
     b.write_ndjson(

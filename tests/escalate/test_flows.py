@@ -31,7 +31,7 @@ def test_sweep_flow_escalates_publishes_and_releases_its_lease(
     prefect_harness: None, database: str
 ) -> None:
 
-    from flows.escalate import SweepParameters, escalate_flow
+    from chartroute.flows.escalate import SweepParameters, escalate_flow
 
     engine = make_engine(database)
     opened = datetime(2026, 3, 2, 17, tzinfo=UTC)
@@ -58,7 +58,7 @@ def test_sweep_flow_escalates_publishes_and_releases_its_lease(
 def test_a_sync_cannot_start_while_another_holds_the_lease(
     prefect_harness: None, database: str, tmp_path: Path
 ) -> None:
-    from flows.sync import SyncParameters, sync_flow
+    from chartroute.flows.sync import SyncParameters, sync_flow
 
     engine = make_engine(database)
     b.write_ndjson(tmp_path / "src", [b.encounter("e1")])
@@ -80,7 +80,7 @@ def test_a_sync_cannot_start_while_another_holds_the_lease(
 def test_a_failed_sync_releases_its_lease(
     prefect_harness: None, database: str, tmp_path: Path
 ) -> None:
-    from flows.sync import SyncParameters, sync_flow
+    from chartroute.flows.sync import SyncParameters, sync_flow
 
     engine = make_engine(database)
     params = SyncParameters(

@@ -52,7 +52,7 @@ def test_report_command_runs_the_flow_and_publishes_artifacts(
 def test_report_flow_takes_the_days_snapshot(
     prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flows.report import ReportParameters, report_flow
+    from chartroute.flows.report import ReportParameters, report_flow
 
     url = f"sqlite:///{tmp_path / 'r.db'}"
     monkeypatch.setenv("CHARTROUTE_DATABASE_URL", url)
@@ -72,7 +72,7 @@ def test_report_flow_takes_the_days_snapshot(
 def test_sync_flow_ends_with_a_snapshot(
     prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flows.sync import SyncParameters, sync_flow
+    from chartroute.flows.sync import SyncParameters, sync_flow
 
     url = f"sqlite:///{tmp_path / 's.db'}"
     monkeypatch.setenv("CHARTROUTE_DATABASE_URL", url)

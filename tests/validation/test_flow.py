@@ -17,7 +17,7 @@ from tests import builders as b
 from tests.conftest import ROOT, artifacts_since
 
 if TYPE_CHECKING:
-    from flows.sync import SyncParameters
+    from chartroute.flows.sync import SyncParameters
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def _params(folder: Path) -> SyncParameters:
-    from flows.sync import SyncParameters
+    from chartroute.flows.sync import SyncParameters
 
     return SyncParameters(
         source=str(folder),
@@ -44,7 +44,7 @@ def _params(folder: Path) -> SyncParameters:
 def test_a_few_bad_records_pass_with_artifacts_and_data_docs(
     prefect_harness: None, home: str, tmp_path: Path
 ) -> None:
-    from flows.sync import sync_flow
+    from chartroute.flows.sync import sync_flow
 
     since = datetime.now(UTC)
     good = [b.encounter(f"e{i:02d}") for i in range(40)]
@@ -64,7 +64,7 @@ def test_a_few_bad_records_pass_with_artifacts_and_data_docs(
 def test_a_broken_feed_fails_the_flow_run_before_routing(
     prefect_harness: None, home: str, tmp_path: Path
 ) -> None:
-    from flows.sync import sync_flow
+    from chartroute.flows.sync import sync_flow
 
     good = [b.encounter(f"e{i:02d}") for i in range(10)]
     bad = [b.encounter(f"x{i}", status="closed") for i in range(2)]
