@@ -2,14 +2,17 @@
 
 0 success; 2 bad input or config (the message names the file, line or record and field);
 1 any other failure. Codes are never reused for a different meaning.
+
+Every command runs its work inside ``exit_codes``, naming the domain errors it can meet and
+which of the two kinds each is; no command raises ``typer.Exit`` with a code of its own. An
+error a command did not name is a bug: it propagates with its traceback (exit 1).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 import typer
 
@@ -19,7 +22,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 
-T = TypeVar("T")
+ErrorTypes = tuple[type[BaseException], ...]
 
 
 class BadInput(Exception):
@@ -27,19 +30,23 @@ class BadInput(Exception):
 
 
 @contextmanager
-def exit_codes() -> Iterator[None]:
-    """Map known errors to exit codes with a one-line message per problem on stderr."""
+def exit_codes(*, bad_input: ErrorTypes = (), failure: ErrorTypes = ()) -> Iterator[None]:
+    """Map errors to exit codes with a one-line message per problem on stderr.
+
+    A config error, ``BadInput`` and a missing file always mean bad input; ``bad_input`` and
+    ``failure`` add the domain errors the command can meet (too many bad records; an EHR that
+    failed, a lease another run holds).
+    """
+    bad: ErrorTypes = (BadInput, FileNotFoundError, *bad_input)
     try:
         yield
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"config error: {problem}", file=sys.stderr)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    except (BadInput, FileNotFoundError) as exc:
+    except bad as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-
-
-def guarded(fn: Callable[[], T]) -> T:
-    with exit_codes():
-        return fn()
+    except failure as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(EXIT_FAILURE) from None

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,8 @@ import typer
 from rich.console import Console
 
 from chartroute.cli.backfill import register as register_backfill_command
-from chartroute.cli.errors import EXIT_BAD_INPUT, BadInput, exit_codes
+from chartroute.cli.errors import BadInput, exit_codes
+from chartroute.cli.options import DEFAULT_CONFIG, parse_as_of, parse_day
 from chartroute.cli.outbox import register as register_outbox_commands
 from chartroute.cli.progress import reading_progress
 from chartroute.cli.quarantine import register as register_quarantine_command
@@ -54,27 +54,10 @@ register_backfill_command(app)
 out = Console()
 err = Console(stderr=True)
 
-DEFAULT_CONFIG = "config/practice.yaml"
-
 
 class Format(StrEnum):
     table = "table"
     jsonl = "jsonl"
-
-
-def parse_as_of(value: str | None) -> datetime:
-    """An ISO date or datetime; a date means the end of that day (UTC); none means now."""
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        if len(value) == 10:
-            return datetime.fromisoformat(value).replace(tzinfo=UTC) + timedelta(
-                days=1, microseconds=-1
-            )
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadInput(f"--as-of: {value!r} is not an ISO 8601 date or datetime") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _jsonl(record: dict[str, Any]) -> None:
@@ -97,20 +80,14 @@ def classify(
     from chartroute.fhirclient import FhirClientError
     from chartroute.preview import jsonl_records, preview
     from chartroute.validation.suites import SuiteError
+    from chartroute.validation.threshold import TooManyBadRecords
 
-    with exit_codes():
+    with exit_codes(bad_input=(SuiteError, TooManyBadRecords), failure=(FhirClientError,)):
         cfg = load_config(config)
         when = parse_as_of(as_of)
-        try:
-            with reading_progress(_open_source(source, cfg)) as feed:
-                result = preview(feed, cfg, when)
-        except FhirClientError as exc:
-            err.print(f"error: {exc}")
-            raise typer.Exit(1) from None
-        except SuiteError as exc:
-            raise BadInput(str(exc)) from None
-    if not report_bad_records(result):
-        raise typer.Exit(EXIT_BAD_INPUT)
+        with reading_progress(_open_source(source, cfg)) as feed:
+            result = preview(feed, cfg, when)
+        report_bad_records(result)
     records = list(jsonl_records(result))
     if fmt is Format.jsonl:
         for record in records:
@@ -146,7 +123,7 @@ def generate(
     with exit_codes():
         kwargs: dict[str, Any] = {"providers": providers, "days": days, "seed": seed}
         if start:
-            kwargs["start"] = date.fromisoformat(start)
+            kwargs["start"] = parse_day("--start", start)
         if as_of:
             kwargs["as_of"] = parse_as_of(as_of)
         summary = generate_practice(out_dir, GeneratorProfile(**kwargs))
@@ -154,10 +131,9 @@ def generate(
 
 
 def _run_sync(source: str, config: str, as_of: datetime | None, full: bool) -> dict[str, Any]:
-    flows = importlib.import_module("chartroute.flows.sync")
-    params = flows.SyncParameters(source=source, config=config, as_of=as_of, full=full)
-    result: dict[str, Any] = flows.sync_flow(params)
-    return result
+    from chartroute.flows.sync import SyncParameters, sync_flow
+
+    return sync_flow(SyncParameters(source=source, config=config, as_of=as_of, full=full))
 
 
 @app.command()
@@ -172,8 +148,15 @@ def sync(
     """Run the sync flow through Prefect: scan, validate, store, classify, route, record."""
     from chartroute.fhirclient import FhirClientError
     from chartroute.sources import BULK_PREFIX, ehr_for, is_url_spec
+    from chartroute.store.lease import LeaseHeld
+    from chartroute.validation.suites import SuiteError
+    from chartroute.validation.threshold import TooManyBadRecords
 
-    with exit_codes():
+    # LeaseHeld: another sync is running. A feed with too many bad records or a broken
+    # expectation suite marks the flow run failed and is the user's to fix.
+    with exit_codes(
+        bad_input=(TooManyBadRecords, SuiteError), failure=(FhirClientError, LeaseHeld)
+    ):
         cfg = load_config(config)
         if is_url_spec(source):
             try:
@@ -182,19 +165,7 @@ def sync(
                 raise BadInput(f"--source: {exc}") from None
         elif not Path(source).is_dir():
             raise BadInput(f"--source: folder not found: {source}")
-        when = parse_as_of(as_of)
-    from chartroute.store.lease import LeaseHeld
-    from chartroute.validation.suites import SuiteError
-    from chartroute.validation.threshold import TooManyBadRecords
-
-    try:
-        result = _run_sync(source, config, when, full)
-    except (FhirClientError, LeaseHeld) as exc:  # LeaseHeld: another sync is running
-        err.print(f"error: {exc}")
-        raise typer.Exit(1) from None
-    except (TooManyBadRecords, SuiteError) as exc:  # the flow run is marked failed
-        err.print(f"error: {exc}")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        result = _run_sync(source, config, parse_as_of(as_of), full)
     _print_sync_result(result)
 
 
@@ -231,10 +202,8 @@ def worklist(
     """Open work items in priority order."""
     from chartroute.worklist import worklist as build
 
-    with exit_codes():
-        when = parse_as_of(as_of)
-    with make_engine().connect() as conn:
-        rows = list(build(conn, when, person))
+    with exit_codes(), make_engine().connect() as conn:
+        rows = list(build(conn, parse_as_of(as_of), person))
     if fmt is Format.jsonl:
         for row in rows:
             _jsonl(row)
@@ -269,7 +238,9 @@ def config_check(config: str = typer.Option(DEFAULT_CONFIG, "--config")) -> None
 @config_app.command("schema")
 def config_schema() -> None:
     """Print the JSON Schema of the practice file (for editor completion)."""
-    sys.stdout.write(config_json_schema() + "\n")
+    with exit_codes():
+        schema = config_json_schema()
+    sys.stdout.write(schema + "\n")
 
 
 @app.command()
@@ -279,31 +250,31 @@ def demo(
     seed: int = typer.Option(1, "--seed"),
 ) -> None:
     """Generate a synthetic practice; run sync, escalation sweep and report on the defaults."""
+    from chartroute.cli.outbox import file_outbox_note
+    from chartroute.flows.escalate import SweepParameters, escalate_flow
+    from chartroute.flows.report import ReportParameters, report_flow
     from chartroute.generate import GeneratorProfile, generate_practice
+    from chartroute.store.lease import LeaseHeld
 
     target = home() / "demo-practice"
+    practice_file = str(target / "practice.yaml")
     start = _clinic_days_back(date.today(), days)
     profile = GeneratorProfile(providers=providers, days=days, seed=seed, start=start)
-    summary = generate_practice(target, profile)
-    err.print(
-        f"generated {summary.encounters} encounters for {providers} providers over {days} clinic "
-        f"days in {target} (as of {summary.as_of:%Y-%m-%d %H:%M %Z})"
-    )
-    err.print(f"database: {database_url()}")
-    result = _run_sync(str(target), str(target / "practice.yaml"), summary.as_of, False)
-    _print_sync_result(result)
-    from chartroute.cli.outbox import file_outbox_note
-
-    err.print(file_outbox_note(result, str(target / "practice.yaml")))
-    sweep = importlib.import_module("chartroute.flows.escalate")
-    swept = sweep.escalate_flow(
-        sweep.SweepParameters(config=str(target / "practice.yaml"), as_of=summary.as_of)
-    )
-    err.print(f"escalation sweep: {swept.get('escalated', 0)} escalations due at the as-of time")
-    report = importlib.import_module("chartroute.flows.report")
-    rendered = report.report_flow(
-        report.ReportParameters(config=str(target / "practice.yaml"), as_of=summary.as_of)
-    )
+    with exit_codes(failure=(LeaseHeld,)):
+        summary = generate_practice(target, profile)
+        err.print(
+            f"generated {summary.encounters} encounters for {providers} providers over {days} "
+            f"clinic days in {target} (as of {summary.as_of:%Y-%m-%d %H:%M %Z})"
+        )
+        err.print(f"database: {database_url()}")
+        result = _run_sync(str(target), practice_file, summary.as_of, False)
+        _print_sync_result(result)
+        err.print(file_outbox_note(result, practice_file))
+        swept = escalate_flow(SweepParameters(config=practice_file, as_of=summary.as_of))
+        err.print(
+            f"escalation sweep: {swept.get('escalated', 0)} escalations due at the as-of time"
+        )
+        rendered = report_flow(ReportParameters(config=practice_file, as_of=summary.as_of))
     err.print(f"management report: {rendered['path']}")
     err.print(
         "Next: `chartroute worklist` lists the items; `chartroute classify "
@@ -323,13 +294,6 @@ def _clinic_days_back(end: date, days: int) -> date:
         if day.weekday() < 5:
             count += 1
     return day
-
-
-def main() -> None:  # pragma: no cover
-    app()
-
-
-_ = EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,7 +8,6 @@ errors, never message content.
 
 from __future__ import annotations
 
-import importlib
 import sys
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -19,6 +18,7 @@ import typer
 from rich.console import Console
 
 from chartroute.cli.errors import BadInput, exit_codes
+from chartroute.cli.options import DEFAULT_CONFIG
 from chartroute.cli.render import records_table
 from chartroute.config import load_config
 from chartroute.config.models import PracticeConfig
@@ -34,8 +34,6 @@ outbox_app = typer.Typer(
 
 out = Console()
 err = Console(stderr=True)
-
-DEFAULT_CONFIG = "config/practice.yaml"  # the same default as the other commands
 
 
 class Status(StrEnum):
@@ -87,7 +85,9 @@ def _resolver(config: PracticeConfig) -> Any:
     )
     if not uses_prefect:
         return env_secrets
-    return importlib.import_module("chartroute.tasks.deliver").resolve_secret
+    from chartroute.tasks.deliver import resolve_secret
+
+    return resolve_secret
 
 
 def deliver_command(
@@ -101,7 +101,7 @@ def deliver_command(
 
     with exit_codes():
         cfg = load_config(config)
-    counts = deliver(make_engine(), cfg, resolve=_resolver(cfg), max_messages=max_messages)
+        counts = deliver(make_engine(), cfg, resolve=_resolver(cfg), max_messages=max_messages)
     for name, why in counts.unavailable.items():
         err.print(f"channel {name} skipped: {why}")
     err.print(
@@ -127,7 +127,7 @@ def outbox(
         return
     from chartroute.notify.outbox import list_messages, waiting_notifications
 
-    with make_engine().connect() as conn:
+    with exit_codes(), make_engine().connect() as conn:
         rows = list_messages(conn, status.value if status else None, limit)
         waiting = waiting_notifications(conn)
     if fmt is OutputFormat.jsonl:

@@ -48,17 +48,17 @@ def quarantine(
     from chartroute.store.engine import make_engine
     from chartroute.store.quarantine import held_record, held_records
 
-    engine = make_engine()
-    if explain is not None:
-        with engine.connect() as conn:
-            record = held_record(conn, explain)
-        with exit_codes():
+    with exit_codes():
+        engine = make_engine()
+        if explain is not None:
+            with engine.connect() as conn:
+                record = held_record(conn, explain)
             if record is None:
                 raise BadInput(f"--explain: no quarantined record with key {explain!r}")
-        _explain(record.key, record.location, record.reasons, record.raw or b"")
-        return
-    with engine.connect() as conn:
-        rows = [_listing(r.listing()) for r in held_records(conn)]
+            _explain(record.key, record.location, record.reasons, record.raw or b"")
+            return
+        with engine.connect() as conn:
+            rows = [_listing(r.listing()) for r in held_records(conn)]
     if fmt is ListFormat.jsonl:
         for row in rows:
             sys.stdout.write(orjson.dumps(row).decode() + "\n")
@@ -96,8 +96,8 @@ def _explain(key: str, location: str, reasons: list[str], raw: bytes) -> None:
     sys.stdout.write("\n".join(lines) + "\n")
 
 
-def report_bad_records(result: Preview) -> bool:
-    """Tell stderr about a preview's bad records; False when there were too many to go on."""
+def report_bad_records(result: Preview) -> None:
+    """Tell stderr about a preview's bad records; raise ``TooManyBadRecords`` past the limit."""
     from chartroute.validation.reasons import reason_label
     from chartroute.validation.threshold import TooManyBadRecords
 
@@ -113,14 +113,12 @@ def report_bad_records(result: Preview) -> bool:
         )
     share = result.bad_share
     if share is None or not share.bad:
-        return True
+        return
     if share.exceeded:
-        print(f"error: {TooManyBadRecords(share, 'classify')}", file=sys.stderr)
-        return False
+        raise TooManyBadRecords(share, "classify")
     labels: dict[str, int] = {}
     for bad in result.rejected:
         for label in dict.fromkeys(reason_label(r) for r in bad.reasons):
             labels[label] = labels.get(label, 0) + 1
     summary = ", ".join(f"{label} ({n})" for label, n in sorted(labels.items()))
     print(f"warning: {share.describe()}: {summary}", file=sys.stderr)
-    return True

@@ -7,20 +7,18 @@ prints each figure with its formula and inputs, or what is missing; it writes no
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from datetime import date
 from enum import StrEnum
-from typing import Any
 
 import typer
 from rich.console import Console
 
 from chartroute.cli.errors import BadInput, exit_codes
+from chartroute.cli.options import DEFAULT_CONFIG, parse_day
 from chartroute.config import load_config
 
-DEFAULT_CONFIG = "config/practice.yaml"
 err = Console(stderr=True)
 
 
@@ -33,16 +31,6 @@ def register(app: typer.Typer) -> None:
     """Add the ``report`` and ``roi`` commands to the CLI."""
     app.command("report")(report)
     app.command("roi")(roi)
-
-
-def parse_day(option: str, value: str | None) -> date | None:
-    """An ISO date given to ``option``, or None."""
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise BadInput(f"{option}: {value!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
 def _range(
@@ -70,14 +58,15 @@ def report(
     ),
 ) -> None:
     """Write the management report (one self-contained HTML file) through the report flow."""
+    from chartroute.flows.report import ReportParameters, report_flow
+
     with exit_codes():
         load_config(config)
         first, last = _range("--from", start, "--to", end)
-    flows = importlib.import_module("chartroute.flows.report")
-    params = flows.ReportParameters(
-        config=config, out_dir=out_dir, start=first, end=last, snapshot=snapshot
-    )
-    result: dict[str, Any] = flows.report_flow(params)
+        params = ReportParameters(
+            config=config, out_dir=out_dir, start=first, end=last, snapshot=snapshot
+        )
+        result = report_flow(params)
     for key, value in result["headlines"].items():
         err.print(f"{key}: {value}")
     err.print(
@@ -110,8 +99,8 @@ def roi(
         cfg = load_config(config)
         base = _window("--baseline-from", baseline_from, "--baseline-to", baseline_to)
         current = _window("--from", start, "--to", end)
-    with make_engine().connect() as conn:
-        days = read_snapshots(conn)
+        with make_engine().connect() as conn:
+            days = read_snapshots(conn)
     result = compute_roi(days, cfg.roi, cfg.billing, base, current)
     if fmt is RoiFormat.json:
         sys.stdout.write(json.dumps(roi_json(result), indent=2) + "\n")

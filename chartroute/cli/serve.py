@@ -8,15 +8,13 @@ stopped. The runs appear in the Prefect UI like any other; see "For engineers" i
 
 from __future__ import annotations
 
-import importlib
 import os
 
 import typer
 
 from chartroute.cli.errors import BadInput, exit_codes
+from chartroute.cli.options import DEFAULT_CONFIG
 from chartroute.config import load_config
-
-DEFAULT_CONFIG = "config/practice.yaml"  # the same default as the other commands
 
 
 def serve(
@@ -34,16 +32,15 @@ def serve(
     ),
 ) -> None:
     """Schedule and run every chartroute flow in this process (Ctrl-C stops it)."""
+    from chartroute.deployments.serve import serve_all
+
     with exit_codes():
         load_config(config)
         if "://" not in source and not os.path.isdir(source):
             raise BadInput(f"--source: folder not found: {source}")
         if alert_block is not None and "/" not in alert_block:
             raise BadInput(f"--alert-block: expected '<block-type>/<name>', got {alert_block!r}")
-    serving = importlib.import_module("chartroute.deployments.serve")
-    serving.serve_all(
-        os.path.abspath(config), _absolute(source), alert_block=alert_block, limit=limit
-    )
+        serve_all(os.path.abspath(config), _absolute(source), alert_block=alert_block, limit=limit)
 
 
 def _absolute(source: str) -> str:

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chartroute.cli.errors import BadInput, exit_codes
+from chartroute.cli.options import parse_day
 from chartroute.simulate import SimAssumptions, SimSettings, simulate
 from chartroute.simulate.metrics import DayRow, RunSummary
 from chartroute.simulate.pipeline import (
@@ -80,22 +81,18 @@ def simulate_command(
     as_json: bool = typer.Option(False, "--json", help="Print the summaries as JSON."),
 ) -> None:
     """Simulate a practice day by day: does routing cut the clinicians' own backlog?"""
-    with exit_codes():
+    with exit_codes(bad_input=(StoreNotEmpty,), failure=(InvariantViolation,)):
         if policy not in POLICY_CHOICES:
             raise BadInput(f"--policy: {policy!r} is not manual, routed or both")
-        try:
-            first = date.fromisoformat(start)
-        except ValueError:
-            raise BadInput(f"--start: {start!r} is not an ISO date (YYYY-MM-DD)") from None
+        first = parse_day("--start", start)
         assumptions = parse_assumptions(assume)
         if len(set(seeds)) != len(seeds):
             raise BadInput("--seed: each seed once")
         if os.environ.get(SIM_DATABASE_ENV) and len(seeds) * (2 if policy == "both" else 1) > 1:
             raise BadInput(f"{SIM_DATABASE_ENV} holds one run's store: simulate one seed")
-    folder = (out or home() / "simulation").resolve()
-    policies = ("manual", "routed") if policy == "both" else (policy,)
-    results: list[RunResult] = []
-    try:
+        folder = (out or home() / "simulation").resolve()
+        policies = ("manual", "routed") if policy == "both" else (policy,)
+        results: list[RunResult] = []
         for seed in seeds:
             settings = SimSettings(providers, days, seed, first, assumptions)
             for one in policies:
@@ -103,25 +100,19 @@ def simulate_command(
                 result = run_one(settings, one, folder / f"seed-{seed}", no_prefect)
                 results.append(result)
                 _print_summary(result.summary)
-    except InvariantViolation as exc:
-        err.print(f"[red]invariant violated[/red]: {exc}")
-        raise typer.Exit(1) from None
-    except StoreNotEmpty as exc:
-        err.print(f"error: {exc}")
-        raise typer.Exit(2) from None
-    if as_json:
-        typer.echo(orjson.dumps([r.summary.as_dict() for r in results]).decode())
-    elif policy != "both":
-        for result in results:
-            Console().print(days_table(result))
-    if policy == "both":
-        cells = (
-            _sensitivity(folder, providers, days, seeds[0], first, assumptions)
-            if (sensitivity)
-            else []
-        )
-        written = write_comparison(folder, results, assumptions, cells)
-        err.print(f"comparison: {written['markdown']} and {written['html']}")
+        if as_json:
+            typer.echo(orjson.dumps([r.summary.as_dict() for r in results]).decode())
+        elif policy != "both":
+            for result in results:
+                Console().print(days_table(result))
+        if policy == "both":
+            cells = (
+                _sensitivity(folder, providers, days, seeds[0], first, assumptions)
+                if sensitivity
+                else []
+            )
+            written = write_comparison(folder, results, assumptions, cells)
+            err.print(f"comparison: {written['markdown']} and {written['html']}")
 
 
 def run_one(settings: SimSettings, policy: str, workdir: Path, no_prefect: bool) -> RunResult:

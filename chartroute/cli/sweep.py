@@ -7,19 +7,17 @@ each escalation in the audit trail, enqueues its notifications in the outbox and
 
 from __future__ import annotations
 
-import importlib
 import sys
-from typing import Any
 
 import orjson
 import typer
 from rich.console import Console
 
-from chartroute.cli.errors import EXIT_FAILURE, exit_codes
+from chartroute.cli.errors import exit_codes
+from chartroute.cli.options import DEFAULT_CONFIG, parse_as_of
 from chartroute.cli.render import records_table
 from chartroute.config import load_config
 
-DEFAULT_CONFIG = "config/practice.yaml"  # the same default as the other commands
 COUNTS = ("items", "escalated", "repeated", "delinquent", "notifications", "unrouted", "settled")
 
 out = Console()
@@ -37,19 +35,13 @@ def sweep(
     jsonl: bool = typer.Option(False, "--jsonl", help="Print the counts as one JSON line."),
 ) -> None:
     """Escalate overdue work items: record each escalation and notify the next person up."""
-    from chartroute.cli.main import parse_as_of
+    from chartroute.flows.escalate import SweepParameters, escalate_flow
     from chartroute.store.lease import LeaseHeld
 
-    with exit_codes():
+    with exit_codes(failure=(LeaseHeld,)):  # LeaseHeld: another sweep is running
         load_config(config)
-        when = parse_as_of(as_of)
-    flows = importlib.import_module("chartroute.flows.escalate")
-    params = flows.SweepParameters(config=config, as_of=when, deliver=deliver)
-    try:
-        result: dict[str, Any] = flows.escalate_flow(params)
-    except LeaseHeld as exc:
-        err.print(f"error: {exc}; another sweep is running")
-        raise typer.Exit(EXIT_FAILURE) from None
+        params = SweepParameters(config=config, as_of=parse_as_of(as_of), deliver=deliver)
+        result = escalate_flow(params)
     if jsonl:
         sys.stdout.write(orjson.dumps(result).decode() + "\n")
         return

@@ -1,0 +1,35 @@
+"""Exit codes come from one place: bad input is 2 with a message naming the option, never a
+traceback, and no command picks an exit code by hand."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+import chartroute.cli
+from chartroute.cli.main import app
+
+CLI = Path(chartroute.cli.__file__).parent
+
+
+def test_a_bad_start_day_for_generate_is_bad_input(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["generate", str(tmp_path / "out"), "--start", "05/01/2026"])
+    assert result.exit_code == 2, result.output
+    assert "--start: '05/01/2026' is not an ISO date" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_only_the_errors_module_chooses_exit_codes() -> None:
+    """``typer.Exit`` is raised in ``cli/errors.py`` alone; commands go through ``exit_codes``."""
+    raising: list[str] = []
+    for path in sorted(CLI.glob("*.py")):
+        if path.name == "errors.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Raise) and node.exc is not None:
+                target = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+                if ast.unparse(target) in ("typer.Exit", "Exit", "SystemExit", "typer.Abort"):
+                    raising.append(f"{path.name}:{node.lineno}")
+    assert raising == []
