@@ -26,7 +26,6 @@ from typing import Literal
 from chartroute.calendar import WEEKDAYS, BusinessCalendar, ClinicCalendar, parse_hours
 
 Unit = Literal["business hours", "business days", "days", "hours"]
-UNITS: tuple[Unit, ...] = ("business hours", "business days", "days", "hours")
 _ALIASES: dict[str, Unit] = {
     "business hour": "business hours",
     "business hours": "business hours",
@@ -77,10 +76,6 @@ class Duration:
     def __str__(self) -> str:
         amount = int(self.amount) if self.amount == int(self.amount) else self.amount
         return f"{amount} {self.unit}"
-
-    @property
-    def is_business(self) -> bool:
-        return self.unit.startswith("business")
 
 
 class BusinessClock:

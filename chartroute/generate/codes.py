@@ -77,18 +77,6 @@ ESTABLISHED_EM: tuple[Code, ...] = (
 )
 ESTABLISHED_WEIGHTS: tuple[int, ...] = (4, 12, 45, 32, 7)
 
-DEFAULT_FEES: dict[str, float] = {
-    "99202": 75.0,
-    "99203": 115.0,
-    "99204": 170.0,
-    "99205": 225.0,
-    "99211": 25.0,
-    "99212": 60.0,
-    "99213": 95.0,
-    "99214": 135.0,
-    "99215": 190.0,
-}
-
 COMPLAINTS: tuple[Code, ...] = (
     Code("49727002", "Cough"),
     Code("25064002", "Headache"),
