@@ -36,9 +36,9 @@ def phase_ceiling(data: Path) -> dict[str, float]:
     from chartroute.charts import FactIndex
     from chartroute.classify import classify_chart
     from chartroute.config import load_config
-    from chartroute.fhir.decode import Decoded, decode_record
     from chartroute.route import Router
     from chartroute.sources import NdjsonDirSource
+    from chartroute.sources.decode import Decoded, decode_record
 
     config = load_config(data / "practice.yaml")
     as_of = _as_of(data)

@@ -16,9 +16,9 @@ from datetime import datetime
 from chartroute.charts import FactIndex
 from chartroute.classify import classify_chart
 from chartroute.config.models import PracticeConfig
-from chartroute.fhir.decode import Decoded, Rejected, decode_record
 from chartroute.route import Router, WorkItem
 from chartroute.sources.base import Source
+from chartroute.sources.decode import Decoded, Rejected, decode_record
 from chartroute.validation.feed import Checks, FeedValidator, merge_checks
 from chartroute.validation.threshold import BadShare
 

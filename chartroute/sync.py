@@ -21,12 +21,12 @@ from sqlalchemy import Engine, select
 from chartroute.classify import ChartVerdict, classify_chart
 from chartroute.config.models import PracticeConfig
 from chartroute.config.validation import Validation
-from chartroute.fhir.decode import Decoded, Rejected, decode_record
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
 from chartroute.notify.outbox import enqueue_transitions
 from chartroute.route import Router, WorkItem
 from chartroute.sources.base import Partition, Source, SourceRecord
+from chartroute.sources.decode import Decoded, Rejected, decode_record
 from chartroute.store import facts as fact_store
 from chartroute.store import quarantine as held_store
 from chartroute.store import runs

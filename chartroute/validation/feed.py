@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from chartroute.config.validation import Validation
-from chartroute.fhir.decode import Decoded, Rejected
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
+from chartroute.sources.decode import Decoded, Rejected
 from chartroute.validation.fact_tables import build_fact_tables
 from chartroute.validation.references import REFERENCES_TABLE, links_among, references_frame
 from chartroute.validation.run import ExpectationOutcome, SuiteRunner

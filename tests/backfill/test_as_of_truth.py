@@ -20,9 +20,9 @@ from chartroute.backfill.asof import open_blockers_at
 from chartroute.backfill.history import day_end
 from chartroute.charts import FactIndex
 from chartroute.classify import classify_chart
-from chartroute.fhir.decode import Decoded, decode_record
 from chartroute.generate import generate_practice
 from chartroute.sources import NdjsonDirSource
+from chartroute.sources.decode import Decoded, decode_record
 from chartroute.store import facts as fact_store
 from chartroute.store.schema import backfill_encounter
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chartroute.fhir.decode import Decoded, Rejected, decode_record
 from chartroute.fhir.extract import BadRecord, extract_facts
 from chartroute.fhir.facts import fact_from_json, fact_to_json
 from chartroute.sources.base import SourceRecord
+from chartroute.sources.decode import Decoded, Rejected, decode_record
 from tests import builders as b
 
 

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from chartroute.config.validation import Validation
-from chartroute.fhir.decode import Decoded, Rejected, decode_record
 from chartroute.sources.base import SourceRecord
+from chartroute.sources.decode import Decoded, Rejected, decode_record
 from chartroute.store.engine import make_engine
 from chartroute.store.quarantine import location_key
 from chartroute.validation.feed import FeedValidator

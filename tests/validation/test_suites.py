@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from chartroute.config.validation import Validation
-from chartroute.fhir.decode import Decoded, Rejected, decode_record
 from chartroute.sources.base import SourceRecord
+from chartroute.sources.decode import Decoded, Rejected, decode_record
 from chartroute.validation.feed import FeedValidator
 from chartroute.validation.suites import SuiteError, default_suites_dir, load_suites
 from tests import builders as b
