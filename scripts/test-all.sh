@@ -14,6 +14,7 @@ bash scripts/test-setup.sh
 export DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
 .venv/bin/ruff check chartroute tests bench
 .venv/bin/mypy chartroute
+.venv/bin/lint-imports --no-logo
 set +e
 .venv/bin/pytest -m "" -q -p no:cacheprovider "$@"
 status=$?
