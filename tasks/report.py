@@ -14,7 +14,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from chartroute.analytics.snapshots import record_snapshot
+from chartroute.analytics.live_snapshot import record_snapshot
 from chartroute.report.html import render_report, report_filename, write_report
 from chartroute.report.markdown import headline_markdown, headline_rows
 from chartroute.report.model import build_report_data

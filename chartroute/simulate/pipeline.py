@@ -18,7 +18,7 @@ from typing import Protocol
 from sqlalchemy import Engine, func, select
 
 from chartroute import sync
-from chartroute.analytics.snapshots import record_snapshot
+from chartroute.analytics.live_snapshot import record_snapshot
 from chartroute.config import PracticeConfig
 from chartroute.notify.deliver import deliver
 from chartroute.sources import open_source

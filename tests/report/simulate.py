@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Engine
 
 from chartroute import sync
-from chartroute.analytics.snapshots import record_snapshot
+from chartroute.analytics.live_snapshot import record_snapshot
 from chartroute.config import PracticeConfig, load_config
 from chartroute.generate import GeneratorProfile, generate_practice
 from chartroute.sources import open_source

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from chartroute.analytics.snapshots import record_snapshot
+from chartroute.analytics.live_snapshot import record_snapshot
 from chartroute.config import PracticeConfig
 from chartroute.store.schema import backlog_snapshot_value, fact, work_item
 from chartroute.store.snapshots import Figure, read_snapshots, write_snapshot
