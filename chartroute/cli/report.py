@@ -91,7 +91,8 @@ def roi(
     fmt: RoiFormat = typer.Option(RoiFormat.text, "--format", help="text or json."),
 ) -> None:
     """What routing is worth, before against after, from this practice's own snapshots."""
-    from chartroute.analytics.roi import compute_roi, roi_json, roi_text
+    from chartroute.analytics.roi import compute_roi
+    from chartroute.analytics.roi_render import roi_json, roi_text
     from chartroute.store.engine import make_engine
     from chartroute.store.snapshots import read_snapshots
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from chartroute.analytics.roi import compute_roi, roi_json, roi_text
+from chartroute.analytics.roi import compute_roi
+from chartroute.analytics.roi_render import roi_json, roi_text
 from chartroute.report.html import render_report, report_filename, write_report
 from chartroute.report.markdown import headline_markdown, headline_rows
 from chartroute.report.model import ReportData, build_report_data

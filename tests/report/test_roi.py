@@ -9,13 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chartroute.analytics.roi import (
-    DAYS_PER_MONTH,
-    choose_windows,
-    compute_roi,
-    roi_json,
-    roi_text,
-)
+from chartroute.analytics.roi import compute_roi
+from chartroute.analytics.roi_render import roi_json, roi_text
+from chartroute.analytics.roi_windows import DAYS_PER_MONTH, choose_windows
 from chartroute.config.models import Billing
 from chartroute.config.roi import RoiInputs
 from chartroute.store.snapshots import Origin, StoredDay
