@@ -14,12 +14,13 @@ from pathlib import Path
 
 from . import codes
 from .clinic_time import ClinicClock
+from .fhir_json import Emitted
 from .people import patient_facts
+from .planner import StoryPlanner
 from .profile import GeneratorProfile
-from .resources import Emitted, ResourceBuilder
+from .resources import ResourceBuilder
 from .roster import fee_schedule, load_template, write_practice_yaml
 from .summary import GenerationSummary, write_manifest
-from .timeline import StoryPlanner
 from .writer import NdjsonWriter
 
 RESOURCE_TYPES: tuple[str, ...] = (

@@ -1,90 +1,36 @@
 """FHIR R4 JSON for a story, as the EHR held it at the as-of instant.
 
-Builders return plain dicts with keys in a fixed order (orjson keeps insertion order), so
-output is byte-stable. A resource is emitted only if it exists at as_of, in the state it had
-then; ``meta.versionId`` counts its changes up to as_of and ``meta.lastUpdated`` is the last
-of them, which is what an incremental ``_lastUpdated`` sync would see.
+A resource is emitted only if it exists at as_of, in the state it had then (``as_of``). This
+module builds the practice's reference data and each encounter with its diagnoses, notes, form
+and coder's query; ``orders_and_claims`` builds what the visit asks of others.
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from . import codes
+from . import codes, orders_and_claims
+from .as_of import AsOfView
 from .clinic_time import ClinicClock
-from .codes import Code, Payer
-from .people import PatientFacts, person_name, practitioner_id
-from .timeline import (
-    EncounterStory,
-    NoteStory,
-    OrderStory,
-    PriorAuthStory,
-    ReferralStory,
-    VoidNoteStory,
+from .fhir_json import (
+    ACTIVE,
+    CLINICAL_NOTE_CATEGORY,
+    CODING_QUERY_CODE,
+    CONFIRMED,
+    ENCOUNTER_DIAGNOSIS,
+    PPRF,
+    PROGRESS_NOTE_TYPE,
+    Emitted,
+    Resource,
+    concept,
+    ref,
+    text_attachment,
 )
+from .people import PatientFacts, person_name, practitioner_id
+from .timeline import EncounterStory, NoteStory, VoidNoteStory
 
-Resource = dict[str, Any]
-Emitted = tuple[str, Resource]
-
-
-def ref(resource_type: str, resource_id: str) -> dict[str, str]:
-    """A literal reference."""
-    return {"reference": f"{resource_type}/{resource_id}"}
-
-
-def coding(system: str, code: Code) -> dict[str, str]:
-    """A Coding with display."""
-    return {"system": system, "code": code.code, "display": code.display}
-
-
-def concept(system: str, code: Code) -> dict[str, Any]:
-    """A CodeableConcept with one coding (text-only when the code is empty)."""
-    if not code.code:
-        return {"text": code.display}
-    return {"coding": [coding(system, code)], "text": code.display}
-
-
-def text_attachment(text: str) -> dict[str, str]:
-    """An inline plain-text attachment."""
-    return {"contentType": "text/plain", "data": base64.b64encode(text.encode()).decode("ascii")}
-
-
-LAB_CATEGORY = [
-    {"coding": [coding(codes.SNOMED, Code(codes.LAB_CATEGORY, "Laboratory procedure"))]}
-]
-IMAGING_CATEGORY = [{"coding": [coding(codes.SNOMED, Code(codes.IMAGING_CATEGORY, "Imaging"))]}]
-REFERRAL_CATEGORY = [
-    {"coding": [coding(codes.SNOMED, Code(codes.REFERRAL_CATEGORY, "Patient referral"))]}
-]
-CLINICAL_NOTE_CATEGORY = [
-    {"coding": [coding(codes.US_CORE_DOC_CATEGORY, Code("clinical-note", "Clinical Note"))]}
-]
-PROGRESS_NOTE_TYPE = concept(codes.LOINC, Code(codes.PROGRESS_NOTE_LOINC, "Progress note"))
-REFERRAL_NOTE_TYPE = concept(codes.LOINC, Code(codes.REFERRAL_NOTE_LOINC, "Referral note"))
-PPRF = [{"coding": [coding(codes.PARTICIPATION_TYPE, Code("PPRF", "primary performer"))]}]
-ENCOUNTER_DIAGNOSIS = [
-    {
-        "coding": [
-            coding(codes.CONDITION_CATEGORY, Code("encounter-diagnosis", "Encounter Diagnosis"))
-        ]
-    }
-]
-ACTIVE = concept(codes.CONDITION_CLINICAL, Code("active", "Active"))
-CONFIRMED = concept(codes.CONDITION_VERIFICATION, Code("confirmed", "Confirmed"))
-PROFESSIONAL = concept(codes.CLAIM_TYPE, Code("professional", "Professional"))
-NORMAL_PRIORITY = concept(codes.PROCESS_PRIORITY, Code("normal", "Normal"))
-CODING_QUERY_CODE = concept(codes.TASK_CODE, Code(codes.CODING_QUERY, "Coding query"))
-REPORT_CATEGORY = {
-    False: [
-        {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "LAB"}]}
-    ],
-    True: [
-        {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "RAD"}]}
-    ],
-}
 CLASS_DISPLAY = {
     "AMB": "ambulatory",
     "VR": "virtual",
@@ -93,7 +39,7 @@ CLASS_DISPLAY = {
 }
 
 
-class ResourceBuilder:
+class ResourceBuilder(AsOfView):
     """Builds the resources of stories as they stood at ``as_of``."""
 
     def __init__(
@@ -103,23 +49,9 @@ class ResourceBuilder:
         fees: Mapping[str, float],
         currency: str = "USD",
     ) -> None:
-        self.clock = clock
-        self.as_of = as_of
-        """Naive practice-local wall time."""
+        super().__init__(clock, as_of)
         self.fees = fees
         self.currency = currency
-
-    # --- helpers ----------------------------------------------------------------------------
-    def seen(self, moment: datetime | None) -> bool:
-        """Whether an event happened by as_of."""
-        return moment is not None and moment <= self.as_of
-
-    def meta(self, *changes: datetime | None) -> dict[str, str]:
-        """Version count and last change among the changes that happened by as_of."""
-        happened = sorted({c for c in changes if c is not None and c <= self.as_of})
-        if not happened:
-            raise ValueError("meta() of a resource that does not exist yet")
-        return {"versionId": str(len(happened)), "lastUpdated": self.clock.instant(happened[-1])}
 
     # --- reference data ---------------------------------------------------------------------
     def practitioner(self, provider: int, created: datetime) -> Emitted:
@@ -177,14 +109,14 @@ class ResourceBuilder:
         if story.void_note is not None:
             yield from self.void_note(story, story.void_note)
         for order in story.orders:
-            yield from self.order(story, order)
+            yield from orders_and_claims.order(self, story, order)
         for referral in story.referrals:
-            yield from self.referral(story, referral)
+            yield from orders_and_claims.referral(self, story, referral)
         if story.prior_auth is not None:
-            yield from self.prior_auth(story, story.prior_auth)
+            yield from orders_and_claims.prior_auth(self, story, story.prior_auth)
         yield from self.coder_query(story)
         yield from self.form(story)
-        yield from self.billing_claim(story)
+        yield from orders_and_claims.billing_claim(self, story, self.fees, self.currency)
 
     def encounter(self, story: EncounterStory) -> Emitted:
         """The Encounter: status, class, type, participant, period, reason and diagnoses."""
@@ -304,159 +236,6 @@ class ResourceBuilder:
             },
         )
 
-    def order(self, story: EncounterStory, order: OrderStory) -> Iterator[Emitted]:
-        """A lab/imaging ServiceRequest and, once something arrived, its DiagnosticReport."""
-        if not self.seen(order.authored):
-            return
-        sr_id = f"sr-{story.num}-{order.seq}"
-        resulted = self.seen(order.final)
-        test = concept(codes.LOINC, order.test)
-        yield (
-            "ServiceRequest",
-            {
-                "resourceType": "ServiceRequest",
-                "id": sr_id,
-                "meta": self.meta(order.authored, order.final),
-                "status": "completed" if resulted else "active",
-                "intent": "order",
-                "category": IMAGING_CATEGORY if order.imaging else LAB_CATEGORY,
-                "code": test,
-                "subject": ref("Patient", story.patient.id),
-                "encounter": ref("Encounter", story.id),
-                "authoredOn": self.clock.instant(order.authored),
-                "requester": ref("Practitioner", practitioner_id(story.provider)),
-            },
-        )
-        issued = order.final if resulted else order.preliminary
-        if not self.seen(issued) or issued is None:
-            return
-        yield (
-            "DiagnosticReport",
-            {
-                "resourceType": "DiagnosticReport",
-                "id": f"dr-{story.num}-{order.seq}",
-                "meta": self.meta(order.preliminary, order.final),
-                "basedOn": [ref("ServiceRequest", sr_id)],
-                "status": "final" if resulted else "preliminary",
-                "category": REPORT_CATEGORY[order.imaging],
-                "code": test,
-                "subject": ref("Patient", story.patient.id),
-                "encounter": ref("Encounter", story.id),
-                "effectiveDateTime": self.clock.instant(order.authored + timedelta(minutes=30)),
-                "issued": self.clock.instant(issued),
-            },
-        )
-
-    def referral(self, story: EncounterStory, referral: ReferralStory) -> Iterator[Emitted]:
-        """A referral ServiceRequest and, once written, its referral letter."""
-        if not self.seen(referral.authored):
-            return
-        sr_id = f"sr-{story.num}-{referral.seq}"
-        author = ref("Practitioner", practitioner_id(story.provider))
-        yield (
-            "ServiceRequest",
-            {
-                "resourceType": "ServiceRequest",
-                "id": sr_id,
-                "meta": self.meta(referral.authored),
-                "status": "active",
-                "intent": "order",
-                "category": REFERRAL_CATEGORY,
-                "code": {"text": f"Referral to {referral.specialty}"},
-                "subject": ref("Patient", story.patient.id),
-                "encounter": ref("Encounter", story.id),
-                "authoredOn": self.clock.instant(referral.authored),
-                "requester": author,
-            },
-        )
-        if not self.seen(referral.letter) or referral.letter is None:
-            return
-        yield (
-            "DocumentReference",
-            {
-                "resourceType": "DocumentReference",
-                "id": f"doc-{story.num}-ref-{referral.seq}",
-                "meta": self.meta(referral.letter),
-                "status": "current",
-                "docStatus": "final",
-                "type": REFERRAL_NOTE_TYPE,
-                "category": CLINICAL_NOTE_CATEGORY,
-                "subject": ref("Patient", story.patient.id),
-                "date": self.clock.instant(referral.letter),
-                "author": [author],
-                "context": {
-                    "encounter": [ref("Encounter", story.id)],
-                    "related": [ref("ServiceRequest", sr_id)],
-                },
-                "content": [
-                    {
-                        "attachment": text_attachment(
-                            f"Referral to {referral.specialty}: reason and history enclosed."
-                        )
-                    }
-                ],
-            },
-        )
-
-    def prior_auth(self, story: EncounterStory, auth: PriorAuthStory) -> Iterator[Emitted]:
-        """A preauthorization Claim and, once the payer answered, its ClaimResponse."""
-        if not self.seen(auth.created):
-            return
-        payer = story.patient.payer
-        claim_id = f"pa-{story.num}"
-        yield (
-            "Claim",
-            {
-                "resourceType": "Claim",
-                "id": claim_id,
-                "meta": self.meta(auth.created),
-                "status": "active",
-                "type": PROFESSIONAL,
-                "use": "preauthorization",
-                "patient": ref("Patient", story.patient.id),
-                "created": self.clock.instant(auth.created),
-                "insurer": ref("Organization", payer.id),
-                "provider": ref("Practitioner", practitioner_id(story.provider)),
-                "priority": NORMAL_PRIORITY,
-                "insurance": [{"sequence": 1, "focal": True, "coverage": coverage(payer)}],
-                "item": [
-                    {
-                        "sequence": 1,
-                        "productOrService": concept(codes.CPT, auth.service),
-                        "encounter": [ref("Encounter", story.id)],
-                    }
-                ],
-            },
-        )
-        answered = self.seen(auth.answered)
-        latest = auth.answered if answered else auth.queued
-        if not self.seen(latest) or latest is None:
-            return
-        response: Resource = {
-            "resourceType": "ClaimResponse",
-            "id": f"par-{story.num}",
-            "meta": self.meta(auth.queued, auth.answered),
-            "status": "active",
-            "type": PROFESSIONAL,
-            "use": "preauthorization",
-            "patient": ref("Patient", story.patient.id),
-            "created": self.clock.instant(latest),
-            "insurer": ref("Organization", payer.id),
-            "requestor": ref("Practitioner", practitioner_id(story.provider)),
-            "request": ref("Claim", claim_id),
-            "outcome": auth.outcome if answered else "queued",
-        }
-        if answered:
-            response["disposition"] = (
-                "Approved"
-                if auth.outcome == "complete"
-                else "Partially approved: more documentation requested"
-            )
-            response["preAuthRef"] = f"PA-{story.num}"
-        else:
-            response["disposition"] = "Received, under review"
-        yield "ClaimResponse", response
-
     def coder_query(self, story: EncounterStory) -> Iterator[Emitted]:
         """The coder's Task: requested until the clinician answers, then completed."""
         query = story.coder_query
@@ -516,41 +295,6 @@ class ResourceBuilder:
             },
         )
 
-    def billing_claim(self, story: EncounterStory) -> Iterator[Emitted]:
-        """The professional claim sent once the chart is complete."""
-        if not self.seen(story.billing_claim) or story.billing_claim is None:
-            return
-        payer = story.patient.payer
-        fee = {"value": self.fees.get(story.level.code, 0.0), "currency": self.currency}
-        yield (
-            "Claim",
-            {
-                "resourceType": "Claim",
-                "id": f"clm-{story.num}",
-                "meta": self.meta(story.billing_claim),
-                "status": "active",
-                "type": PROFESSIONAL,
-                "use": "claim",
-                "patient": ref("Patient", story.patient.id),
-                "created": self.clock.instant(story.billing_claim),
-                "insurer": ref("Organization", payer.id),
-                "provider": ref("Practitioner", practitioner_id(story.provider)),
-                "priority": NORMAL_PRIORITY,
-                "insurance": [{"sequence": 1, "focal": True, "coverage": coverage(payer)}],
-                "item": [
-                    {
-                        "sequence": 1,
-                        "productOrService": concept(codes.CPT, story.level),
-                        "servicedDate": story.day.isoformat(),
-                        "unitPrice": fee,
-                        "net": fee,
-                        "encounter": [ref("Encounter", story.id)],
-                    }
-                ],
-                "total": fee,
-            },
-        )
-
 
 def condition_id(story: EncounterStory, rank: int) -> str:
     """Id of the encounter's ``rank``-th diagnosis."""
@@ -560,11 +304,6 @@ def condition_id(story: EncounterStory, rank: int) -> str:
 def note_id(story: EncounterStory) -> str:
     """Id of the encounter's progress note."""
     return f"doc-{story.num}-note"
-
-
-def coverage(payer: Payer) -> dict[str, str]:
-    """A display-only coverage reference: Coverage resources are not generated."""
-    return {"display": f"{payer.name} coverage"}
 
 
 def note_text(story: EncounterStory) -> str:

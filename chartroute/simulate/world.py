@@ -16,8 +16,9 @@ from datetime import date, datetime, timedelta
 
 from chartroute.config.models import PracticeConfig
 from chartroute.generate.clinic_time import ClinicClock
+from chartroute.generate.planner import StoryPlanner
 from chartroute.generate.profile import GeneratorProfile
-from chartroute.generate.timeline import EncounterStory, StoryPlanner
+from chartroute.generate.timeline import EncounterStory
 from chartroute.simulate.items import SimItem, coding_query_item, story_items
 
 ItemMap = dict[tuple[str, str], SimItem]
