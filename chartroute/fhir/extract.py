@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
 from typing import Any
 
-from chartroute.fhir.dates import parse_fhir_datetime
 from chartroute.fhir.facts import (
     ClaimFact,
     ClaimResponseFact,
@@ -28,7 +26,8 @@ from chartroute.fhir.facts import (
     ReportFact,
     TaskFact,
 )
-from chartroute.fhir.references import parse_reference, resource_key
+from chartroute.fhir.field_reader import FieldReader
+from chartroute.fhir.references import resource_key
 
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
@@ -43,109 +42,7 @@ class BadRecord(ValueError):
         self.resource_id = resource_id
 
 
-class _Reader:
-    """Typed access to one resource's fields, collecting every problem before failing."""
-
-    def __init__(self, resource: Mapping[str, Any], key: str, aliases: Mapping[str, str] | None):
-        self.resource = resource
-        self.key = key
-        self.aliases = aliases
-        self.errors: list[str] = []
-
-    def string(self, name: str) -> str | None:
-        value = self.resource.get(name)
-        if value is None or isinstance(value, str):
-            return value
-        self.errors.append(f"{name}: expected a string, got {type(value).__name__}")
-        return None
-
-    def obj(self, name: str, source: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
-        value = (self.resource if source is None else source).get(name)
-        if value is None:
-            return {}
-        if isinstance(value, dict):
-            return value
-        self.errors.append(f"{name}: expected an object, got {type(value).__name__}")
-        return {}
-
-    def array(self, name: str, source: Mapping[str, Any] | None = None) -> list[Any]:
-        value = (self.resource if source is None else source).get(name)
-        if value is None:
-            return []
-        if isinstance(value, list):
-            return value
-        self.errors.append(f"{name}: expected an array, got {type(value).__name__}")
-        return []
-
-    def when(self, path: str, value: object) -> datetime | None:
-        try:
-            return parse_fhir_datetime(value)
-        except ValueError as exc:
-            self.errors.append(f"{path}: {exc}")
-            return None
-
-    def ref(self, path: str, value: object) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            self.errors.append(f"{path}: expected a Reference object")
-            return None
-        raw = value.get("reference")
-        if raw is None:
-            return None
-        if not isinstance(raw, str):
-            self.errors.append(f"{path}.reference: expected a string")
-            return None
-        return parse_reference(raw, container_key=self.key, aliases=self.aliases)
-
-    def refs(self, name: str, source: Mapping[str, Any] | None = None) -> tuple[str, ...]:
-        out = []
-        for i, item in enumerate(self.array(name, source)):
-            key = self.ref(f"{name}[{i}]", item)
-            if key:
-                out.append(key)
-        return tuple(out)
-
-    def codings(self, path: str, concept: object) -> tuple[str, ...]:
-        if concept is None:
-            return ()
-        if not isinstance(concept, dict):
-            self.errors.append(f"{path}: expected a CodeableConcept object")
-            return ()
-        out = []
-        codings = concept.get("coding") or []
-        if not isinstance(codings, list):
-            self.errors.append(f"{path}.coding: expected an array")
-            return ()
-        for coding in codings:
-            if not isinstance(coding, dict):
-                self.errors.append(f"{path}.coding: expected objects")
-                continue
-            code = coding.get("code")
-            system = coding.get("system") or ""
-            if not isinstance(code, str) or not isinstance(system, str):
-                if code is not None:
-                    self.errors.append(f"{path}.coding.code: expected a string")
-                continue
-            out.append(f"{system}|{code}")
-        return tuple(out)
-
-    def concept_list(self, name: str) -> tuple[str, ...]:
-        out: list[str] = []
-        for i, concept in enumerate(self.array(name)):
-            out.extend(self.codings(f"{name}[{i}]", concept))
-        return tuple(out)
-
-    def meta(self) -> tuple[str | None, datetime | None]:
-        meta = self.obj("meta")
-        version = meta.get("versionId")
-        if version is not None and not isinstance(version, str):
-            self.errors.append("meta.versionId: expected a string")
-            version = None
-        return version, self.when("meta.lastUpdated", meta.get("lastUpdated"))
-
-
-def _encounter(r: _Reader) -> EncounterFact:
+def _encounter(r: FieldReader) -> EncounterFact:
     version, updated = r.meta()
     klass = r.obj("class")
     class_code = klass.get("code")
@@ -189,7 +86,7 @@ def _encounter(r: _Reader) -> EncounterFact:
     )
 
 
-def _document_reference(r: _Reader) -> NoteFact:
+def _document_reference(r: FieldReader) -> NoteFact:
     version, updated = r.meta()
     context = r.obj("context")
     encounters = r.refs("encounter", context)
@@ -206,7 +103,7 @@ def _document_reference(r: _Reader) -> NoteFact:
     )
 
 
-def _composition(r: _Reader) -> NoteFact:
+def _composition(r: FieldReader) -> NoteFact:
     version, updated = r.meta()
     encounter = r.ref("encounter", r.resource.get("encounter"))
     signed_at = None
@@ -229,7 +126,7 @@ def _composition(r: _Reader) -> NoteFact:
     )
 
 
-def _service_request(r: _Reader) -> OrderFact:
+def _service_request(r: FieldReader) -> OrderFact:
     version, updated = r.meta()
     encounter = r.ref("encounter", r.resource.get("encounter"))
     return OrderFact(
@@ -244,7 +141,7 @@ def _service_request(r: _Reader) -> OrderFact:
     )
 
 
-def _diagnostic_report(r: _Reader) -> ReportFact:
+def _diagnostic_report(r: FieldReader) -> ReportFact:
     version, updated = r.meta()
     based_on = r.refs("basedOn")
     encounter = r.ref("encounter", r.resource.get("encounter"))
@@ -260,7 +157,7 @@ def _diagnostic_report(r: _Reader) -> ReportFact:
     )
 
 
-def _claim(r: _Reader) -> ClaimFact:
+def _claim(r: FieldReader) -> ClaimFact:
     version, updated = r.meta()
     encounters: list[str] = []
     codes: list[str] = []
@@ -295,7 +192,7 @@ def _claim(r: _Reader) -> ClaimFact:
     )
 
 
-def _claim_response(r: _Reader) -> ClaimResponseFact:
+def _claim_response(r: FieldReader) -> ClaimResponseFact:
     version, updated = r.meta()
     request = r.ref("request", r.resource.get("request"))
     return ClaimResponseFact(
@@ -310,7 +207,7 @@ def _claim_response(r: _Reader) -> ClaimResponseFact:
     )
 
 
-def _task(r: _Reader) -> TaskFact:
+def _task(r: FieldReader) -> TaskFact:
     version, updated = r.meta()
     focus = r.ref("focus", r.resource.get("focus"))
     encounter = r.ref("encounter", r.resource.get("encounter"))
@@ -329,7 +226,7 @@ def _task(r: _Reader) -> TaskFact:
     )
 
 
-def _condition(r: _Reader) -> ConditionFact:
+def _condition(r: FieldReader) -> ConditionFact:
     version, updated = r.meta()
     encounter = r.ref("encounter", r.resource.get("encounter"))
     verification = r.codings("verificationStatus", r.resource.get("verificationStatus"))
@@ -344,7 +241,7 @@ def _condition(r: _Reader) -> ConditionFact:
     )
 
 
-def _questionnaire_response(r: _Reader) -> FormFact:
+def _questionnaire_response(r: FieldReader) -> FormFact:
     version, updated = r.meta()
     encounter = r.ref("encounter", r.resource.get("encounter"))
     return FormFact(
@@ -358,7 +255,7 @@ def _questionnaire_response(r: _Reader) -> FormFact:
     )
 
 
-EXTRACTORS: dict[str, Callable[[_Reader], Fact]] = {
+EXTRACTORS: dict[str, Callable[[FieldReader], Fact]] = {
     "Encounter": _encounter,
     "DocumentReference": _document_reference,
     "Composition": _composition,
@@ -409,7 +306,7 @@ def extract_facts(
     if extractor is None:
         return []
     key = resource_key(rtype, rid)
-    reader = _Reader(resource, key, aliases)
+    reader = FieldReader(resource, key, aliases)
     facts = [extractor(reader)]
     errors = list(reader.errors)
     for i, inner in enumerate(_contained(resource, errors)):
@@ -421,7 +318,7 @@ def extract_facts(
         inner_extractor = EXTRACTORS.get(inner_type)
         if inner_extractor is None:
             continue
-        inner_reader = _Reader(inner, f"{key}#{inner_id}", aliases)
+        inner_reader = FieldReader(inner, f"{key}#{inner_id}", aliases)
         facts.append(inner_extractor(inner_reader))
         errors.extend(f"contained[{i}].{e}" for e in inner_reader.errors)
     if errors:
