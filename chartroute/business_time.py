@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-from chartroute.calendar import WEEKDAYS, BusinessCalendar, ClinicCalendar, parse_hours
+from chartroute.calendar import BusinessCalendar, ClinicCalendar
 
 Unit = Literal["business hours", "business days", "days", "hours"]
 _ALIASES: dict[str, Unit] = {
@@ -82,13 +82,8 @@ class BusinessClock:
     """Adds and counts business time on one practice calendar (windows cached per day)."""
 
     def __init__(self, timezone: str, calendar: ClinicCalendar | None = None) -> None:
-        calendar = calendar or ClinicCalendar()
-        self.calendar = BusinessCalendar(timezone, calendar)
+        self.calendar = BusinessCalendar(timezone, calendar or ClinicCalendar())
         self.tz = self.calendar.tz
-        self._holidays = frozenset(calendar.holidays)
-        self._hours: dict[int, tuple[time, time | None]] = {
-            WEEKDAYS.index(day): parse_hours(text) for day, text in calendar.hours.items()
-        }
         self._windows: dict[date, tuple[datetime, datetime] | None] = {}
         self._next_open: dict[date, date] = {}
         self._sums: dict[tuple[datetime, Duration, int], datetime] = {}
@@ -101,16 +96,8 @@ class BusinessClock:
         """The day's opening and closing instants in UTC, or None when closed all day."""
         if day in self._windows:
             return self._windows[day]
-        result: tuple[datetime, datetime] | None = None
-        hours = self._hours.get(day.weekday())
-        if hours is not None and day not in self._holidays:
-            opens, closes = hours
-            start = datetime.combine(day, opens, tzinfo=self.tz)
-            if closes is None:
-                end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.tz)
-            else:
-                end = datetime.combine(day, closes, tzinfo=self.tz)
-            result = (start.astimezone(UTC), end.astimezone(UTC))
+        local = self.calendar.window(day)
+        result = None if local is None else (local[0].astimezone(UTC), local[1].astimezone(UTC))
         self._windows[day] = result
         return result
 
