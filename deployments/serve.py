@@ -1,7 +1,7 @@
 """The embedded default: one process that registers and runs every chartroute deployment.
 
-``chartroute serve`` (or ``python -m chartroute.deployments.serve``) builds one deployment per flow with
-its schedule in the practice's timezone, registers them with the Prefect API in
+``chartroute serve`` (or ``python -m chartroute.deployments.serve``) builds one deployment per
+flow with its schedule in the practice's timezone, registers them with the Prefect API in
 ``PREFECT_API_URL``, and executes their runs in subprocesses until stopped (Prefect pauses the
 schedules on shutdown). It needs no work pool and no worker; ``deployments/prefect.yaml`` is the
 same set of deployments for a server with workers.

@@ -14,10 +14,10 @@ from chartroute import sync
 from chartroute.config.validation import Validation
 from chartroute.sources.base import Partition
 from chartroute.summary import backlog_summary, summary_markdown
-from chartroute.validation.feed import FeedValidator
 from chartroute.tasks import context
 from chartroute.tasks.ehr import source_for
 from chartroute.tasks.retry import retry_temporary
+from chartroute.validation.feed import FeedValidator
 
 _COMMON: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
 

@@ -15,10 +15,10 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from chartroute import sync
-from chartroute.validation.report import RunValidation, validate_run
-from chartroute.validation.threshold import TooManyBadRecords
 from chartroute.tasks import context
 from chartroute.tasks.retry import retry_temporary
+from chartroute.validation.report import RunValidation, validate_run
+from chartroute.validation.threshold import TooManyBadRecords
 
 
 @task(

@@ -14,10 +14,10 @@ from prefect.cache_policies import NO_CACHE
 
 from chartroute.config import load_config
 from chartroute.fhirclient.connect import connect
-from chartroute.writeback import mirror_work_items
 from chartroute.tasks import context
 from chartroute.tasks.retry import retry_temporary
 from chartroute.tasks.secrets import prefect_secret
+from chartroute.writeback import mirror_work_items
 
 
 def writeback_enabled(config_path: str) -> bool:
