@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: installs everything the tests need, then runs lint,
-# type checks, the import contracts and every test (fast, slow and integration) against SQLite
-# and PostgreSQL.
+# The whole test suite on a fresh machine: installs everything the tests need (the exact
+# versions in requirements.lock), then runs lint, type checks, the import contracts and every
+# test (fast, slow and integration) against SQLite and PostgreSQL.
 # PostgreSQL must be listening on 127.0.0.1:5432 (user postgres, trust auth, database test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[test]'
+.venv/bin/python -m pip install --quiet -c requirements.lock -e '.[test]'
 bash scripts/test-setup.sh
 
 export DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
