@@ -4,8 +4,12 @@ traceback, and no command picks an exit code by hand."""
 from __future__ import annotations
 
 import ast
+import inspect
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import typer
 from typer.testing import CliRunner
 
 import chartroute.cli
@@ -33,3 +37,20 @@ def test_only_the_errors_module_chooses_exit_codes() -> None:
                 if ast.unparse(target) in ("typer.Exit", "Exit", "SystemExit", "typer.Abort"):
                     raising.append(f"{path.name}:{node.lineno}")
     assert raising == []
+
+
+def commands(group: typer.Typer) -> Iterator[Callable[..., Any]]:
+    if group.registered_callback is not None and group.registered_callback.callback:
+        yield group.registered_callback.callback
+    for command in group.registered_commands:
+        assert command.callback is not None
+        yield command.callback
+    for sub in group.registered_groups:
+        assert sub.typer_instance is not None
+        yield from commands(sub.typer_instance)
+
+
+def test_every_command_runs_inside_exit_codes() -> None:
+    found = {fn.__name__: "exit_codes(" in inspect.getsource(fn) for fn in commands(app)}
+    assert len(found) >= 15
+    assert [name for name, inside in found.items() if not inside] == []
