@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select
 from chartroute.classify import ChartVerdict, classify_chart
 from chartroute.config.models import PracticeConfig
 from chartroute.config.validation import Validation
+from chartroute.counts import Counts
 from chartroute.fhir.decode import Decoded, Rejected, decode_record
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
@@ -32,7 +33,7 @@ from chartroute.store import quarantine as held_store
 from chartroute.store import runs
 from chartroute.store import work_items as item_store
 from chartroute.store.schema import fact
-from chartroute.validation.feed import FeedValidator, merge_checks
+from chartroute.validation.feed import FeedValidator
 from chartroute.validation.reasons import reason_label
 from chartroute.validation.report import RunValidation, validate_run
 
@@ -61,7 +62,7 @@ class SyncPlan:
 
 
 @dataclass
-class IngestCounts:
+class IngestCounts(Counts):
     """What ingesting one partition did (no PHI: counts only)."""
 
     read: int = 0
@@ -77,19 +78,9 @@ class IngestCounts:
     #: Per expectation ("table / reason"): rows checked and failed by the validate step.
     checks: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    def add(self, other: IngestCounts) -> None:
-        for name, value in asdict(other).items():
-            if name == "reasons":
-                for reason, n in value.items():
-                    self.reasons[reason] = self.reasons.get(reason, 0) + n
-            elif name == "checks":
-                merge_checks(self.checks, value)
-            else:
-                setattr(self, name, getattr(self, name) + value)
-
 
 @dataclass
-class ClassifyCounts:
+class ClassifyCounts(Counts):
     """What the classify-and-route stage did."""
 
     charts: int = 0
@@ -357,8 +348,7 @@ def classify_pending(
                     conn, config, touched, now, run_id, as_of
                 )
             fact_store.clear_dirty(conn, keys)
-        for name in ("opened", "reopened", "closed", "reassigned", "updated", "unchanged"):
-            setattr(counts, name, getattr(counts, name) + getattr(done, name))
+        counts.add(done)
         if progress is not None:
             progress(len(encounters))
     return counts
