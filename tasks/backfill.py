@@ -18,7 +18,6 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
-from prefect.cache_policies import NO_CACHE
 
 from chartroute.backfill.ledger import backfill_for, completed_partitions
 from chartroute.backfill.partitions import DatePartition, plan_partitions
@@ -30,17 +29,9 @@ from chartroute.backfill.run import (
 )
 from chartroute.tasks import context
 from chartroute.tasks.ehr import source_for
-from chartroute.tasks.retry import retry_temporary
+from chartroute.tasks.retry import DATABASE_ONLY, READS_SOURCE, UNCACHED
 
-_COMMON: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
-_RETRY: dict[str, Any] = {
-    "retries": 2,
-    "retry_delay_seconds": [2, 10],
-    "retry_condition_fn": retry_temporary,
-}
-
-
-@task(name="backfill-load", **_RETRY, **_COMMON)
+@task(name="backfill-load", **READS_SOURCE.options(), **UNCACHED)
 def load_task(source_spec: str, config_path: str, as_of: datetime) -> dict[str, Any]:
     """Store the historical export with the sync's ingest, then index encounters by start day.
 
@@ -64,7 +55,7 @@ def load_task(source_spec: str, config_path: str, as_of: datetime) -> dict[str, 
             "quarantined": loaded.quarantined, "indexed": indexed}  # fmt: skip
 
 
-@task(name="backfill-plan", **_RETRY, **_COMMON)
+@task(name="backfill-plan", **DATABASE_ONLY.options(), **UNCACHED)
 def plan_task(config_path: str, start: date, end: date, partition_days: int) -> dict[str, Any]:
     """Name the backfill, list its partitions and those a previous run already completed."""
     config = context.config(config_path)
@@ -91,10 +82,8 @@ def plan_task(config_path: str, start: date, end: date, partition_days: int) -> 
 @task(
     name="backfill-partition",
     task_run_name="backfill-partition [{partition_key}]",
-    retries=3,
-    retry_delay_seconds=[2, 5, 15],
-    retry_condition_fn=retry_temporary,
-    **_COMMON,
+    **DATABASE_ONLY.options(),
+    **UNCACHED,
 )
 def partition_task(
     config_path: str,
@@ -134,7 +123,7 @@ def partition_task(
     return result.as_dict()
 
 
-@task(name="backfill-snapshots", **_RETRY, **_COMMON)
+@task(name="backfill-snapshots", **DATABASE_ONLY.options(), **UNCACHED)
 def snapshots_task(
     config_path: str, backfill: str, start: date, end: date, results: list[dict[str, Any]]
 ) -> dict[str, Any]:

@@ -13,13 +13,12 @@ from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
-from prefect.cache_policies import NO_CACHE
 
 from chartroute.config.secrets import SecretRef, SecretUnavailable
 from chartroute.notify.deliver import deliver
 from chartroute.notify.secrets import MissingSecret
 from chartroute.tasks import context
-from chartroute.tasks.retry import retry_temporary
+from chartroute.tasks.retry import DATABASE_ONLY, UNCACHED
 from chartroute.tasks.secrets import prefect_secret
 
 
@@ -31,14 +30,7 @@ def resolve_secret(ref: SecretRef) -> str:
         raise MissingSecret(str(exc)) from None
 
 
-@task(
-    name="deliver",
-    retries=2,
-    retry_delay_seconds=[5, 30],
-    retry_condition_fn=retry_temporary,
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
+@task(name="deliver", **DATABASE_ONLY.options(), **UNCACHED)
 def deliver_task(config_path: str) -> dict[str, Any]:
     """Compose digests and urgent messages and send what is due on every channel."""
     counts = deliver(context.engine(), context.config(config_path), resolve=resolve_secret)

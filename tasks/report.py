@@ -12,25 +12,15 @@ from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
 
 from chartroute.analytics.snapshots import record_snapshot
 from chartroute.report.html import render_report, report_filename, write_report
 from chartroute.report.markdown import headline_markdown, headline_rows
 from chartroute.report.model import build_report_data
 from chartroute.tasks import context
-from chartroute.tasks.retry import retry_temporary
+from chartroute.tasks.retry import DATABASE_ONLY, UNCACHED
 
-_COMMON: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
-
-
-@task(
-    name="backlog-snapshot",
-    retries=2,
-    retry_delay_seconds=[2, 10],
-    retry_condition_fn=retry_temporary,
-    **_COMMON,
-)
+@task(name="backlog-snapshot", **DATABASE_ONLY.options(), **UNCACHED)
 def snapshot_task(config_path: str, as_of: datetime, run_id: str | None = None) -> dict[str, Any]:
     """Record the day's live backlog snapshot as the store stands now.
 
@@ -55,13 +45,7 @@ def snapshot_task(config_path: str, as_of: datetime, run_id: str | None = None) 
     return counts
 
 
-@task(
-    name="render-report",
-    retries=2,
-    retry_delay_seconds=[2, 10],
-    retry_condition_fn=retry_temporary,
-    **_COMMON,
-)
+@task(name="render-report", **DATABASE_ONLY.options(), **UNCACHED)
 def render_report_task(
     config_path: str, out_dir: str, start: date | None, end: date | None, now: datetime
 ) -> dict[str, Any]:

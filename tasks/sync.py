@@ -8,7 +8,6 @@ from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
 
 from chartroute import sync
 from chartroute.config.validation import Validation
@@ -17,18 +16,9 @@ from chartroute.summary import backlog_summary, summary_markdown
 from chartroute.validation.feed import FeedValidator
 from chartroute.tasks import context
 from chartroute.tasks.ehr import source_for
-from chartroute.tasks.retry import retry_temporary
+from chartroute.tasks.retry import DATABASE_ONLY, READS_SOURCE, UNCACHED
 
-_COMMON: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
-
-
-@task(
-    name="plan",
-    retries=2,
-    retry_delay_seconds=[2, 10],
-    retry_condition_fn=retry_temporary,
-    **_COMMON,
-)
+@task(name="plan", **READS_SOURCE.options(), **UNCACHED)
 def plan_task(
     source_spec: str, as_of: datetime, full: bool, config_path: str | None = None
 ) -> sync.SyncPlan:
@@ -46,10 +36,8 @@ def plan_task(
 @task(
     name="scan-validate-store",
     task_run_name="scan-validate-store [{partition.label}]",
-    retries=3,
-    retry_delay_seconds=[2, 5, 15],
-    retry_condition_fn=retry_temporary,
-    **_COMMON,
+    **READS_SOURCE.options(),
+    **UNCACHED,
 )
 def ingest_task(
     source_spec: str,
@@ -85,25 +73,13 @@ def ingest_task(
     return asdict(counts)
 
 
-@task(
-    name="advance-cursors",
-    retries=2,
-    retry_delay_seconds=[2, 10],
-    retry_condition_fn=retry_temporary,
-    **_COMMON,
-)
+@task(name="advance-cursors", **DATABASE_ONLY.options(), **UNCACHED)
 def cursors_task(plan: sync.SyncPlan) -> None:
     """Mark the source's files as synced, now that everything they hold is committed."""
     sync.commit_cursors(context.engine(), plan)
 
 
-@task(
-    name="classify-route-record",
-    retries=2,
-    retry_delay_seconds=[2, 10],
-    retry_condition_fn=retry_temporary,
-    **_COMMON,
-)
+@task(name="classify-route-record", **DATABASE_ONLY.options(), **UNCACHED)
 def classify_task(config_path: str, as_of: datetime, run_id: str) -> dict[str, Any]:
     """Classify every touched chart, route its blockers and record the work items.
 
@@ -123,7 +99,7 @@ def classify_task(config_path: str, as_of: datetime, run_id: str) -> dict[str, A
     return asdict(counts)
 
 
-@task(name="summary", **_COMMON)
+@task(name="summary", **UNCACHED)
 def summary_task(run_id: str, ingest: dict[str, Any], classified: dict[str, Any]) -> dict[str, Any]:
     """Publish the backlog summary and the run's counts as artifacts (no PHI) and close the run."""
     engine = context.engine()

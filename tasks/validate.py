@@ -12,23 +12,15 @@ from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
 
 from chartroute import sync
 from chartroute.validation.report import RunValidation, validate_run
 from chartroute.validation.threshold import TooManyBadRecords
 from chartroute.tasks import context
-from chartroute.tasks.retry import retry_temporary
+from chartroute.tasks.retry import DATABASE_ONLY, UNCACHED
 
 
-@task(
-    name="validate-run",
-    retries=2,
-    retry_delay_seconds=[2, 10],
-    retry_condition_fn=retry_temporary,
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
+@task(name="validate-run", **DATABASE_ONLY.options(), **UNCACHED)
 def validate_run_task(
     run_id: str, config_path: str, as_of: datetime, ingest: dict[str, Any]
 ) -> dict[str, Any]:

@@ -10,13 +10,12 @@ from dataclasses import asdict
 from typing import Any
 
 from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
 
 from chartroute.config import load_config
 from chartroute.fhirclient.connect import connect
 from chartroute.writeback import mirror_work_items
 from chartroute.tasks import context
-from chartroute.tasks.retry import retry_temporary
+from chartroute.tasks.retry import UNCACHED, WRITES_EHR
 from chartroute.tasks.secrets import prefect_secret
 
 
@@ -26,14 +25,7 @@ def writeback_enabled(config_path: str) -> bool:
     return config.ehr is not None and config.ehr.writeback.enabled
 
 
-@task(
-    name="write-back-tasks",
-    retries=3,
-    retry_delay_seconds=[5, 30, 120],
-    retry_condition_fn=retry_temporary,
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
+@task(name="write-back-tasks", **WRITES_EHR.options(), **UNCACHED)
 def writeback_task(config_path: str) -> dict[str, Any]:
     """Create, update or complete the EHR Task of every work item changed since the last mirror."""
     config = context.config(config_path)

@@ -18,7 +18,7 @@ from chartroute.fhirclient.errors import (
     redact_url,
 )
 from chartroute.fhirclient.retry import RetryPolicy, parse_retry_after, with_retries
-from chartroute.tasks.retry import retry_temporary
+from chartroute.tasks.retry import retry_if_transient
 
 
 @given(st.integers(min_value=400, max_value=599))
@@ -166,7 +166,7 @@ class _State:
     ],
 )
 def test_prefect_retries_temporary_and_not_fatal(exc: BaseException, retried: bool) -> None:
-    assert retry_temporary(None, None, _State(exc)) is retried
+    assert retry_if_transient(None, None, _State(exc)) is retried
 
 
 def test_urls_in_messages_lose_their_query() -> None:
