@@ -1,17 +1,19 @@
-"""The sync pipeline's stages as plain functions: plan, ingest a partition, classify, finish.
+"""The sync's stages as plain functions: plan, ingest a partition, validate the run, advance
+cursors, classify, write back, finish.
 
-The Prefect flow in ``flows/sync.py`` calls these one stage (or one partition) per task, passing
-only identifiers and counts; ``chartroute sync`` without Prefect would call them the same way.
-Each stage commits its own work in batches and leaves the database consistent if it dies:
-facts and the dirty queue are written together, classification results and the removal of their
-dirty keys are written together, and cursors advance only after the data they cover is stored.
+``chartroute/sync_sequence.py`` runs them in their one order, on either runner: the Prefect
+flow (a task per stage, or per partition) or ``SyncHere`` in this process. They take and return
+identifiers and counts only. Each stage commits its own work in batches and leaves the database
+consistent if it dies: facts and the dirty queue are written together, classification results
+and the removal of their dirty keys are written together, and cursors advance only after the
+data they cover is stored.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,11 +22,13 @@ from sqlalchemy import Engine, select
 
 from chartroute.classify import ChartVerdict, classify_chart
 from chartroute.config.models import PracticeConfig
+from chartroute.config.secrets import BlockLoader
 from chartroute.config.validation import Validation
 from chartroute.counts import Counts
 from chartroute.fhir.decode import Decoded, Rejected, decode_record
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
+from chartroute.fhirclient.connect import connect
 from chartroute.notify.outbox import enqueue_transitions
 from chartroute.route import Router, WorkItem
 from chartroute.sources.base import Partition, Source, SourceRecord
@@ -36,6 +40,8 @@ from chartroute.store.schema import fact
 from chartroute.validation.feed import FeedValidator
 from chartroute.validation.reasons import reason_label
 from chartroute.validation.report import RunValidation, validate_run
+from chartroute.validation.threshold import TooManyBadRecords
+from chartroute.writeback import WritebackCounts, mirror_work_items
 
 #: Bump when fact extraction changes, so unchanged files are re-read once.
 EXTRACTOR_VERSION = "1"
@@ -126,39 +132,6 @@ def source_cursors(stored: dict[str, str]) -> dict[str, str]:
     """
     prefix = f"{EXTRACTOR_VERSION}:"
     return {name: fp[len(prefix) :] for name, fp in stored.items() if fp.startswith(prefix)}
-
-
-def ingest_here(
-    engine: Engine,
-    source: Source,
-    plan: SyncPlan,
-    settings: Validation,
-    as_of: datetime,
-    *,
-    suites: bool = True,
-) -> tuple[IngestCounts, RunValidation | None]:
-    """The sync flow's first half in this process: every partition of ``plan`` through the
-    structural checks and (with ``suites``) the expectation suites, then the run-level
-    validation (no Data Docs). For callers without Prefect: the simulation, the benchmark.
-    The caller decides what an exceeded bad-record share does."""
-    validator = FeedValidator(settings, as_of) if suites else None
-    totals = IngestCounts()
-    for partition in plan.partitions:
-        totals.add(ingest_partition(engine, source, partition, validator=validator))
-    if not suites:
-        return totals, None
-    checked = validate_run(
-        engine,
-        plan.run_id,
-        settings,
-        as_of,
-        read=totals.read,
-        quarantined=totals.quarantined,
-        checks=totals.checks,
-        reasons=totals.reasons,
-        data_docs=False,
-    )
-    return totals, checked
 
 
 def ingest_partition(
@@ -281,6 +254,42 @@ def quarantine_row(item: Rejected) -> dict[str, Any]:
     }
 
 
+def validate_ingested(
+    engine: Engine,
+    plan: SyncPlan,
+    settings: Validation,
+    as_of: datetime,
+    ingested: IngestCounts,
+    *,
+    data_docs: bool = True,
+) -> RunValidation:
+    """The run-level half of the validate step over what the run's partitions stored."""
+    return validate_run(
+        engine,
+        plan.run_id,
+        settings,
+        as_of,
+        read=ingested.read,
+        quarantined=ingested.quarantined,
+        checks=ingested.checks,
+        reasons=ingested.reasons,
+        data_docs=data_docs,
+    )
+
+
+def refuse_bad_feed(
+    engine: Engine, plan: SyncPlan, checked: RunValidation, ingested: IngestCounts
+) -> None:
+    """Fail the run, before cursors move or anything is routed, when the feed's share of bad
+    records passes the practice's limit: the run is recorded as failed and
+    ``TooManyBadRecords`` raised."""
+    if not checked.share.exceeded:
+        return
+    record = {"run_id": plan.run_id, "ingest": asdict(ingested)}
+    finish_sync(engine, plan.run_id, "failed", record)
+    raise TooManyBadRecords(checked.share, f"sync run {plan.run_id}")
+
+
 def commit_cursors(engine: Engine, plan: SyncPlan) -> None:
     """Advance the source cursors once every partition of the plan is stored."""
     with engine.begin() as conn:
@@ -357,6 +366,28 @@ def classify_pending(
 def deleted_chart_verdict(encounter: str) -> ChartVerdict:
     """The verdict for an encounter deleted in the EHR: no longer a chart, nothing open."""
     return ChartVerdict(encounter, False, "deleted in the EHR", (), None, None, None, None, None)
+
+
+def write_back(
+    engine: Engine, config: PracticeConfig, blocks: BlockLoader | None = None
+) -> WritebackCounts:
+    """Mirror the work items changed since the last mirror into the EHR as FHIR Tasks."""
+    if config.ehr is None:
+        raise ValueError("write-back needs an `ehr:` section in the practice config")
+    http = connect(config.ehr, blocks)
+    try:
+        return mirror_work_items(engine, http, config)
+    finally:
+        http.close()
+
+
+def run_record(
+    plan: SyncPlan, ingested: IngestCounts, classified: ClassifyCounts
+) -> dict[str, Any]:
+    """What a completed run stores about itself (and the flow returns): identifiers, counts."""
+    ingest = asdict(ingested)
+    ingest["partitions_skipped"] = plan.skipped
+    return {"run_id": plan.run_id, "ingest": ingest, "classify": asdict(classified)}
 
 
 def finish_sync(engine: Engine, run_id: str, status: str, counts: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,6 @@ def escalate_flow(params: SweepParameters) -> dict[str, Any]:
     token = take_lease_task(SWEEP_LEASE)
     result = sweep_summary_task(sweep_task(params.config, params.as_of))
     if params.deliver:
-        result["deliver"] = deliver_task(params.config)
+        result["deliver"] = asdict(deliver_task(params.config))
     release_lease_task(token)
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -40,7 +41,7 @@ def report_flow(params: ReportParameters) -> dict[str, Any]:
     as_of = params.as_of or now
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
-    snapshot = snapshot_task(params.config, as_of) if params.snapshot else None
+    snapshot = asdict(snapshot_task(params.config, as_of)) if params.snapshot else None
     out_dir = params.out_dir or str(home() / "reports")
     result = render_report_task(params.config, out_dir, params.start, params.end, now)
     result["snapshot"] = snapshot

@@ -20,10 +20,10 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from pydantic import BaseModel, Field
 
-from chartroute.simulate import SimAssumptions, SimSettings, simulate
-from chartroute.simulate.pipeline import Evening, fresh_store, open_work_items, sim_database_url
 from chartroute.flows.escalate import SweepParameters, escalate_flow
 from chartroute.flows.sync import SyncParameters, sync_flow
+from chartroute.simulate import SimAssumptions, SimSettings, simulate
+from chartroute.simulate.pipeline import Evening, fresh_store, open_work_items, sim_database_url
 from chartroute.tasks import context
 
 

@@ -31,6 +31,7 @@ from chartroute.tasks import context
 from chartroute.tasks.ehr import source_for
 from chartroute.tasks.retry import DATABASE_ONLY, READS_SOURCE, UNCACHED
 
+
 @task(name="backfill-load", **READS_SOURCE.options(), **UNCACHED)
 def load_task(source_spec: str, config_path: str, as_of: datetime) -> dict[str, Any]:
     """Store the historical export with the sync's ingest, then index encounters by start day.

@@ -9,13 +9,12 @@ names only.
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from chartroute.config.secrets import SecretRef, SecretUnavailable
-from chartroute.notify.deliver import deliver
+from chartroute.notify.deliver import DeliverCounts, deliver
 from chartroute.notify.secrets import MissingSecret
 from chartroute.tasks import context
 from chartroute.tasks.retry import DATABASE_ONLY, UNCACHED
@@ -31,7 +30,7 @@ def resolve_secret(ref: SecretRef) -> str:
 
 
 @task(name="deliver", **DATABASE_ONLY.options(), **UNCACHED)
-def deliver_task(config_path: str) -> dict[str, Any]:
+def deliver_task(config_path: str) -> DeliverCounts:
     """Compose digests and urgent messages and send what is due on every channel."""
     counts = deliver(context.engine(), context.config(config_path), resolve=resolve_secret)
     logger = get_run_logger()
@@ -52,8 +51,7 @@ def deliver_task(config_path: str) -> dict[str, Any]:
         logger.warning(
             "%d messages dead-lettered: `chartroute outbox --status failed`", counts.failed
         )
-    result = asdict(counts)
-    rows = [{"count": k, "value": v} for k, v in result.items() if isinstance(v, int)]
+    rows = [{"count": k, "value": v} for k, v in asdict(counts).items() if isinstance(v, int)]
     rows += [{"count": f"outbox {k}", "value": v} for k, v in counts.outbox.items()]
     create_table_artifact(key="outbox-delivery", table=rows, description="Deliver step counts")
-    return result
+    return counts

@@ -13,34 +13,28 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from chartroute.analytics.snapshots import record_snapshot
 from chartroute.report.html import render_report, report_filename, write_report
 from chartroute.report.markdown import headline_markdown, headline_rows
 from chartroute.report.model import build_report_data
+from chartroute.summary import SnapshotCounts, take_snapshot
 from chartroute.tasks import context
 from chartroute.tasks.retry import DATABASE_ONLY, UNCACHED
 
+
 @task(name="backlog-snapshot", **DATABASE_ONLY.options(), **UNCACHED)
-def snapshot_task(config_path: str, as_of: datetime, run_id: str | None = None) -> dict[str, Any]:
+def snapshot_task(config_path: str, as_of: datetime, run_id: str | None = None) -> SnapshotCounts:
     """Record the day's live backlog snapshot as the store stands now.
 
     Safe to retry and to repeat: the day's live figures are replaced whole in one transaction.
     """
-    snapshot = record_snapshot(context.engine(), context.config(config_path), as_of, run_id=run_id)
-    counts = {
-        "day": snapshot.day.isoformat(),
-        "figures": len(snapshot.values),
-        "open_charts": int(snapshot.get("open_charts") or 0),
-        "open_items": int(snapshot.get("open_items") or 0),
-        "clinician_backlog_charts": int(snapshot.get("clinician_backlog_charts") or 0),
-    }
+    counts = take_snapshot(context.engine(), context.config(config_path), as_of, run_id)
     get_run_logger().info(
         "snapshot of %s: %d figures; %d open charts (%d on clinicians), %d open items",
-        counts["day"],
-        counts["figures"],
-        counts["open_charts"],
-        counts["clinician_backlog_charts"],
-        counts["open_items"],
+        counts.day,
+        counts.figures,
+        counts.open_charts,
+        counts.clinician_backlog_charts,
+        counts.open_items,
     )
     return counts
 

@@ -1,27 +1,25 @@
-"""Tasks of the sync flow. Each calls one domain stage and returns identifiers and counts."""
+"""Tasks of the sync flow: each carries out one stage (or one partition) of the sequence in
+``chartroute/sync_sequence.py`` and returns identifiers and counts."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from chartroute import sync
-from chartroute.config.validation import Validation
 from chartroute.sources.base import Partition
 from chartroute.summary import backlog_summary, summary_markdown
-from chartroute.validation.feed import FeedValidator
 from chartroute.tasks import context
 from chartroute.tasks.ehr import source_for
 from chartroute.tasks.retry import DATABASE_ONLY, READS_SOURCE, UNCACHED
+from chartroute.validation.feed import FeedValidator
+
 
 @task(name="plan", **READS_SOURCE.options(), **UNCACHED)
-def plan_task(
-    source_spec: str, as_of: datetime, full: bool, config_path: str | None = None
-) -> sync.SyncPlan:
+def plan_task(source_spec: str, as_of: datetime, full: bool, config_path: str) -> sync.SyncPlan:
     """List the partitions that changed since the last sync (for an EHR: ask it what changed)."""
     plan = sync.plan_sync(context.engine(), source_for(source_spec, config_path), as_of, full)
     get_run_logger().info(
@@ -40,18 +38,14 @@ def plan_task(
     **UNCACHED,
 )
 def ingest_task(
-    source_spec: str,
-    partition: Partition,
-    config_path: str | None = None,
-    as_of: datetime | None = None,
-) -> dict[str, Any]:
+    source_spec: str, partition: Partition, config_path: str, as_of: datetime
+) -> sync.IngestCounts:
     """Scan one partition, validate each record (structure, then the expectation suites), and
     upsert the good records' facts; bad ones go to quarantine with every reason.
 
     Safe to retry: facts are upserted by key and content hash, so a replayed batch is a no-op.
     """
-    settings = context.config(config_path).validation if config_path else Validation()
-    validator = FeedValidator(settings, as_of or sync.utcnow())
+    validator = FeedValidator(context.config(config_path).validation, as_of)
     counts = sync.ingest_partition(
         context.engine(), source_for(source_spec, config_path), partition, validator=validator
     )
@@ -70,7 +64,7 @@ def ingest_task(
         logger.warning(
             "%s: %d records quarantined: %s", partition.label, counts.quarantined, counts.reasons
         )
-    return asdict(counts)
+    return counts
 
 
 @task(name="advance-cursors", **DATABASE_ONLY.options(), **UNCACHED)
@@ -80,7 +74,7 @@ def cursors_task(plan: sync.SyncPlan) -> None:
 
 
 @task(name="classify-route-record", **DATABASE_ONLY.options(), **UNCACHED)
-def classify_task(config_path: str, as_of: datetime, run_id: str) -> dict[str, Any]:
+def classify_task(config_path: str, as_of: datetime, run_id: str) -> sync.ClassifyCounts:
     """Classify every touched chart, route its blockers and record the work items.
 
     Runs the whole stage in batches of charts inside one task run; a retry resumes from the
@@ -96,11 +90,13 @@ def classify_task(config_path: str, as_of: datetime, run_id: str) -> dict[str, A
         counts.reassigned,
         counts.reopened,
     )
-    return asdict(counts)
+    return counts
 
 
 @task(name="summary", **UNCACHED)
-def summary_task(run_id: str, ingest: dict[str, Any], classified: dict[str, Any]) -> dict[str, Any]:
+def summary_task(
+    plan: sync.SyncPlan, ingested: sync.IngestCounts, classified: sync.ClassifyCounts
+) -> None:
     """Publish the backlog summary and the run's counts as artifacts (no PHI) and close the run."""
     engine = context.engine()
     with engine.connect() as conn:
@@ -110,6 +106,8 @@ def summary_task(run_id: str, ingest: dict[str, Any], classified: dict[str, Any]
         markdown=summary_markdown(summary),
         description="Open charts by category, role and person after this sync",
     )
+    record = sync.run_record(plan, ingested, classified)
+    ingest = record["ingest"]
     rows = [
         {"stage": "ingest", "count": k, "value": v}
         for k, v in ingest.items()
@@ -117,10 +115,10 @@ def summary_task(run_id: str, ingest: dict[str, Any], classified: dict[str, Any]
     ]
     rows += [
         {"stage": "ingest", "count": f"quarantined: {k}", "value": v}
-        for k, v in ingest.get("reasons", {}).items()
+        for k, v in ingest["reasons"].items()
     ]
-    rows += [{"stage": "classify", "count": k, "value": v} for k, v in classified.items()]
-    create_table_artifact(key="sync-counts", table=rows, description=f"Counts of sync run {run_id}")
-    result = {"run_id": run_id, "ingest": ingest, "classify": classified}
-    sync.finish_sync(engine, run_id, "completed", result)
-    return result
+    rows += [{"stage": "classify", "count": k, "value": v} for k, v in asdict(classified).items()]
+    create_table_artifact(
+        key="sync-counts", table=rows, description=f"Counts of sync run {plan.run_id}"
+    )
+    sync.finish_sync(engine, plan.run_id, "completed", record)

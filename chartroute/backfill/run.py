@@ -31,14 +31,9 @@ from chartroute.store import facts as fact_store
 from chartroute.store.batching import chunks, upsert
 from chartroute.store.schema import backfill_encounter, fact
 from chartroute.store.snapshots import write_snapshot
-from chartroute.sync import (
-    IngestCounts,
-    commit_cursors,
-    finish_sync,
-    ingest_partition,
-    plan_sync,
-    utcnow,
-)
+from chartroute.sync import finish_sync, utcnow
+from chartroute.sync_here import IngestHere
+from chartroute.sync_sequence import ingest_and_advance
 
 CHART_BATCH = 1000
 INDEX_BATCH = 5000
@@ -57,16 +52,14 @@ class LoadResult:
 
 
 def load_source(engine: Engine, source: Source, as_of: datetime) -> LoadResult:
-    """Store the source's facts with the sync's own ingest (idempotent upserts, quarantine).
+    """Store the source's facts with the first half of the sync's own sequence (idempotent
+    upserts, quarantine, cursors), without the expectation suites.
 
     Unchanged source partitions are skipped by their fingerprints, as in a sync. The charts
     are queued for the next sync's classification; the backfill itself classifies nothing live.
     """
-    plan = plan_sync(engine, source, as_of)
-    counts = IngestCounts()
-    for part in plan.partitions:
-        counts.add(ingest_partition(engine, source, part))
-    commit_cursors(engine, plan)
+    loaded = ingest_and_advance(IngestHere(engine, source, as_of))
+    plan, counts = loaded.plan, loaded.counts
     finish_sync(engine, plan.run_id, "completed", {"backfill_load": counts.read})
     return LoadResult(
         plan.run_id, len(plan.partitions), plan.skipped, counts.read, counts.stored,
