@@ -12,7 +12,8 @@ from typing import Any
 from prefect import flow, unmapped
 from pydantic import BaseModel, Field, model_validator
 
-from chartroute.tasks import context
+from chartroute.config import load_config
+from chartroute.pinned_config import pin_config
 from chartroute.tasks.backfill import (
     load_task,
     partition_task,
@@ -57,17 +58,18 @@ class BackfillParameters(BaseModel):
 @flow(name="chartroute-backfill", retries=0)
 def backfill_flow(params: BackfillParameters) -> dict[str, Any]:
     """Reconstruct the backlog of past days from historical charts, partition by partition."""
+    pin, config = pin_config(params.config)  # read once: every task checks it is unchanged
     as_of = params.as_of or datetime.now(UTC)
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
-    days = params.partition_days or context.config(params.config).backfill.partition_days
+    days = params.partition_days or config.backfill.partition_days
     loaded = None
     if params.load and not params.dry_run:
-        loaded = load_task(params.source, params.config, as_of)
-    plan = plan_task(params.config, params.start, params.end, days)
+        loaded = load_task(params.source, pin, as_of)
+    plan = plan_task(pin, params.start, params.end, days)
     todo = [k for k in plan["partitions"] if k not in set(plan["completed"])]
     futures = partition_task.map(
-        unmapped(params.config),
+        unmapped(pin),
         unmapped(plan["backfill_id"]),
         todo,
         unmapped(params.end),
@@ -78,7 +80,7 @@ def backfill_flow(params: BackfillParameters) -> dict[str, Any]:
     results = [f.result() for f in futures]
     snapshots = None
     if not params.dry_run:
-        snapshots = snapshots_task(params.config, plan["backfill_id"], params.start, params.end,
+        snapshots = snapshots_task(pin, plan["backfill_id"], params.start, params.end,
                                    results)  # fmt: skip
     return {
         "backfill_id": plan["backfill_id"],
@@ -95,7 +97,7 @@ def run_backfill(
     params: BackfillParameters, runner: str | None = None, workers: int | None = None
 ) -> dict[str, Any]:
     """Run the flow on the task runner the config chooses (or ``runner``/``workers``)."""
-    settings = context.config(params.config).backfill
+    settings = load_config(params.config).backfill  # the launcher's choice, before the run
     task_runner = task_runner_for(
         runner or settings.task_runner, workers or settings.workers, settings.dask_address
     )

@@ -13,8 +13,8 @@ from typing import Any
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from chartroute.config import load_config
 from chartroute.notify.deliver import DeliverCounts
+from chartroute.pinned_config import PinnedConfig, pin_config
 from chartroute.sources.base import Partition
 from chartroute.summary import SnapshotCounts
 from chartroute.sync import ClassifyCounts, IngestCounts, SyncPlan
@@ -51,9 +51,9 @@ class SyncParameters(BaseModel):
 class SyncTasks:
     """The sync's stages as Prefect tasks: the flow's runner of the stage sequence."""
 
-    def __init__(self, params: SyncParameters, as_of: datetime) -> None:
+    def __init__(self, params: SyncParameters, config: PinnedConfig, as_of: datetime) -> None:
         self.source = params.source
-        self.config = params.config
+        self.config = config
         self.full = params.full
         self.as_of = as_of
 
@@ -88,11 +88,11 @@ class SyncTasks:
 @flow(name="chartroute-sync", retries=0, **LEASE_HOOKS)
 def sync_flow(params: SyncParameters) -> dict[str, Any]:
     """Bring chartroute's work items up to date with the EHR."""
+    pin, config = pin_config(params.config)  # read once: every task checks it is unchanged
     lease = take_lease_task(SYNC_LEASE)  # at most one sync at a time, across servers
     as_of = params.as_of or datetime.now(UTC)
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
-    config = load_config(params.config)
-    outcome = run_sync(SyncTasks(params, as_of), config, deliver=params.deliver)
+    outcome = run_sync(SyncTasks(params, pin, as_of), config, deliver=params.deliver)
     release_lease_task(lease)
     return outcome.as_dict()

@@ -27,21 +27,22 @@ from chartroute.backfill.run import (
     run_partition,
     write_reconstructed_snapshots,
 )
+from chartroute.pinned_config import PinnedConfig
 from chartroute.tasks import context
 from chartroute.tasks.ehr import source_for
 from chartroute.tasks.retry import DATABASE_ONLY, READS_SOURCE, UNCACHED
 
 
 @task(name="backfill-load", **READS_SOURCE.options(), **UNCACHED)
-def load_task(source_spec: str, config_path: str, as_of: datetime) -> dict[str, Any]:
+def load_task(source_spec: str, config: PinnedConfig, as_of: datetime) -> dict[str, Any]:
     """Store the historical export with the sync's ingest, then index encounters by start day.
 
     Safe to retry: facts are upserted by key and hash, and the index by encounter.
     """
     engine = context.engine()
-    config = context.config(config_path)
-    loaded = load_source(engine, source_for(source_spec, config_path), as_of)
-    indexed = index_encounters(engine, config.practice.timezone)
+    practice = context.config(config)
+    loaded = load_source(engine, source_for(source_spec, config), as_of)
+    indexed = index_encounters(engine, practice.practice.timezone)
     get_run_logger().info(
         "loaded %d records (%d stored, %d quarantined) from %d partitions (%d unchanged); "
         "indexed %d encounters",
@@ -57,10 +58,10 @@ def load_task(source_spec: str, config_path: str, as_of: datetime) -> dict[str, 
 
 
 @task(name="backfill-plan", **DATABASE_ONLY.options(), **UNCACHED)
-def plan_task(config_path: str, start: date, end: date, partition_days: int) -> dict[str, Any]:
+def plan_task(config: PinnedConfig, start: date, end: date, partition_days: int) -> dict[str, Any]:
     """Name the backfill, list its partitions and those a previous run already completed."""
-    config = context.config(config_path)
-    name = backfill_for(config, start, end, partition_days)
+    practice = context.config(config)
+    name = backfill_for(practice, start, end, partition_days)
     partitions = [p.key for p in plan_partitions(start, end, partition_days)]
     with context.engine().connect() as conn:
         done = sorted(completed_partitions(conn, name) & set(partitions))
@@ -87,7 +88,7 @@ def plan_task(config_path: str, start: date, end: date, partition_days: int) -> 
     **UNCACHED,
 )
 def partition_task(
-    config_path: str,
+    config: PinnedConfig,
     backfill: str,
     partition_key: str,
     last_day: date,
@@ -103,7 +104,7 @@ def partition_task(
     engine = context.engine()
     partition = DatePartition.from_key(partition_key)
     result = run_partition(
-        engine, context.config(config_path), backfill, partition, last_day, dry_run=dry_run
+        engine, context.config(config), backfill, partition, last_day, dry_run=dry_run
     )
     logger = get_run_logger()
     if result.skipped:
@@ -126,11 +127,11 @@ def partition_task(
 
 @task(name="backfill-snapshots", **DATABASE_ONLY.options(), **UNCACHED)
 def snapshots_task(
-    config_path: str, backfill: str, start: date, end: date, results: list[dict[str, Any]]
+    config: PinnedConfig, backfill: str, start: date, end: date, results: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """Write the reconstructed backlog snapshot of every day and a table of partition counts."""
     days = write_reconstructed_snapshots(
-        context.engine(), context.config(config_path), backfill, start, end, backfill
+        context.engine(), context.config(config), backfill, start, end, backfill
     )
     create_table_artifact(
         key="backfill-partitions",

@@ -16,6 +16,7 @@ from prefect.artifacts import create_table_artifact
 from chartroute.config.secrets import SecretRef, SecretUnavailable
 from chartroute.notify.deliver import DeliverCounts, deliver
 from chartroute.notify.secrets import MissingSecret
+from chartroute.pinned_config import PinnedConfig
 from chartroute.tasks import context
 from chartroute.tasks.retry import DATABASE_ONLY, UNCACHED
 from chartroute.tasks.secrets import prefect_secret
@@ -30,9 +31,9 @@ def resolve_secret(ref: SecretRef) -> str:
 
 
 @task(name="deliver", **DATABASE_ONLY.options(), **UNCACHED)
-def deliver_task(config_path: str) -> DeliverCounts:
+def deliver_task(config: PinnedConfig) -> DeliverCounts:
     """Compose digests and urgent messages and send what is due on every channel."""
-    counts = deliver(context.engine(), context.config(config_path), resolve=resolve_secret)
+    counts = deliver(context.engine(), context.config(config), resolve=resolve_secret)
     logger = get_run_logger()
     logger.info(
         "composed %d digests, %d urgent (%d held for clinic hours); sent %d, already sent %d, "

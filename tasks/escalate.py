@@ -11,13 +11,14 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 
+from chartroute.pinned_config import PinnedConfig
 from chartroute.sweep import run_sweep
 from chartroute.tasks import context
 from chartroute.tasks.retry import DATABASE_ONLY, UNCACHED
 
 
 @task(name="sweep-record-enqueue", **DATABASE_ONLY.options(), **UNCACHED)
-def sweep_task(config_path: str, as_of: datetime | None) -> dict[str, Any]:
+def sweep_task(config: PinnedConfig, as_of: datetime | None) -> dict[str, Any]:
     """Escalate every open work item that is due at ``as_of`` (default: now).
 
     Safe to retry: batches already committed have recorded their steps, and a step recorded
@@ -28,7 +29,7 @@ def sweep_task(config_path: str, as_of: datetime | None) -> dict[str, Any]:
         when = when.replace(tzinfo=UTC)
     run = flow_run.get_id()
     run_id = str(run) if run else str(uuid.uuid4())
-    counts = run_sweep(context.engine(), context.config(config_path), when, run_id)
+    counts = run_sweep(context.engine(), context.config(config), when, run_id)
     get_run_logger().info(
         "sweep at %s: %d open items, %d escalated, %d reminded again, %d delinquent, "
         "%d notifications enqueued, %d without anyone to tell, %d ladders stopped (closed)",

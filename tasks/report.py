@@ -13,6 +13,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from chartroute.pinned_config import PinnedConfig
 from chartroute.report.html import render_report, report_filename, write_report
 from chartroute.report.markdown import headline_markdown, headline_rows
 from chartroute.report.model import build_report_data
@@ -22,12 +23,14 @@ from chartroute.tasks.retry import DATABASE_ONLY, UNCACHED
 
 
 @task(name="backlog-snapshot", **DATABASE_ONLY.options(), **UNCACHED)
-def snapshot_task(config_path: str, as_of: datetime, run_id: str | None = None) -> SnapshotCounts:
+def snapshot_task(
+    config: PinnedConfig, as_of: datetime, run_id: str | None = None
+) -> SnapshotCounts:
     """Record the day's live backlog snapshot as the store stands now.
 
     Safe to retry and to repeat: the day's live figures are replaced whole in one transaction.
     """
-    counts = take_snapshot(context.engine(), context.config(config_path), as_of, run_id)
+    counts = take_snapshot(context.engine(), context.config(config), as_of, run_id)
     get_run_logger().info(
         "snapshot of %s: %d figures; %d open charts (%d on clinicians), %d open items",
         counts.day,
@@ -41,13 +44,13 @@ def snapshot_task(config_path: str, as_of: datetime, run_id: str | None = None) 
 
 @task(name="render-report", **DATABASE_ONLY.options(), **UNCACHED)
 def render_report_task(
-    config_path: str, out_dir: str, start: date | None, end: date | None, now: datetime
+    config: PinnedConfig, out_dir: str, start: date | None, end: date | None, now: datetime
 ) -> dict[str, Any]:
     """Write the HTML report and publish its headline numbers with a link to the file."""
-    config = context.config(config_path)
+    practice = context.config(config)
     with context.engine().connect() as conn:
-        data = build_report_data(conn, config, start, end, now)
-    people = {p.id: p.name for p in config.roster}
+        data = build_report_data(conn, practice, start, end, now)
+    people = {p.id: p.name for p in practice.roster}
     path = write_report(render_report(data, people), Path(out_dir), report_filename(data))
     create_markdown_artifact(
         key="management-report",

@@ -10,6 +10,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from chartroute import sync
+from chartroute.pinned_config import PinnedConfig
 from chartroute.sources.base import Partition
 from chartroute.summary import backlog_summary, summary_markdown
 from chartroute.tasks import context
@@ -19,9 +20,9 @@ from chartroute.validation.feed import FeedValidator
 
 
 @task(name="plan", **READS_SOURCE.options(), **UNCACHED)
-def plan_task(source_spec: str, as_of: datetime, full: bool, config_path: str) -> sync.SyncPlan:
+def plan_task(source_spec: str, as_of: datetime, full: bool, config: PinnedConfig) -> sync.SyncPlan:
     """List the partitions that changed since the last sync (for an EHR: ask it what changed)."""
-    plan = sync.plan_sync(context.engine(), source_for(source_spec, config_path), as_of, full)
+    plan = sync.plan_sync(context.engine(), source_for(source_spec, config), as_of, full)
     get_run_logger().info(
         "run %s: %d partitions to read, %d unchanged and skipped",
         plan.run_id,
@@ -38,16 +39,16 @@ def plan_task(source_spec: str, as_of: datetime, full: bool, config_path: str) -
     **UNCACHED,
 )
 def ingest_task(
-    source_spec: str, partition: Partition, config_path: str, as_of: datetime
+    source_spec: str, partition: Partition, config: PinnedConfig, as_of: datetime
 ) -> sync.IngestCounts:
     """Scan one partition, validate each record (structure, then the expectation suites), and
     upsert the good records' facts; bad ones go to quarantine with every reason.
 
     Safe to retry: facts are upserted by key and content hash, so a replayed batch is a no-op.
     """
-    validator = FeedValidator(context.config(config_path).validation, as_of)
+    validator = FeedValidator(context.config(config).validation, as_of)
     counts = sync.ingest_partition(
-        context.engine(), source_for(source_spec, config_path), partition, validator=validator
+        context.engine(), source_for(source_spec, config), partition, validator=validator
     )
     logger = get_run_logger()
     logger.info(
@@ -74,13 +75,13 @@ def cursors_task(plan: sync.SyncPlan) -> None:
 
 
 @task(name="classify-route-record", **DATABASE_ONLY.options(), **UNCACHED)
-def classify_task(config_path: str, as_of: datetime, run_id: str) -> sync.ClassifyCounts:
+def classify_task(config: PinnedConfig, as_of: datetime, run_id: str) -> sync.ClassifyCounts:
     """Classify every touched chart, route its blockers and record the work items.
 
     Runs the whole stage in batches of charts inside one task run; a retry resumes from the
     charts still queued, since each batch removes its queue entries when it commits.
     """
-    counts = sync.classify_pending(context.engine(), context.config(config_path), as_of, run_id)
+    counts = sync.classify_pending(context.engine(), context.config(config), as_of, run_id)
     get_run_logger().info(
         "classified %d charts (%d open): %d items opened, %d closed, %d reassigned, %d reopened",
         counts.charts,

@@ -13,6 +13,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from chartroute import sync
+from chartroute.pinned_config import PinnedConfig
 from chartroute.tasks import context
 from chartroute.tasks.retry import DATABASE_ONLY, UNCACHED
 from chartroute.validation.report import RunValidation, ValidationSummary
@@ -21,10 +22,10 @@ from chartroute.validation.threshold import TooManyBadRecords
 
 @task(name="validate-run", **DATABASE_ONLY.options(), **UNCACHED)
 def validate_run_task(
-    plan: sync.SyncPlan, config_path: str, as_of: datetime, ingested: sync.IngestCounts
+    plan: sync.SyncPlan, config: PinnedConfig, as_of: datetime, ingested: sync.IngestCounts
 ) -> ValidationSummary:
     """Count orphan references, write Data Docs, publish the counts and apply the threshold."""
-    settings = context.config(config_path).validation
+    settings = context.config(config).validation
     engine = context.engine()
     result = sync.validate_ingested(engine, plan, settings, as_of, ingested)
     run_id = plan.run_id

@@ -9,6 +9,7 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 
 from chartroute import sync
+from chartroute.pinned_config import PinnedConfig
 from chartroute.tasks import context
 from chartroute.tasks.retry import UNCACHED, WRITES_EHR
 from chartroute.tasks.secrets import prefect_secret
@@ -16,10 +17,9 @@ from chartroute.writeback import WritebackCounts
 
 
 @task(name="write-back-tasks", **WRITES_EHR.options(), **UNCACHED)
-def writeback_task(config_path: str) -> WritebackCounts:
+def writeback_task(config: PinnedConfig) -> WritebackCounts:
     """Create, update or complete the EHR Task of every work item changed since the last mirror."""
-    config = context.config(config_path)
-    counts = sync.write_back(context.engine(), config, prefect_secret)
+    counts = sync.write_back(context.engine(), context.config(config), prefect_secret)
     get_run_logger().info(
         "write-back: %d items considered; %d Tasks created, %d updated, %d completed, %d unchanged",
         counts.considered,
