@@ -1,13 +1,14 @@
 """Tasks of the backfill flow: load and index, plan, one partition, snapshots.
 
-Each calls one stage of ``chartroute.backfill.run`` and returns identifiers and counts; a
-partition task is named after its date range so the UI shows which weeks are done. Progress
-is a Prefect progress artifact, recomputed from the ledger after each partition so it is right
-whichever worker (thread, process or Dask host) finished last.
+Each carries out one stage of ``chartroute/backfill/sequence.py`` and returns identifiers and
+counts as typed values; a partition task is named after its date range so the UI shows which
+weeks are done. Progress is a Prefect progress artifact, recomputed from the ledger after each
+partition so it is right whichever worker (thread, process or Dask host) finished last.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -19,14 +20,15 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
-from chartroute.backfill.ledger import backfill_for, completed_partitions
-from chartroute.backfill.partitions import DatePartition, plan_partitions
+from chartroute.backfill.ledger import PartitionResult, completed_partitions
+from chartroute.backfill.partitions import DatePartition
 from chartroute.backfill.run import (
-    index_encounters,
-    load_source,
+    LoadResult,
+    load_export,
     run_partition,
     write_reconstructed_snapshots,
 )
+from chartroute.backfill.sequence import BackfillPlan, BackfillRequest, plan_backfill
 from chartroute.pinned_config import PinnedConfig
 from chartroute.tasks import context
 from chartroute.tasks.ehr import source_for
@@ -34,15 +36,15 @@ from chartroute.tasks.retry import DATABASE_ONLY, READS_SOURCE, UNCACHED
 
 
 @task(name="backfill-load", **READS_SOURCE.options(), **UNCACHED)
-def load_task(source_spec: str, config: PinnedConfig, as_of: datetime) -> dict[str, Any]:
+def load_task(source_spec: str, config: PinnedConfig, as_of: datetime) -> LoadResult:
     """Store the historical export with the sync's ingest, then index encounters by start day.
 
     Safe to retry: facts are upserted by key and hash, and the index by encounter.
     """
-    engine = context.engine()
     practice = context.config(config)
-    loaded = load_source(engine, source_for(source_spec, config), as_of)
-    indexed = index_encounters(engine, practice.practice.timezone)
+    loaded = load_export(
+        context.engine(), source_for(source_spec, config), as_of, practice.practice.timezone
+    )
     get_run_logger().info(
         "loaded %d records (%d stored, %d quarantined) from %d partitions (%d unchanged); "
         "indexed %d encounters",
@@ -51,34 +53,36 @@ def load_task(source_spec: str, config: PinnedConfig, as_of: datetime) -> dict[s
         loaded.quarantined,
         loaded.partitions,
         loaded.skipped,
-        indexed,
+        loaded.indexed,
     )
-    return {"run_id": loaded.run_id, "read": loaded.read, "stored": loaded.stored,
-            "quarantined": loaded.quarantined, "indexed": indexed}  # fmt: skip
+    return loaded
+
+
+@dataclass(frozen=True)
+class PlanWithProgress:
+    """The backfill's plan, and the progress artifact its partition tasks update."""
+
+    plan: BackfillPlan
+    progress_artifact: str
 
 
 @task(name="backfill-plan", **DATABASE_ONLY.options(), **UNCACHED)
-def plan_task(config: PinnedConfig, start: date, end: date, partition_days: int) -> dict[str, Any]:
+def plan_task(config: PinnedConfig, request: BackfillRequest) -> PlanWithProgress:
     """Name the backfill, list its partitions and those a previous run already completed."""
-    practice = context.config(config)
-    name = backfill_for(practice, start, end, partition_days)
-    partitions = [p.key for p in plan_partitions(start, end, partition_days)]
-    with context.engine().connect() as conn:
-        done = sorted(completed_partitions(conn, name) & set(partitions))
+    plan = plan_backfill(context.engine(), context.config(config), request)
     progress = create_progress_artifact(
-        progress=100.0 * len(done) / len(partitions),
+        progress=100.0 * len(plan.completed) / len(plan.partitions),
         key="backfill-progress",
-        description=f"Backfill {start} to {end}: partitions completed",
+        description=f"Backfill {request.start} to {request.end}: partitions completed",
     )
     get_run_logger().info(
         "backfill %s: %d partitions of %d days, %d already completed",
-        name,
-        len(partitions),
-        partition_days,
-        len(done),
+        plan.backfill_id,
+        len(plan.partitions),
+        request.partition_days,
+        len(plan.completed),
     )
-    return {"backfill_id": name, "partitions": partitions, "completed": done,
-            "progress_artifact": str(progress)}  # fmt: skip
+    return PlanWithProgress(plan, str(progress))
 
 
 @task(
@@ -95,7 +99,7 @@ def partition_task(
     total: int,
     progress_artifact: str | None = None,
     dry_run: bool = False,
-) -> dict[str, Any]:
+) -> PartitionResult:
     """Reconstruct one partition's daily open blockers and commit them with its ledger row.
 
     Safe to retry and to run twice: a completed partition is skipped, and an interrupted one
@@ -122,24 +126,25 @@ def partition_task(
         with engine.connect() as conn:
             done = len(completed_partitions(conn, backfill))
         update_progress_artifact(UUID(progress_artifact), min(100.0, 100.0 * done / total))
-    return result.as_dict()
+    return result
 
 
 @task(name="backfill-snapshots", **DATABASE_ONLY.options(), **UNCACHED)
 def snapshots_task(
-    config: PinnedConfig, backfill: str, start: date, end: date, results: list[dict[str, Any]]
-) -> dict[str, Any]:
+    config: PinnedConfig, backfill: str, request: BackfillRequest, results: list[PartitionResult]
+) -> int:
     """Write the reconstructed backlog snapshot of every day and a table of partition counts."""
+    start, end = request.start, request.end
     days = write_reconstructed_snapshots(
         context.engine(), context.config(config), backfill, start, end, backfill
     )
     create_table_artifact(
         key="backfill-partitions",
-        table=results,
+        table=[asdict(r) for r in results],
         description=f"Backfill {start} to {end}: encounters and open item-days per partition",
     )
     get_run_logger().info("wrote reconstructed snapshots for %d days, %s to %s", days, start, end)
-    return {"days": days}
+    return days
 
 
 def task_runner_for(kind: str, workers: int, dask_address: str | None = None) -> Any:

@@ -1,16 +1,16 @@
 """The backfill's stages as plain functions: load, index, one partition, snapshots.
 
-``flows/backfill.py`` calls them one stage (or one partition) per Prefect task;
-``chartroute backfill --no-prefect`` and the tests call them directly. Every stage commits
-its own work and can be repeated: loading is the sync's idempotent upsert, indexing replaces
-rows by key, a partition commits its figures with its completion row, and snapshots replace
-their day whole.
+``chartroute/backfill/sequence.py`` runs them in their one order: the Prefect flow one stage
+(or one partition) per task, ``chartroute backfill --no-prefect`` in this process. Every
+stage commits its own work and can be repeated: loading is the sync's idempotent upsert,
+indexing replaces rows by key, a partition commits its figures with its completion row, and
+snapshots replace their day whole.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, and_, select
@@ -49,6 +49,7 @@ class LoadResult:
     read: int
     stored: int
     quarantined: int
+    indexed: int = 0  # encounters indexed by start day afterwards (``load_export``)
 
 
 def load_source(engine: Engine, source: Source, as_of: datetime) -> LoadResult:
@@ -65,6 +66,12 @@ def load_source(engine: Engine, source: Source, as_of: datetime) -> LoadResult:
         plan.run_id, len(plan.partitions), plan.skipped, counts.read, counts.stored,
         counts.quarantined,
     )  # fmt: skip
+
+
+def load_export(engine: Engine, source: Source, as_of: datetime, timezone: str) -> LoadResult:
+    """The backfill's load stage: store the export, then index its encounters by start day."""
+    loaded = load_source(engine, source, as_of)
+    return replace(loaded, indexed=index_encounters(engine, timezone))
 
 
 def index_encounters(engine: Engine, timezone: str) -> int:
