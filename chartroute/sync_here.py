@@ -9,7 +9,6 @@ backfill's load.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -27,7 +26,6 @@ from chartroute.validation.report import ValidationSummary
 from chartroute.writeback import WritebackCounts
 
 
-@dataclass
 class IngestHere:
     """Plan, ingest, validate and advance cursors in this process.
 
@@ -36,12 +34,22 @@ class IngestHere:
     pages as the flow does.
     """
 
-    engine: Engine
-    source: Source
-    as_of: datetime
-    validation: Validation | None = None
-    full: bool = False
-    data_docs: bool = False
+    def __init__(
+        self,
+        engine: Engine,
+        source: Source,
+        as_of: datetime,
+        validation: Validation | None = None,
+        *,
+        full: bool = False,
+        data_docs: bool = False,
+    ) -> None:
+        self.engine = engine
+        self.source = source
+        self.as_of = as_of
+        self.validation = validation
+        self.full = full
+        self.data_docs = data_docs
 
     def plan(self) -> SyncPlan:
         return sync.plan_sync(self.engine, self.source, self.as_of, self.full)
@@ -84,7 +92,7 @@ class SyncHere(IngestHere):
         clock: Clock = utcnow,
         resolve: SecretResolver = env_secrets,
     ) -> None:
-        super().__init__(engine, source, as_of, config.validation, full, data_docs)
+        super().__init__(engine, source, as_of, config.validation, full=full, data_docs=data_docs)
         self.config = config
         self.clock = clock
         self.resolve = resolve
