@@ -50,15 +50,14 @@ class IngestHere:
         self.validation = validation
         self.full = full
         self.data_docs = data_docs
+        # One validator for the run: loading the suites costs more than a small partition.
+        self.validator = FeedValidator(validation, as_of) if validation is not None else None
 
     def plan(self) -> SyncPlan:
         return sync.plan_sync(self.engine, self.source, self.as_of, self.full)
 
     def ingest(self, partition: Partition) -> IngestCounts:
-        validator = (
-            FeedValidator(self.validation, self.as_of) if self.validation is not None else None
-        )
-        return sync.ingest_partition(self.engine, self.source, partition, validator=validator)
+        return sync.ingest_partition(self.engine, self.source, partition, validator=self.validator)
 
     def validate(self, plan: SyncPlan, ingested: IngestCounts) -> ValidationSummary | None:
         if self.validation is None:
