@@ -29,8 +29,9 @@ from chartroute.worklist import worklist
 
 
 @dataclass(frozen=True, slots=True)
-class OpenItem:
-    """One open work item as the store holds it after the evening's runs (no chart content)."""
+class WorklistEntry:
+    """One open work item on the practice's worklist after the evening's runs: who holds it and
+    its rank in the priority order (identifiers only, no chart content)."""
 
     encounter: str
     category: str
@@ -48,7 +49,7 @@ class OpenItem:
 class Evening:
     """What the pipeline did on one evening, and the open items it left."""
 
-    items: list[OpenItem]
+    items: list[WorklistEntry]
     escalated: int = 0
     notifications: int = 0
 
@@ -59,11 +60,11 @@ class RoutingPipeline(Protocol):
     def evening(self, as_of: datetime) -> Evening: ...
 
 
-def open_work_items(engine: Engine, as_of: datetime) -> list[OpenItem]:
+def open_work_items(engine: Engine, as_of: datetime) -> list[WorklistEntry]:
     """Every open item with its assignee and its rank in the practice's priority order."""
     with engine.connect() as conn:
         return [
-            OpenItem(
+            WorklistEntry(
                 row["encounter"],
                 row["category"],
                 row["subject"],
