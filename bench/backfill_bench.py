@@ -169,9 +169,9 @@ def main() -> None:
         result = run_backfill(params, args.runner, workers)
         seconds = time.perf_counter() - began
         runs[str(workers)] = {
-            "seconds": round(seconds, 1), "partitions": result["partitions"],
-            "encounters": result["encounters"],
-            "encounters_per_second": round(result["encounters"] / seconds),
+            "seconds": round(seconds, 1), "partitions": result.partitions,
+            "encounters": result.encounters,
+            "encounters_per_second": round(result.encounters / seconds),
             "loadavg_after": os.getloadavg(), **_rss_mb(),
         }  # fmt: skip
         figures["backfill"] = {"runner": args.runner, "runs": runs}

@@ -70,6 +70,8 @@ def phase_sync(data: Path, db: Path, suites: bool = True) -> dict[str, float]:
     from chartroute.config import load_config
     from chartroute.sources import NdjsonDirSource
     from chartroute.store.engine import make_engine
+    from chartroute.sync_here import IngestHere
+    from chartroute.sync_sequence import ingest_and_advance
 
     config = load_config(data / "practice.yaml")
     as_of = _as_of(data)
@@ -78,11 +80,11 @@ def phase_sync(data: Path, db: Path, suites: bool = True) -> dict[str, float]:
     if suites:  # a one-off cost per process (~3 s), paid before the first sync, not per record
         import great_expectations  # noqa: F401
     start = time.perf_counter()
-    plan = sync.plan_sync(engine, source, as_of)
     # the expectation suites, as in a sync; without them, the foundation pipeline alone
-    totals, _ = sync.ingest_here(engine, source, plan, config.validation, as_of, suites=suites)
-    sync.commit_cursors(engine, plan)
-    classified = sync.classify_pending(engine, config, as_of, plan.run_id)
+    validation = config.validation if suites else None
+    ingested = ingest_and_advance(IngestHere(engine, source, as_of, validation))
+    totals = ingested.counts
+    classified = sync.classify_pending(engine, config, as_of, ingested.plan.run_id)
     seconds = time.perf_counter() - start
     return {
         "seconds": seconds,

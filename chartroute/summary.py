@@ -1,14 +1,18 @@
 """The backlog at a glance: open charts by category and role, items per person, and how many
-open charts sit on clinicians versus staff alone. Identifiers and counts only, so the same
-summary is printed, logged and published as a Prefect artifact."""
+open charts sit on clinicians versus staff alone; and the day's snapshot in a few counts.
+Identifiers and counts only, so the same summary is printed, logged and published as a Prefect
+artifact."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
+from chartroute.analytics.live_snapshot import record_snapshot
+from chartroute.config.models import PracticeConfig
 from chartroute.store.schema import chart, work_item
 
 
@@ -85,3 +89,31 @@ def summary_markdown(summary: BacklogSummary) -> str:
     if summary.unassigned_items:
         lines += ["", f"**Unassigned items:** {summary.unassigned_items}"]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SnapshotCounts:
+    """The day's live backlog snapshot in a few counts (what the sync and report return)."""
+
+    day: str
+    figures: int
+    open_charts: int
+    open_items: int
+    clinician_backlog_charts: int
+
+
+def take_snapshot(
+    engine: Engine, config: PracticeConfig, as_of: datetime, run_id: str | None = None
+) -> SnapshotCounts:
+    """Record the day's live backlog snapshot as the store stands now; return its counts.
+
+    Safe to repeat: the day's live figures are replaced whole in one transaction.
+    """
+    snapshot = record_snapshot(engine, config, as_of, run_id=run_id)
+    return SnapshotCounts(
+        day=snapshot.day.isoformat(),
+        figures=len(snapshot.values),
+        open_charts=int(snapshot.get("open_charts") or 0),
+        open_items=int(snapshot.get("open_items") or 0),
+        clinician_backlog_charts=int(snapshot.get("clinician_backlog_charts") or 0),
+    )

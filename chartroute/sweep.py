@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 
 from chartroute.business_time import BusinessClock
 from chartroute.config.models import PracticeConfig
+from chartroute.counts import Counts
 from chartroute.escalate import Directory, Escalation, clock_for, sweep
 from chartroute.notify.outbox import Notice, enqueue
 from chartroute.store import escalations as store
@@ -36,7 +37,7 @@ NOTICE_EVENT = "escalated"
 
 
 @dataclass
-class SweepCounts:
+class SweepCounts(Counts):
     """What one sweep did (identifiers and counts only)."""
 
     items: int = 0  # open items looked at

@@ -1,10 +1,12 @@
-"""The sync pipeline's stages as plain functions: plan, ingest a partition, classify, finish.
+"""The sync's stages as plain functions: plan, ingest a partition, validate the run, advance
+cursors, classify, write back, finish.
 
-The Prefect flow in ``flows/sync.py`` calls these one stage (or one partition) per task, passing
-only identifiers and counts; ``chartroute sync`` without Prefect would call them the same way.
-Each stage commits its own work in batches and leaves the database consistent if it dies:
-facts and the dirty queue are written together, classification results and the removal of their
-dirty keys are written together, and cursors advance only after the data they cover is stored.
+``chartroute/sync_sequence.py`` runs them in their one order, on either runner: the Prefect
+flow (a task per stage, or per partition) or ``SyncHere`` in this process. They take and return
+identifiers and counts only. Each stage commits its own work in batches and leaves the database
+consistent if it dies: facts and the dirty queue are written together, classification results
+and the removal of their dirty keys are written together, and cursors advance only after the
+data they cover is stored.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from sqlalchemy import Engine, select
 
 from chartroute.classify import ChartVerdict, classify_chart
 from chartroute.config.models import PracticeConfig
+from chartroute.config.secrets import BlockLoader
 from chartroute.config.validation import Validation
+from chartroute.counts import Counts
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
+from chartroute.fhirclient.connect import connect
 from chartroute.notify.outbox import enqueue_transitions
 from chartroute.route import Router, WorkItem
 from chartroute.sources.base import Partition, Source, SourceRecord
@@ -32,9 +37,11 @@ from chartroute.store import quarantine as held_store
 from chartroute.store import runs
 from chartroute.store import work_items as item_store
 from chartroute.store.schema import fact
-from chartroute.validation.feed import FeedValidator, merge_checks
+from chartroute.validation.feed import FeedValidator
 from chartroute.validation.reasons import reason_label
 from chartroute.validation.report import RunValidation, validate_run
+from chartroute.validation.threshold import TooManyBadRecords
+from chartroute.writeback import WritebackCounts, mirror_work_items
 
 #: Bump when fact extraction changes, so unchanged files are re-read once.
 EXTRACTOR_VERSION = "1"
@@ -61,7 +68,7 @@ class SyncPlan:
 
 
 @dataclass
-class IngestCounts:
+class IngestCounts(Counts):
     """What ingesting one partition did (no PHI: counts only)."""
 
     read: int = 0
@@ -77,19 +84,9 @@ class IngestCounts:
     #: Per expectation ("table / reason"): rows checked and failed by the validate step.
     checks: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    def add(self, other: IngestCounts) -> None:
-        for name, value in asdict(other).items():
-            if name == "reasons":
-                for reason, n in value.items():
-                    self.reasons[reason] = self.reasons.get(reason, 0) + n
-            elif name == "checks":
-                merge_checks(self.checks, value)
-            else:
-                setattr(self, name, getattr(self, name) + value)
-
 
 @dataclass
-class ClassifyCounts:
+class ClassifyCounts(Counts):
     """What the classify-and-route stage did."""
 
     charts: int = 0
@@ -135,39 +132,6 @@ def source_cursors(stored: dict[str, str]) -> dict[str, str]:
     """
     prefix = f"{EXTRACTOR_VERSION}:"
     return {name: fp[len(prefix) :] for name, fp in stored.items() if fp.startswith(prefix)}
-
-
-def ingest_here(
-    engine: Engine,
-    source: Source,
-    plan: SyncPlan,
-    settings: Validation,
-    as_of: datetime,
-    *,
-    suites: bool = True,
-) -> tuple[IngestCounts, RunValidation | None]:
-    """The sync flow's first half in this process: every partition of ``plan`` through the
-    structural checks and (with ``suites``) the expectation suites, then the run-level
-    validation (no Data Docs). For callers without Prefect: the simulation, the benchmark.
-    The caller decides what an exceeded bad-record share does."""
-    validator = FeedValidator(settings, as_of) if suites else None
-    totals = IngestCounts()
-    for partition in plan.partitions:
-        totals.add(ingest_partition(engine, source, partition, validator=validator))
-    if not suites:
-        return totals, None
-    checked = validate_run(
-        engine,
-        plan.run_id,
-        settings,
-        as_of,
-        read=totals.read,
-        quarantined=totals.quarantined,
-        checks=totals.checks,
-        reasons=totals.reasons,
-        data_docs=False,
-    )
-    return totals, checked
 
 
 def ingest_partition(
@@ -290,6 +254,42 @@ def quarantine_row(item: Rejected) -> dict[str, Any]:
     }
 
 
+def validate_ingested(
+    engine: Engine,
+    plan: SyncPlan,
+    settings: Validation,
+    as_of: datetime,
+    ingested: IngestCounts,
+    *,
+    data_docs: bool = True,
+) -> RunValidation:
+    """The run-level half of the validate step over what the run's partitions stored."""
+    return validate_run(
+        engine,
+        plan.run_id,
+        settings,
+        as_of,
+        read=ingested.read,
+        quarantined=ingested.quarantined,
+        checks=ingested.checks,
+        reasons=ingested.reasons,
+        data_docs=data_docs,
+    )
+
+
+def refuse_bad_feed(
+    engine: Engine, plan: SyncPlan, checked: RunValidation, ingested: IngestCounts
+) -> None:
+    """Fail the run, before cursors move or anything is routed, when the feed's share of bad
+    records passes the practice's limit: the run is recorded as failed and
+    ``TooManyBadRecords`` raised."""
+    if not checked.share.exceeded:
+        return
+    record = {"run_id": plan.run_id, "ingest": asdict(ingested)}
+    finish_sync(engine, plan.run_id, "failed", record)
+    raise TooManyBadRecords(checked.share, f"sync run {plan.run_id}")
+
+
 def commit_cursors(engine: Engine, plan: SyncPlan) -> None:
     """Advance the source cursors once every partition of the plan is stored."""
     with engine.begin() as conn:
@@ -357,8 +357,7 @@ def classify_pending(
                     conn, config, touched, now, run_id, as_of
                 )
             fact_store.clear_dirty(conn, keys)
-        for name in ("opened", "reopened", "closed", "reassigned", "updated", "unchanged"):
-            setattr(counts, name, getattr(counts, name) + getattr(done, name))
+        counts.add(done)
         if progress is not None:
             progress(len(encounters))
     return counts
@@ -367,6 +366,28 @@ def classify_pending(
 def deleted_chart_verdict(encounter: str) -> ChartVerdict:
     """The verdict for an encounter deleted in the EHR: no longer a chart, nothing open."""
     return ChartVerdict(encounter, False, "deleted in the EHR", (), None, None, None, None, None)
+
+
+def write_back(
+    engine: Engine, config: PracticeConfig, blocks: BlockLoader | None = None
+) -> WritebackCounts:
+    """Mirror the work items changed since the last mirror into the EHR as FHIR Tasks."""
+    if config.ehr is None:
+        raise ValueError("write-back needs an `ehr:` section in the practice config")
+    http = connect(config.ehr, blocks)
+    try:
+        return mirror_work_items(engine, http, config)
+    finally:
+        http.close()
+
+
+def run_record(
+    plan: SyncPlan, ingested: IngestCounts, classified: ClassifyCounts
+) -> dict[str, Any]:
+    """What a completed run stores about itself (and the flow returns): identifiers, counts."""
+    ingest = asdict(ingested)
+    ingest["partitions_skipped"] = plan.skipped
+    return {"run_id": plan.run_id, "ingest": ingest, "classify": asdict(classified)}
 
 
 def finish_sync(engine: Engine, run_id: str, status: str, counts: dict[str, Any]) -> None:

@@ -1,1 +1,1 @@
-"""Prefect flows composing the tasks: sync (and later sweep, report, backfill)."""
+"""Prefect flows composing the tasks: sync, escalation sweep, report, backfill, simulation."""

@@ -1,4 +1,5 @@
-"""The backfill flow: load and index → plan → one task per partition → daily snapshots.
+"""The backfill flow: the stage sequence of ``chartroute/backfill/sequence.py`` as Prefect tasks,
+backfill-load → backfill-plan → backfill-partition [key] per partition → backfill-snapshots.
 
 Partitions run on the task runner the practice's ``backfill:`` settings choose (threads,
 processes or Dask); ``run_backfill`` picks it and starts the flow.
@@ -7,12 +8,20 @@ processes or Dask); ``run_backfill`` picks it and starts the flow.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
 
 from prefect import flow, unmapped
 from pydantic import BaseModel, Field, model_validator
 
-from chartroute.tasks import context
+from chartroute.backfill.ledger import PartitionResult
+from chartroute.backfill.run import LoadResult
+from chartroute.backfill.sequence import (
+    BackfillPlan,
+    BackfillRequest,
+    BackfillSummary,
+    run_backfill_stages,
+)
+from chartroute.config import load_config
+from chartroute.pinned_config import PinnedConfig, pin_config
 from chartroute.tasks.backfill import (
     load_task,
     partition_task,
@@ -54,50 +63,64 @@ class BackfillParameters(BaseModel):
         return self
 
 
+class BackfillTasks:
+    """The backfill's stages as Prefect tasks; partitions are mapped over the task runner."""
+
+    def __init__(self, source: str, config: PinnedConfig, as_of: datetime) -> None:
+        self.source = source
+        self.config = config
+        self.as_of = as_of
+        self.progress_artifact: str | None = None
+
+    def load(self) -> LoadResult:
+        return load_task(self.source, self.config, self.as_of)
+
+    def plan(self, request: BackfillRequest) -> BackfillPlan:
+        planned = plan_task(self.config, request)
+        self.progress_artifact = planned.progress_artifact
+        return planned.plan
+
+    def run_partitions(
+        self, plan: BackfillPlan, keys: list[str], request: BackfillRequest
+    ) -> list[PartitionResult]:
+        futures = partition_task.map(
+            unmapped(self.config),
+            unmapped(plan.backfill_id),
+            keys,
+            unmapped(request.end),
+            unmapped(len(plan.partitions)),
+            unmapped(self.progress_artifact),
+            unmapped(request.dry_run),
+        )
+        return [f.result() for f in futures]
+
+    def snapshots(
+        self, plan: BackfillPlan, request: BackfillRequest, results: list[PartitionResult]
+    ) -> int:
+        return snapshots_task(self.config, plan.backfill_id, request, results)
+
+
 @flow(name="chartroute-backfill", retries=0)
-def backfill_flow(params: BackfillParameters) -> dict[str, Any]:
+def backfill_flow(params: BackfillParameters) -> BackfillSummary:
     """Reconstruct the backlog of past days from historical charts, partition by partition."""
+    pin, config = pin_config(params.config)  # read once: every task checks it is unchanged
     as_of = params.as_of or datetime.now(UTC)
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
-    days = params.partition_days or context.config(params.config).backfill.partition_days
-    loaded = None
-    if params.load and not params.dry_run:
-        loaded = load_task(params.source, params.config, as_of)
-    plan = plan_task(params.config, params.start, params.end, days)
-    todo = [k for k in plan["partitions"] if k not in set(plan["completed"])]
-    futures = partition_task.map(
-        unmapped(params.config),
-        unmapped(plan["backfill_id"]),
-        todo,
-        unmapped(params.end),
-        unmapped(len(plan["partitions"])),
-        unmapped(plan["progress_artifact"]),
-        unmapped(params.dry_run),
-    )
-    results = [f.result() for f in futures]
-    snapshots = None
-    if not params.dry_run:
-        snapshots = snapshots_task(params.config, plan["backfill_id"], params.start, params.end,
-                                   results)  # fmt: skip
-    return {
-        "backfill_id": plan["backfill_id"],
-        "load": loaded,
-        "partitions": len(plan["partitions"]),
-        "skipped": len(plan["completed"]),
-        "ran": len(results),
-        "encounters": sum(int(r["encounters"]) for r in results),
-        "snapshots": snapshots,
-    }
+    request = BackfillRequest(
+        params.start, params.end, params.partition_days or config.backfill.partition_days,
+        load=params.load, dry_run=params.dry_run,
+    )  # fmt: skip
+    return run_backfill_stages(BackfillTasks(params.source, pin, as_of), request)
 
 
 def run_backfill(
     params: BackfillParameters, runner: str | None = None, workers: int | None = None
-) -> dict[str, Any]:
+) -> BackfillSummary:
     """Run the flow on the task runner the config chooses (or ``runner``/``workers``)."""
-    settings = context.config(params.config).backfill
+    settings = load_config(params.config).backfill  # the launcher's choice, before the run
     task_runner = task_runner_for(
         runner or settings.task_runner, workers or settings.workers, settings.dask_address
     )
-    result: dict[str, Any] = backfill_flow.with_options(task_runner=task_runner)(params)
+    result: BackfillSummary = backfill_flow.with_options(task_runner=task_runner)(params)
     return result

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Any
 
 from prefect import flow
 from pydantic import BaseModel, Field
 
+from chartroute.pinned_config import pin_config
 from chartroute.store.engine import home
 from chartroute.tasks.report import render_report_task, snapshot_task
 
@@ -40,8 +42,9 @@ def report_flow(params: ReportParameters) -> dict[str, Any]:
     as_of = params.as_of or now
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
-    snapshot = snapshot_task(params.config, as_of) if params.snapshot else None
+    pin, _ = pin_config(params.config)  # read once: every task checks it is unchanged
+    snapshot = asdict(snapshot_task(pin, as_of)) if params.snapshot else None
     out_dir = params.out_dir or str(home() / "reports")
-    result = render_report_task(params.config, out_dir, params.start, params.end, now)
+    result = render_report_task(pin, out_dir, params.start, params.end, now)
     result["snapshot"] = snapshot
     return result

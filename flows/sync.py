@@ -1,22 +1,32 @@
-"""The sync flow: scan → validate → store, per partition; validate the run (the bad-record
-threshold fails it here); then classify → route → record."""
+"""The sync flow: the stage sequence of ``chartroute/sync_sequence.py``, each stage a Prefect task.
+
+plan → scan-validate-store [partition] → validate-run (the bad-record threshold fails the run
+here) → advance-cursors → classify-route-record → write-back-tasks (when enabled) → summary →
+deliver → backlog-snapshot, between taking and releasing the sync lease.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from chartroute.sync import IngestCounts
+from chartroute.notify.deliver import DeliverCounts
+from chartroute.pinned_config import PinnedConfig, pin_config
+from chartroute.sources.base import Partition
+from chartroute.summary import SnapshotCounts
+from chartroute.sync import ClassifyCounts, IngestCounts, SyncPlan
+from chartroute.sync_sequence import run_sync
 from chartroute.tasks.deliver import deliver_task
 from chartroute.tasks.lease import LEASE_HOOKS, SYNC_LEASE, release_lease_task, take_lease_task
 from chartroute.tasks.report import snapshot_task
 from chartroute.tasks.sync import classify_task, cursors_task, ingest_task, plan_task, summary_task
 from chartroute.tasks.validate import validate_run_task
-from chartroute.tasks.writeback import writeback_enabled, writeback_task
+from chartroute.tasks.writeback import writeback_task
+from chartroute.validation.report import ValidationSummary
+from chartroute.writeback import WritebackCounts
 
 
 class SyncParameters(BaseModel):
@@ -38,28 +48,51 @@ class SyncParameters(BaseModel):
     )
 
 
+class SyncTasks:
+    """The sync's stages as Prefect tasks: the flow's runner of the stage sequence."""
+
+    def __init__(self, params: SyncParameters, config: PinnedConfig, as_of: datetime) -> None:
+        self.source = params.source
+        self.config = config
+        self.full = params.full
+        self.as_of = as_of
+
+    def plan(self) -> SyncPlan:
+        return plan_task(self.source, self.as_of, self.full, self.config)
+
+    def ingest(self, partition: Partition) -> IngestCounts:
+        return ingest_task(self.source, partition, self.config, self.as_of)
+
+    def validate(self, plan: SyncPlan, ingested: IngestCounts) -> ValidationSummary:
+        return validate_run_task(plan, self.config, self.as_of, ingested)
+
+    def advance_cursors(self, plan: SyncPlan) -> None:
+        cursors_task(plan)
+
+    def classify(self, plan: SyncPlan) -> ClassifyCounts:
+        return classify_task(self.config, self.as_of, plan.run_id)
+
+    def write_back(self) -> WritebackCounts:
+        return writeback_task(self.config)
+
+    def finish(self, plan: SyncPlan, ingested: IngestCounts, classified: ClassifyCounts) -> None:
+        summary_task(plan, ingested, classified)
+
+    def deliver(self) -> DeliverCounts:
+        return deliver_task(self.config)
+
+    def snapshot(self, plan: SyncPlan) -> SnapshotCounts:
+        return snapshot_task(self.config, self.as_of, plan.run_id)
+
+
 @flow(name="chartroute-sync", retries=0, **LEASE_HOOKS)
 def sync_flow(params: SyncParameters) -> dict[str, Any]:
     """Bring chartroute's work items up to date with the EHR."""
+    pin, config = pin_config(params.config)  # read once: every task checks it is unchanged
     lease = take_lease_task(SYNC_LEASE)  # at most one sync at a time, across servers
     as_of = params.as_of or datetime.now(UTC)
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
-    plan = plan_task(params.source, as_of, params.full, params.config)
-    totals = IngestCounts()
-    for partition in plan.partitions:
-        totals.add(IngestCounts(**ingest_task(params.source, partition, params.config, as_of)))
-    validation = validate_run_task(plan.run_id, params.config, as_of, asdict(totals))
-    cursors_task(plan)
-    classified = classify_task(params.config, as_of, plan.run_id)
-    if writeback_enabled(params.config):
-        writeback_task(params.config)
-    ingest = {k: v for k, v in totals.__dict__.items()}
-    ingest["partitions_skipped"] = plan.skipped
-    result = summary_task(plan.run_id, ingest, classified)
-    result["validation"] = validation
-    if params.deliver:
-        result["deliver"] = deliver_task(params.config)
-    result["snapshot"] = snapshot_task(params.config, as_of, plan.run_id)
+    outcome = run_sync(SyncTasks(params, pin, as_of), config, deliver=params.deliver)
     release_lease_task(lease)
-    return result
+    return outcome.as_dict()

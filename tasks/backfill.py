@@ -1,13 +1,14 @@
 """Tasks of the backfill flow: load and index, plan, one partition, snapshots.
 
-Each calls one stage of ``chartroute.backfill.run`` and returns identifiers and counts; a
-partition task is named after its date range so the UI shows which weeks are done. Progress
-is a Prefect progress artifact, recomputed from the ledger after each partition so it is right
-whichever worker (thread, process or Dask host) finished last.
+Each carries out one stage of ``chartroute/backfill/sequence.py`` and returns identifiers and
+counts as typed values; a partition task is named after its date range so the UI shows which
+weeks are done. Progress is a Prefect progress artifact, recomputed from the ledger after each
+partition so it is right whichever worker (thread, process or Dask host) finished last.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -18,38 +19,32 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
-from prefect.cache_policies import NO_CACHE
 
-from chartroute.backfill.ledger import backfill_for, completed_partitions
-from chartroute.backfill.partitions import DatePartition, plan_partitions
+from chartroute.backfill.ledger import PartitionResult, completed_partitions
+from chartroute.backfill.partitions import DatePartition
 from chartroute.backfill.run import (
-    index_encounters,
-    load_source,
+    LoadResult,
+    load_export,
     run_partition,
     write_reconstructed_snapshots,
 )
+from chartroute.backfill.sequence import BackfillPlan, BackfillRequest, plan_backfill
+from chartroute.pinned_config import PinnedConfig
 from chartroute.tasks import context
 from chartroute.tasks.ehr import source_for
-from chartroute.tasks.retry import retry_temporary
-
-_COMMON: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
-_RETRY: dict[str, Any] = {
-    "retries": 2,
-    "retry_delay_seconds": [2, 10],
-    "retry_condition_fn": retry_temporary,
-}
+from chartroute.tasks.retry import DATABASE_ONLY, READS_SOURCE, UNCACHED
 
 
-@task(name="backfill-load", **_RETRY, **_COMMON)
-def load_task(source_spec: str, config_path: str, as_of: datetime) -> dict[str, Any]:
+@task(name="backfill-load", **READS_SOURCE.options(), **UNCACHED)
+def load_task(source_spec: str, config: PinnedConfig, as_of: datetime) -> LoadResult:
     """Store the historical export with the sync's ingest, then index encounters by start day.
 
     Safe to retry: facts are upserted by key and hash, and the index by encounter.
     """
-    engine = context.engine()
-    config = context.config(config_path)
-    loaded = load_source(engine, source_for(source_spec, config_path), as_of)
-    indexed = index_encounters(engine, config.practice.timezone)
+    practice = context.config(config)
+    loaded = load_export(
+        context.engine(), source_for(source_spec, config), as_of, practice.practice.timezone
+    )
     get_run_logger().info(
         "loaded %d records (%d stored, %d quarantined) from %d partitions (%d unchanged); "
         "indexed %d encounters",
@@ -58,53 +53,53 @@ def load_task(source_spec: str, config_path: str, as_of: datetime) -> dict[str, 
         loaded.quarantined,
         loaded.partitions,
         loaded.skipped,
-        indexed,
+        loaded.indexed,
     )
-    return {"run_id": loaded.run_id, "read": loaded.read, "stored": loaded.stored,
-            "quarantined": loaded.quarantined, "indexed": indexed}  # fmt: skip
+    return loaded
 
 
-@task(name="backfill-plan", **_RETRY, **_COMMON)
-def plan_task(config_path: str, start: date, end: date, partition_days: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PlanWithProgress:
+    """The backfill's plan, and the progress artifact its partition tasks update."""
+
+    plan: BackfillPlan
+    progress_artifact: str
+
+
+@task(name="backfill-plan", **DATABASE_ONLY.options(), **UNCACHED)
+def plan_task(config: PinnedConfig, request: BackfillRequest) -> PlanWithProgress:
     """Name the backfill, list its partitions and those a previous run already completed."""
-    config = context.config(config_path)
-    name = backfill_for(config, start, end, partition_days)
-    partitions = [p.key for p in plan_partitions(start, end, partition_days)]
-    with context.engine().connect() as conn:
-        done = sorted(completed_partitions(conn, name) & set(partitions))
+    plan = plan_backfill(context.engine(), context.config(config), request)
     progress = create_progress_artifact(
-        progress=100.0 * len(done) / len(partitions),
+        progress=100.0 * len(plan.completed) / len(plan.partitions),
         key="backfill-progress",
-        description=f"Backfill {start} to {end}: partitions completed",
+        description=f"Backfill {request.start} to {request.end}: partitions completed",
     )
     get_run_logger().info(
         "backfill %s: %d partitions of %d days, %d already completed",
-        name,
-        len(partitions),
-        partition_days,
-        len(done),
+        plan.backfill_id,
+        len(plan.partitions),
+        request.partition_days,
+        len(plan.completed),
     )
-    return {"backfill_id": name, "partitions": partitions, "completed": done,
-            "progress_artifact": str(progress)}  # fmt: skip
+    return PlanWithProgress(plan, str(progress))
 
 
 @task(
     name="backfill-partition",
     task_run_name="backfill-partition [{partition_key}]",
-    retries=3,
-    retry_delay_seconds=[2, 5, 15],
-    retry_condition_fn=retry_temporary,
-    **_COMMON,
+    **DATABASE_ONLY.options(),
+    **UNCACHED,
 )
 def partition_task(
-    config_path: str,
+    config: PinnedConfig,
     backfill: str,
     partition_key: str,
     last_day: date,
     total: int,
     progress_artifact: str | None = None,
     dry_run: bool = False,
-) -> dict[str, Any]:
+) -> PartitionResult:
     """Reconstruct one partition's daily open blockers and commit them with its ledger row.
 
     Safe to retry and to run twice: a completed partition is skipped, and an interrupted one
@@ -113,7 +108,7 @@ def partition_task(
     engine = context.engine()
     partition = DatePartition.from_key(partition_key)
     result = run_partition(
-        engine, context.config(config_path), backfill, partition, last_day, dry_run=dry_run
+        engine, context.config(config), backfill, partition, last_day, dry_run=dry_run
     )
     logger = get_run_logger()
     if result.skipped:
@@ -131,24 +126,25 @@ def partition_task(
         with engine.connect() as conn:
             done = len(completed_partitions(conn, backfill))
         update_progress_artifact(UUID(progress_artifact), min(100.0, 100.0 * done / total))
-    return result.as_dict()
+    return result
 
 
-@task(name="backfill-snapshots", **_RETRY, **_COMMON)
+@task(name="backfill-snapshots", **DATABASE_ONLY.options(), **UNCACHED)
 def snapshots_task(
-    config_path: str, backfill: str, start: date, end: date, results: list[dict[str, Any]]
-) -> dict[str, Any]:
+    config: PinnedConfig, backfill: str, request: BackfillRequest, results: list[PartitionResult]
+) -> int:
     """Write the reconstructed backlog snapshot of every day and a table of partition counts."""
+    start, end = request.start, request.end
     days = write_reconstructed_snapshots(
-        context.engine(), context.config(config_path), backfill, start, end, backfill
+        context.engine(), context.config(config), backfill, start, end, backfill
     )
     create_table_artifact(
         key="backfill-partitions",
-        table=results,
+        table=[asdict(r) for r in results],
         description=f"Backfill {start} to {end}: encounters and open item-days per partition",
     )
     get_run_logger().info("wrote reconstructed snapshots for %d days, %s to %s", days, start, end)
-    return {"days": days}
+    return days
 
 
 def task_runner_for(kind: str, workers: int, dask_address: str | None = None) -> Any:

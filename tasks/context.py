@@ -1,7 +1,7 @@
-"""Open the engine, source and config a task needs from the identifiers it was given.
+"""Open the engine and config a task needs from the identifiers it was given.
 
-Tasks take a source spec, a config path and identifiers — never resources — so nothing a task
-receives or returns puts chart data into Prefect's database.
+Tasks take a source spec, a config pin and identifiers — never resources or the config itself —
+so nothing a task receives or returns puts chart data into Prefect's database.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from functools import lru_cache
 
 from sqlalchemy import Engine
 
-from chartroute.config import PracticeConfig, load_config
-from chartroute.sources import Source, open_source
+from chartroute.config import PracticeConfig
+from chartroute.pinned_config import PinnedConfig, pinned_config
 from chartroute.store.engine import database_url, make_engine
 
 
@@ -25,9 +25,7 @@ def engine() -> Engine:
     return engine_for(database_url())
 
 
-def source(spec: str) -> Source:
-    return open_source(spec)
-
-
-def config(path: str) -> PracticeConfig:
-    return load_config(path)
+def config(pin: PinnedConfig) -> PracticeConfig:
+    """The run's config, parsed once per process; ``ConfigError`` if the file changed since the
+    run pinned it (a ``ConfigError`` is never retried)."""
+    return pinned_config(pin)

@@ -9,17 +9,16 @@ names only.
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
-from prefect.cache_policies import NO_CACHE
 
 from chartroute.config.secrets import SecretRef, SecretUnavailable
-from chartroute.notify.deliver import deliver
+from chartroute.notify.deliver import DeliverCounts, deliver
 from chartroute.notify.secrets import MissingSecret
+from chartroute.pinned_config import PinnedConfig
 from chartroute.tasks import context
-from chartroute.tasks.retry import retry_temporary
+from chartroute.tasks.retry import DATABASE_ONLY, UNCACHED
 from chartroute.tasks.secrets import prefect_secret
 
 
@@ -31,17 +30,10 @@ def resolve_secret(ref: SecretRef) -> str:
         raise MissingSecret(str(exc)) from None
 
 
-@task(
-    name="deliver",
-    retries=2,
-    retry_delay_seconds=[5, 30],
-    retry_condition_fn=retry_temporary,
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
-def deliver_task(config_path: str) -> dict[str, Any]:
+@task(name="deliver", **DATABASE_ONLY.options(), **UNCACHED)
+def deliver_task(config: PinnedConfig) -> DeliverCounts:
     """Compose digests and urgent messages and send what is due on every channel."""
-    counts = deliver(context.engine(), context.config(config_path), resolve=resolve_secret)
+    counts = deliver(context.engine(), context.config(config), resolve=resolve_secret)
     logger = get_run_logger()
     logger.info(
         "composed %d digests, %d urgent (%d held for clinic hours); sent %d, already sent %d, "
@@ -60,8 +52,7 @@ def deliver_task(config_path: str) -> dict[str, Any]:
         logger.warning(
             "%d messages dead-lettered: `chartroute outbox --status failed`", counts.failed
         )
-    result = asdict(counts)
-    rows = [{"count": k, "value": v} for k, v in result.items() if isinstance(v, int)]
+    rows = [{"count": k, "value": v} for k, v in asdict(counts).items() if isinstance(v, int)]
     rows += [{"count": f"outbox {k}", "value": v} for k, v in counts.outbox.items()]
     create_table_artifact(key="outbox-delivery", table=rows, description="Deliver step counts")
-    return result
+    return counts

@@ -9,24 +9,16 @@ from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
-from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from chartroute.pinned_config import PinnedConfig
 from chartroute.sweep import run_sweep
 from chartroute.tasks import context
-from chartroute.tasks.retry import retry_temporary
+from chartroute.tasks.retry import DATABASE_ONLY, UNCACHED
 
 
-@task(
-    name="sweep-record-enqueue",
-    retries=3,
-    retry_delay_seconds=[5, 30, 120],
-    retry_jitter_factor=0.5,
-    retry_condition_fn=retry_temporary,
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
-def sweep_task(config_path: str, as_of: datetime | None) -> dict[str, Any]:
+@task(name="sweep-record-enqueue", **DATABASE_ONLY.options(), **UNCACHED)
+def sweep_task(config: PinnedConfig, as_of: datetime | None) -> dict[str, Any]:
     """Escalate every open work item that is due at ``as_of`` (default: now).
 
     Safe to retry: batches already committed have recorded their steps, and a step recorded
@@ -37,7 +29,7 @@ def sweep_task(config_path: str, as_of: datetime | None) -> dict[str, Any]:
         when = when.replace(tzinfo=UTC)
     run = flow_run.get_id()
     run_id = str(run) if run else str(uuid.uuid4())
-    counts = run_sweep(context.engine(), context.config(config_path), when, run_id)
+    counts = run_sweep(context.engine(), context.config(config), when, run_id)
     get_run_logger().info(
         "sweep at %s: %d open items, %d escalated, %d reminded again, %d delinquent, "
         "%d notifications enqueued, %d without anyone to tell, %d ladders stopped (closed)",
@@ -59,7 +51,7 @@ def sweep_task(config_path: str, as_of: datetime | None) -> dict[str, Any]:
     return {"as_of": when.isoformat(), "run_id": run_id, **asdict(counts)}
 
 
-@task(name="sweep-summary", cache_policy=NO_CACHE, persist_result=False)
+@task(name="sweep-summary", **UNCACHED)
 def sweep_summary_task(result: dict[str, Any]) -> dict[str, Any]:
     """Publish the sweep's counts as a table artifact."""
     rows = [{"count": k, "value": v} for k, v in result.items() if isinstance(v, int)]

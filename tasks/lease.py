@@ -15,12 +15,11 @@ from datetime import timedelta
 from typing import Any
 
 from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from chartroute.store.lease import LeaseKeeper, acquire, default_holder
 from chartroute.tasks import context
-from chartroute.tasks.retry import retry_temporary
+from chartroute.tasks.retry import DATABASE_ONLY, UNCACHED
 
 SYNC_LEASE = "chartroute-sync"
 SWEEP_LEASE = "chartroute-escalation-sweep"
@@ -38,11 +37,8 @@ def _run_id() -> str | None:
 @task(
     name="take-lease",
     task_run_name="take-lease [{name}]",
-    retries=2,
-    retry_delay_seconds=[2, 10],
-    retry_condition_fn=retry_temporary,
-    cache_policy=NO_CACHE,
-    persist_result=False,
+    **DATABASE_ONLY.options(),
+    **UNCACHED,
 )
 def take_lease_task(name: str, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> str:
     """Take the lease or fail the run with who holds it; returns the lease token."""
@@ -58,7 +54,7 @@ def take_lease_task(name: str, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> str:
     return held.token
 
 
-@task(name="release-lease", cache_policy=NO_CACHE, persist_result=False)
+@task(name="release-lease", **UNCACHED)
 def release_lease_task(token: str) -> bool:
     """Give the lease up; False (with a warning) when it had been lost meanwhile."""
     with _lock:

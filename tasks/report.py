@@ -12,64 +12,45 @@ from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
 
-from chartroute.analytics.live_snapshot import record_snapshot
+from chartroute.pinned_config import PinnedConfig
 from chartroute.report.html import render_report, report_filename, write_report
 from chartroute.report.markdown import headline_markdown, headline_rows
 from chartroute.report.model import build_report_data
+from chartroute.summary import SnapshotCounts, take_snapshot
 from chartroute.tasks import context
-from chartroute.tasks.retry import retry_temporary
-
-_COMMON: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
+from chartroute.tasks.retry import DATABASE_ONLY, UNCACHED
 
 
-@task(
-    name="backlog-snapshot",
-    retries=2,
-    retry_delay_seconds=[2, 10],
-    retry_condition_fn=retry_temporary,
-    **_COMMON,
-)
-def snapshot_task(config_path: str, as_of: datetime, run_id: str | None = None) -> dict[str, Any]:
+@task(name="backlog-snapshot", **DATABASE_ONLY.options(), **UNCACHED)
+def snapshot_task(
+    config: PinnedConfig, as_of: datetime, run_id: str | None = None
+) -> SnapshotCounts:
     """Record the day's live backlog snapshot as the store stands now.
 
     Safe to retry and to repeat: the day's live figures are replaced whole in one transaction.
     """
-    snapshot = record_snapshot(context.engine(), context.config(config_path), as_of, run_id=run_id)
-    counts = {
-        "day": snapshot.day.isoformat(),
-        "figures": len(snapshot.values),
-        "open_charts": int(snapshot.get("open_charts") or 0),
-        "open_items": int(snapshot.get("open_items") or 0),
-        "clinician_backlog_charts": int(snapshot.get("clinician_backlog_charts") or 0),
-    }
+    counts = take_snapshot(context.engine(), context.config(config), as_of, run_id)
     get_run_logger().info(
         "snapshot of %s: %d figures; %d open charts (%d on clinicians), %d open items",
-        counts["day"],
-        counts["figures"],
-        counts["open_charts"],
-        counts["clinician_backlog_charts"],
-        counts["open_items"],
+        counts.day,
+        counts.figures,
+        counts.open_charts,
+        counts.clinician_backlog_charts,
+        counts.open_items,
     )
     return counts
 
 
-@task(
-    name="render-report",
-    retries=2,
-    retry_delay_seconds=[2, 10],
-    retry_condition_fn=retry_temporary,
-    **_COMMON,
-)
+@task(name="render-report", **DATABASE_ONLY.options(), **UNCACHED)
 def render_report_task(
-    config_path: str, out_dir: str, start: date | None, end: date | None, now: datetime
+    config: PinnedConfig, out_dir: str, start: date | None, end: date | None, now: datetime
 ) -> dict[str, Any]:
     """Write the HTML report and publish its headline numbers with a link to the file."""
-    config = context.config(config_path)
+    practice = context.config(config)
     with context.engine().connect() as conn:
-        data = build_report_data(conn, config, start, end, now)
-    people = {p.id: p.name for p in config.roster}
+        data = build_report_data(conn, practice, start, end, now)
+    people = {p.id: p.name for p in practice.roster}
     path = write_report(render_report(data, people), Path(out_dir), report_filename(data))
     create_markdown_artifact(
         key="management-report",

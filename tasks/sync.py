@@ -1,39 +1,28 @@
-"""Tasks of the sync flow. Each calls one domain stage and returns identifiers and counts."""
+"""Tasks of the sync flow: each carries out one stage (or one partition) of the sequence in
+``chartroute/sync_sequence.py`` and returns identifiers and counts."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
 
 from chartroute import sync
-from chartroute.config.validation import Validation
+from chartroute.pinned_config import PinnedConfig
 from chartroute.sources.base import Partition
 from chartroute.summary import backlog_summary, summary_markdown
 from chartroute.tasks import context
 from chartroute.tasks.ehr import source_for
-from chartroute.tasks.retry import retry_temporary
+from chartroute.tasks.retry import DATABASE_ONLY, READS_SOURCE, UNCACHED
 from chartroute.validation.feed import FeedValidator
 
-_COMMON: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
 
-
-@task(
-    name="plan",
-    retries=2,
-    retry_delay_seconds=[2, 10],
-    retry_condition_fn=retry_temporary,
-    **_COMMON,
-)
-def plan_task(
-    source_spec: str, as_of: datetime, full: bool, config_path: str | None = None
-) -> sync.SyncPlan:
+@task(name="plan", **READS_SOURCE.options(), **UNCACHED)
+def plan_task(source_spec: str, as_of: datetime, full: bool, config: PinnedConfig) -> sync.SyncPlan:
     """List the partitions that changed since the last sync (for an EHR: ask it what changed)."""
-    plan = sync.plan_sync(context.engine(), source_for(source_spec, config_path), as_of, full)
+    plan = sync.plan_sync(context.engine(), source_for(source_spec, config), as_of, full)
     get_run_logger().info(
         "run %s: %d partitions to read, %d unchanged and skipped",
         plan.run_id,
@@ -46,26 +35,20 @@ def plan_task(
 @task(
     name="scan-validate-store",
     task_run_name="scan-validate-store [{partition.label}]",
-    retries=3,
-    retry_delay_seconds=[2, 5, 15],
-    retry_condition_fn=retry_temporary,
-    **_COMMON,
+    **READS_SOURCE.options(),
+    **UNCACHED,
 )
 def ingest_task(
-    source_spec: str,
-    partition: Partition,
-    config_path: str | None = None,
-    as_of: datetime | None = None,
-) -> dict[str, Any]:
+    source_spec: str, partition: Partition, config: PinnedConfig, as_of: datetime
+) -> sync.IngestCounts:
     """Scan one partition, validate each record (structure, then the expectation suites), and
     upsert the good records' facts; bad ones go to quarantine with every reason.
 
     Safe to retry: facts are upserted by key and content hash, so a replayed batch is a no-op.
     """
-    settings = context.config(config_path).validation if config_path else Validation()
-    validator = FeedValidator(settings, as_of or sync.utcnow())
+    validator = FeedValidator(context.config(config).validation, as_of)
     counts = sync.ingest_partition(
-        context.engine(), source_for(source_spec, config_path), partition, validator=validator
+        context.engine(), source_for(source_spec, config), partition, validator=validator
     )
     logger = get_run_logger()
     logger.info(
@@ -82,35 +65,23 @@ def ingest_task(
         logger.warning(
             "%s: %d records quarantined: %s", partition.label, counts.quarantined, counts.reasons
         )
-    return asdict(counts)
+    return counts
 
 
-@task(
-    name="advance-cursors",
-    retries=2,
-    retry_delay_seconds=[2, 10],
-    retry_condition_fn=retry_temporary,
-    **_COMMON,
-)
+@task(name="advance-cursors", **DATABASE_ONLY.options(), **UNCACHED)
 def cursors_task(plan: sync.SyncPlan) -> None:
     """Mark the source's files as synced, now that everything they hold is committed."""
     sync.commit_cursors(context.engine(), plan)
 
 
-@task(
-    name="classify-route-record",
-    retries=2,
-    retry_delay_seconds=[2, 10],
-    retry_condition_fn=retry_temporary,
-    **_COMMON,
-)
-def classify_task(config_path: str, as_of: datetime, run_id: str) -> dict[str, Any]:
+@task(name="classify-route-record", **DATABASE_ONLY.options(), **UNCACHED)
+def classify_task(config: PinnedConfig, as_of: datetime, run_id: str) -> sync.ClassifyCounts:
     """Classify every touched chart, route its blockers and record the work items.
 
     Runs the whole stage in batches of charts inside one task run; a retry resumes from the
     charts still queued, since each batch removes its queue entries when it commits.
     """
-    counts = sync.classify_pending(context.engine(), context.config(config_path), as_of, run_id)
+    counts = sync.classify_pending(context.engine(), context.config(config), as_of, run_id)
     get_run_logger().info(
         "classified %d charts (%d open): %d items opened, %d closed, %d reassigned, %d reopened",
         counts.charts,
@@ -120,11 +91,13 @@ def classify_task(config_path: str, as_of: datetime, run_id: str) -> dict[str, A
         counts.reassigned,
         counts.reopened,
     )
-    return asdict(counts)
+    return counts
 
 
-@task(name="summary", **_COMMON)
-def summary_task(run_id: str, ingest: dict[str, Any], classified: dict[str, Any]) -> dict[str, Any]:
+@task(name="summary", **UNCACHED)
+def summary_task(
+    plan: sync.SyncPlan, ingested: sync.IngestCounts, classified: sync.ClassifyCounts
+) -> None:
     """Publish the backlog summary and the run's counts as artifacts (no PHI) and close the run."""
     engine = context.engine()
     with engine.connect() as conn:
@@ -134,6 +107,8 @@ def summary_task(run_id: str, ingest: dict[str, Any], classified: dict[str, Any]
         markdown=summary_markdown(summary),
         description="Open charts by category, role and person after this sync",
     )
+    record = sync.run_record(plan, ingested, classified)
+    ingest = record["ingest"]
     rows = [
         {"stage": "ingest", "count": k, "value": v}
         for k, v in ingest.items()
@@ -141,10 +116,10 @@ def summary_task(run_id: str, ingest: dict[str, Any], classified: dict[str, Any]
     ]
     rows += [
         {"stage": "ingest", "count": f"quarantined: {k}", "value": v}
-        for k, v in ingest.get("reasons", {}).items()
+        for k, v in ingest["reasons"].items()
     ]
-    rows += [{"stage": "classify", "count": k, "value": v} for k, v in classified.items()]
-    create_table_artifact(key="sync-counts", table=rows, description=f"Counts of sync run {run_id}")
-    result = {"run_id": run_id, "ingest": ingest, "classify": classified}
-    sync.finish_sync(engine, run_id, "completed", result)
-    return result
+    rows += [{"stage": "classify", "count": k, "value": v} for k, v in asdict(classified).items()]
+    create_table_artifact(
+        key="sync-counts", table=rows, description=f"Counts of sync run {plan.run_id}"
+    )
+    sync.finish_sync(engine, plan.run_id, "completed", record)

@@ -8,60 +8,39 @@ item changes — instead of routing work from a broken feed.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
 
 from chartroute import sync
+from chartroute.pinned_config import PinnedConfig
 from chartroute.tasks import context
-from chartroute.tasks.retry import retry_temporary
-from chartroute.validation.report import RunValidation, validate_run
+from chartroute.tasks.retry import DATABASE_ONLY, UNCACHED
+from chartroute.validation.report import RunValidation, ValidationSummary
 from chartroute.validation.threshold import TooManyBadRecords
 
 
-@task(
-    name="validate-run",
-    retries=2,
-    retry_delay_seconds=[2, 10],
-    retry_condition_fn=retry_temporary,
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
+@task(name="validate-run", **DATABASE_ONLY.options(), **UNCACHED)
 def validate_run_task(
-    run_id: str, config_path: str, as_of: datetime, ingest: dict[str, Any]
-) -> dict[str, Any]:
+    plan: sync.SyncPlan, config: PinnedConfig, as_of: datetime, ingested: sync.IngestCounts
+) -> ValidationSummary:
     """Count orphan references, write Data Docs, publish the counts and apply the threshold."""
-    settings = context.config(config_path).validation
+    settings = context.config(config).validation
     engine = context.engine()
-    result = validate_run(
-        engine,
-        run_id,
-        settings,
-        as_of,
-        read=int(ingest.get("read", 0)),
-        quarantined=int(ingest.get("quarantined", 0)),
-        checks=ingest.get("checks", {}),
-        reasons=ingest.get("reasons", {}),
-    )
+    result = sync.validate_ingested(engine, plan, settings, as_of, ingested)
+    run_id = plan.run_id
     _publish(run_id, result)
     logger = get_run_logger()
-    share = result.share
-    if share.exceeded:
-        error = TooManyBadRecords(share, f"sync run {run_id}")
+    try:
+        sync.refuse_bad_feed(engine, plan, result, ingested)
+    except TooManyBadRecords as error:
         logger.error("%s", error)
-        sync.finish_sync(engine, run_id, "failed", {"run_id": run_id, "ingest": ingest})
-        raise error
-    if share.bad:
-        logger.warning("run %s: %s", run_id, share.describe())
+        raise
+    if result.share.bad:
+        logger.warning("run %s: %s", run_id, result.share.describe())
     if result.orphans:
         logger.info("run %s: %d references point at resources not stored", run_id, result.orphans)
-    return {
-        "bad_share": share.share,
-        "orphan_references": result.orphans,
-        "data_docs": str(result.data_docs) if result.data_docs else None,
-    }
+    return ValidationSummary.of(result)
 
 
 def _publish(run_id: str, result: RunValidation) -> None:

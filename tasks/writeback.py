@@ -6,44 +6,20 @@ repeated attempt find the Tasks the failed one already wrote, so nothing is dupl
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
-
 from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
 
-from chartroute.config import load_config
-from chartroute.fhirclient.connect import connect
+from chartroute import sync
+from chartroute.pinned_config import PinnedConfig
 from chartroute.tasks import context
-from chartroute.tasks.retry import retry_temporary
+from chartroute.tasks.retry import UNCACHED, WRITES_EHR
 from chartroute.tasks.secrets import prefect_secret
-from chartroute.writeback import mirror_work_items
+from chartroute.writeback import WritebackCounts
 
 
-def writeback_enabled(config_path: str) -> bool:
-    """Whether the practice turned write-back on (``ehr.writeback.enabled``)."""
-    config = load_config(config_path)
-    return config.ehr is not None and config.ehr.writeback.enabled
-
-
-@task(
-    name="write-back-tasks",
-    retries=3,
-    retry_delay_seconds=[5, 30, 120],
-    retry_condition_fn=retry_temporary,
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
-def writeback_task(config_path: str) -> dict[str, Any]:
+@task(name="write-back-tasks", **WRITES_EHR.options(), **UNCACHED)
+def writeback_task(config: PinnedConfig) -> WritebackCounts:
     """Create, update or complete the EHR Task of every work item changed since the last mirror."""
-    config = context.config(config_path)
-    if config.ehr is None:
-        raise ValueError(f"{config_path}: write-back needs an `ehr:` section")
-    http = connect(config.ehr, prefect_secret)
-    try:
-        counts = mirror_work_items(context.engine(), http, config)
-    finally:
-        http.close()
+    counts = sync.write_back(context.engine(), context.config(config), prefect_secret)
     get_run_logger().info(
         "write-back: %d items considered; %d Tasks created, %d updated, %d completed, %d unchanged",
         counts.considered,
@@ -52,4 +28,4 @@ def writeback_task(config_path: str) -> dict[str, Any]:
         counts.completed,
         counts.unchanged,
     )
-    return asdict(counts)
+    return counts

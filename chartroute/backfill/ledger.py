@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
@@ -46,15 +45,6 @@ class PartitionResult:
     charts: int
     open_item_days: int
     skipped: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "partition": self.partition,
-            "encounters": self.encounters,
-            "charts": self.charts,
-            "open_item_days": self.open_item_days,
-            "skipped": self.skipped,
-        }
 
 
 def completed_partitions(conn: Connection, backfill: str) -> set[str]:

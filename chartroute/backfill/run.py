@@ -1,16 +1,16 @@
 """The backfill's stages as plain functions: load, index, one partition, snapshots.
 
-``flows/backfill.py`` calls them one stage (or one partition) per Prefect task;
-``chartroute backfill --no-prefect`` and the tests call them directly. Every stage commits
-its own work and can be repeated: loading is the sync's idempotent upsert, indexing replaces
-rows by key, a partition commits its figures with its completion row, and snapshots replace
-their day whole.
+``chartroute/backfill/sequence.py`` runs them in their one order: the Prefect flow one stage
+(or one partition) per task, ``chartroute backfill --no-prefect`` in this process. Every
+stage commits its own work and can be repeated: loading is the sync's idempotent upsert,
+indexing replaces rows by key, a partition commits its figures with its completion row, and
+snapshots replace their day whole.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, and_, select
@@ -31,14 +31,9 @@ from chartroute.store import facts as fact_store
 from chartroute.store.batching import chunks, upsert
 from chartroute.store.schema import backfill_encounter, fact
 from chartroute.store.snapshots import write_snapshot
-from chartroute.sync import (
-    IngestCounts,
-    commit_cursors,
-    finish_sync,
-    ingest_partition,
-    plan_sync,
-    utcnow,
-)
+from chartroute.sync import finish_sync, utcnow
+from chartroute.sync_here import IngestHere
+from chartroute.sync_sequence import ingest_and_advance
 
 CHART_BATCH = 1000
 INDEX_BATCH = 5000
@@ -54,24 +49,29 @@ class LoadResult:
     read: int
     stored: int
     quarantined: int
+    indexed: int = 0  # encounters indexed by start day afterwards (``load_export``)
 
 
 def load_source(engine: Engine, source: Source, as_of: datetime) -> LoadResult:
-    """Store the source's facts with the sync's own ingest (idempotent upserts, quarantine).
+    """Store the source's facts with the first half of the sync's own sequence (idempotent
+    upserts, quarantine, cursors), without the expectation suites.
 
     Unchanged source partitions are skipped by their fingerprints, as in a sync. The charts
     are queued for the next sync's classification; the backfill itself classifies nothing live.
     """
-    plan = plan_sync(engine, source, as_of)
-    counts = IngestCounts()
-    for part in plan.partitions:
-        counts.add(ingest_partition(engine, source, part))
-    commit_cursors(engine, plan)
+    loaded = ingest_and_advance(IngestHere(engine, source, as_of))
+    plan, counts = loaded.plan, loaded.counts
     finish_sync(engine, plan.run_id, "completed", {"backfill_load": counts.read})
     return LoadResult(
         plan.run_id, len(plan.partitions), plan.skipped, counts.read, counts.stored,
         counts.quarantined,
     )  # fmt: skip
+
+
+def load_export(engine: Engine, source: Source, as_of: datetime, timezone: str) -> LoadResult:
+    """The backfill's load stage: store the export, then index its encounters by start day."""
+    loaded = load_source(engine, source, as_of)
+    return replace(loaded, indexed=index_encounters(engine, timezone))
 
 
 def index_encounters(engine: Engine, timezone: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,17 +17,27 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
 
 from chartroute.backfill.ledger import backfill_for, completed_partitions
 from chartroute.backfill.partitions import plan_partitions
+from chartroute.backfill.run import LoadResult
+from chartroute.backfill.sequence import (
+    BackfillHere,
+    BackfillPlan,
+    BackfillRequest,
+    BackfillSummary,
+    run_backfill_stages,
+)
 from chartroute.cli.errors import BadInput, exit_codes
 from chartroute.config import PracticeConfig, load_config
-from chartroute.sources import is_url_spec
+from chartroute.sources import is_url_spec, open_source
 from chartroute.store.engine import make_engine
 
 DEFAULT_CONFIG = "config/practice.yaml"
 STORE_SOURCE = "store"
 err = Console(stderr=True)
+_COLUMNS = (TextColumn("partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 
 
 def register(app: typer.Typer) -> None:
@@ -77,21 +88,17 @@ def backfill(
         name = backfill_for(cfg, first, last, days)
         total = len(plan_partitions(first, last, days))
     if no_prefect:
-        result = _run_here(source, cfg, first, last, days, name, dry_run)
+        request = BackfillRequest(first, last, days, load=source is not None, dry_run=dry_run)
+        result = _run_here(source, cfg, request)
     else:
         result = _with_progress(name, total, lambda: _run_flow(
             source, config, first, last, days, dry_run, runner, workers
         ))  # fmt: skip
     err.print(
-        f"backfill {result['backfill_id']}: {result['partitions']} partitions "
-        f"({result['skipped']} already done), {result['encounters']} encounters; "
-        + ("dry run, nothing written" if dry_run else f"snapshots for {_days(result)} days")
+        f"backfill {result.backfill_id}: {result.partitions} partitions "
+        f"({result.skipped} already done), {result.encounters} encounters; "
+        + ("dry run, nothing written" if dry_run else f"snapshots for {result.snapshot_days} days")
     )
-
-
-def _days(result: dict[str, Any]) -> int:
-    snapshots = result.get("snapshots") or {}
-    return int(snapshots.get("days", 0))
 
 
 def _run_flow(
@@ -103,7 +110,7 @@ def _run_flow(
     dry_run: bool,
     runner: str | None,
     workers: int | None,
-) -> dict[str, Any]:
+) -> BackfillSummary:
     from chartroute.flows.backfill import BackfillParameters, run_backfill
 
     params = BackfillParameters(
@@ -113,7 +120,7 @@ def _run_flow(
     return run_backfill(params, runner, workers)
 
 
-def _with_progress(name: str, total: int, work: Any) -> dict[str, Any]:
+def _with_progress(name: str, total: int, work: Callable[[], BackfillSummary]) -> BackfillSummary:
     """Run ``work`` in a thread and draw the ledger's completed partitions as a bar."""
     outcome: dict[str, Any] = {}
 
@@ -125,8 +132,7 @@ def _with_progress(name: str, total: int, work: Any) -> dict[str, Any]:
 
     thread = threading.Thread(target=target, name="backfill-flow", daemon=True)
     engine = make_engine()
-    columns = (TextColumn("partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=False) as bar:
+    with Progress(*_COLUMNS, console=err, transient=False) as bar:
         job = bar.add_task("backfill", total=total)
         thread.start()
         while thread.is_alive():
@@ -135,52 +141,40 @@ def _with_progress(name: str, total: int, work: Any) -> dict[str, Any]:
                 bar.update(job, completed=len(completed_partitions(conn, name)))
     if "error" in outcome:
         raise outcome["error"]
-    result: dict[str, Any] = outcome["result"]
+    result: BackfillSummary = outcome["result"]
     return result
 
 
-def _run_here(
-    source: str | None,
-    cfg: PracticeConfig,
-    first: date,
-    last: date,
-    days: int,
-    name: str,
-    dry_run: bool,
-) -> dict[str, Any]:
-    """The flow's stages in order, in this process, with a progress bar."""
-    from chartroute.backfill.run import (
-        index_encounters,
-        load_source,
-        run_partition,
-        write_reconstructed_snapshots,
-    )
-    from chartroute.sources import open_source
+class _HereWithProgress(BackfillHere):
+    """The in-process stages, telling the user what the load did and drawing partitions."""
 
-    engine = make_engine()
-    if source is not None and not dry_run:
+    def __init__(self, bar: Progress, engine: Engine, cfg: PracticeConfig, spec: str | None):
+        job = bar.add_task("backfill", total=None)
+        super().__init__(
+            engine, cfg, None, datetime.now(UTC), on_partition=lambda _: bar.advance(job)
+        )
+        self.bar = bar
+        self.job = job
+        self.spec = spec
+
+    def load(self) -> LoadResult:
         began = time.perf_counter()
-        loaded = load_source(engine, open_source(source, cfg), datetime.now(UTC))
-        indexed = index_encounters(engine, cfg.practice.timezone)
+        if self.spec is not None:
+            self.source = open_source(self.spec, self.config)
+        loaded = super().load()
         err.print(
             f"loaded {loaded.read} records ({loaded.quarantined} quarantined), indexed "
-            f"{indexed} encounters in {time.perf_counter() - began:.1f} s"
+            f"{loaded.indexed} encounters in {time.perf_counter() - began:.1f} s"
         )
-    plan = plan_partitions(first, last, days)
-    results = []
-    columns = (TextColumn("partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err) as bar:
-        job = bar.add_task("backfill", total=len(plan))
-        for partition in plan:
-            results.append(run_partition(engine, cfg, name, partition, last, dry_run=dry_run))
-            bar.advance(job)
-    snapshots = None
-    if not dry_run:
-        snapshots = {"days": write_reconstructed_snapshots(engine, cfg, name, first, last, name)}
-    return {
-        "backfill_id": name,
-        "partitions": len(plan),
-        "skipped": sum(r.skipped for r in results),
-        "encounters": sum(r.encounters for r in results),
-        "snapshots": snapshots,
-    }
+        return loaded
+
+    def plan(self, request: BackfillRequest) -> BackfillPlan:
+        plan = super().plan(request)
+        self.bar.update(self.job, total=len(plan.partitions), completed=len(plan.completed))
+        return plan
+
+
+def _run_here(source: str | None, cfg: PracticeConfig, request: BackfillRequest) -> BackfillSummary:
+    """The flow's stage sequence in this process, with a progress bar."""
+    with Progress(*_COLUMNS, console=err) as bar:
+        return run_backfill_stages(_HereWithProgress(bar, make_engine(), cfg, source), request)

@@ -42,6 +42,12 @@ class AuthorizationFailed(Fatal):
     """The server or its token endpoint refused our credentials."""
 
 
+def is_temporary(error: BaseException) -> bool:
+    """Whether another attempt may succeed: the one test of both the HTTP layer's retries and
+    the Prefect tasks' retry condition for EHR errors."""
+    return isinstance(error, Temporary)
+
+
 TEMPORARY_STATUSES = frozenset({408, 429})
 
 

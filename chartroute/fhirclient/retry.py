@@ -1,15 +1,17 @@
 """Retry on Temporary failures: exponential backoff with full jitter, Retry-After honoured.
 
-Full jitter (a random wait between zero and the exponential bound) keeps many workers that
-failed together from retrying together. A server's ``Retry-After`` wins over our own schedule,
-but only up to a cap: Oracle Health has been seen asking for hours, and a sync task should give
-the decision back to its orchestrator (by raising) rather than sleep that long.
+The retrying itself is tenacity's; this module says what chartroute asks of it. Only a
+``Temporary`` error is retried (``is_temporary``, the same test the Prefect tasks' retry
+condition applies), never a ``Fatal`` one. Full jitter (a random wait between zero and the
+exponential bound) keeps many workers that failed together from retrying together. A
+server's ``Retry-After`` wins over our own schedule, but only up to a cap: Oracle Health has
+been seen asking for hours, and a sync task should give the decision back to its orchestrator
+(by raising) rather than sleep that long.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +19,11 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
-from chartroute.fhirclient.errors import Temporary
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
+from tenacity.wait import wait_base, wait_random_exponential
+
+from chartroute.fhirclient.errors import Temporary, is_temporary
 
 T = TypeVar("T")
 log = logging.getLogger("chartroute.fhirclient")
@@ -32,40 +38,67 @@ class RetryPolicy:
     max_delay: float = 30.0
     retry_after_cap: float = 120.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
-    rng: random.Random = field(default_factory=random.Random, compare=False)
 
-    def delay(self, attempt: int, retry_after: float | None) -> float | None:
-        """Seconds to wait before attempt ``attempt + 1``; None when the server asks too long."""
-        if retry_after is not None:
-            if retry_after > self.retry_after_cap:
-                return None
-            return max(0.0, retry_after)
-        bound = min(self.max_delay, self.base_delay * (2**attempt))
-        return self.rng.uniform(0, bound)
+    def retrying(self, what: str) -> Retrying:
+        """A tenacity controller for one call, ``what`` naming it in the log."""
+        return Retrying(
+            retry=retry_if_exception(is_temporary),
+            stop=stop_after_attempt(self.attempts) | _ServerAsksTooLong(self.retry_after_cap, what),
+            wait=_RetryAfterOr(wait_random_exponential(self.base_delay, self.max_delay)),
+            sleep=self.sleep,
+            before_sleep=_log_attempt(what, self.attempts),
+            reraise=True,
+        )
 
 
 def with_retries(policy: RetryPolicy, call: Callable[[], T], what: str) -> T:
     """Run ``call``; on ``Temporary`` wait and try again, up to ``policy.attempts`` times."""
-    attempt = 0
-    while True:
-        try:
-            return call()
-        except Temporary as exc:
-            attempt += 1
-            if attempt >= policy.attempts:
-                raise
-            wait = policy.delay(attempt - 1, exc.retry_after)
-            if wait is None:
-                log.warning(
-                    "%s: server asks to wait %.0f s, more than the cap; giving up",
-                    what,
-                    exc.retry_after or 0,
-                )
-                raise
-            log.info(
-                "%s: %s; attempt %d of %d in %.1f s", what, exc, attempt + 1, policy.attempts, wait
-            )
-            policy.sleep(wait)
+    return policy.retrying(what)(call)
+
+
+def _retry_after(state: RetryCallState) -> float | None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    return error.retry_after if isinstance(error, Temporary) else None
+
+
+class _RetryAfterOr(wait_base):
+    """The server's Retry-After when it sent one, else the backoff schedule."""
+
+    def __init__(self, schedule: wait_base):
+        self.schedule = schedule
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        asked = _retry_after(retry_state)
+        return max(0.0, asked) if asked is not None else self.schedule(retry_state)
+
+
+class _ServerAsksTooLong(stop_base):
+    """Give up at once when the server asks for a longer wait than ``cap`` seconds."""
+
+    def __init__(self, cap: float, what: str):
+        self.cap = cap
+        self.what = what
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        asked = _retry_after(retry_state)
+        if asked is None or asked <= self.cap:
+            return False
+        log.warning(
+            "%s: server asks to wait %.0f s, more than the cap; giving up", self.what, asked
+        )
+        return True
+
+
+def _log_attempt(what: str, attempts: int) -> Callable[[RetryCallState], None]:
+    def before_sleep(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        wait = state.next_action.sleep if state.next_action is not None else 0.0
+        log.info(
+            "%s: %s; attempt %d of %d in %.1f s", what, error, state.attempt_number + 1, attempts,
+            wait,
+        )  # fmt: skip
+
+    return before_sleep
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from chartroute.calendar import BusinessCalendar
 from chartroute.config.models import PracticeConfig
 from chartroute.config.notify import NotifyConfig
+from chartroute.counts import Counts
 from chartroute.notify.channels import build_channel
 from chartroute.notify.channels.base import Channel, DeliveryError, short_error
 from chartroute.notify.claims import Claim, claim_next, mark_failed, mark_sent
@@ -40,7 +41,7 @@ def utcnow() -> datetime:
 
 
 @dataclass
-class DeliverCounts:
+class DeliverCounts(Counts):
     """What a deliver run did: counts and channel names only."""
 
     digests: int = 0
@@ -178,12 +179,7 @@ def deliver(
     secret is missing is skipped — its messages wait — and named in ``unavailable``.
     """
     composed = compose(engine, config, clock())
-    counts = DeliverCounts(
-        digests=composed.digests,
-        immediate=composed.immediate,
-        held=composed.held,
-        unroutable=composed.unroutable,
-    )
+    counts = DeliverCounts().add(composed)
     owned = channels is None
     if channels is None:
         channels, counts.unavailable = open_channels(config.notify, resolve)

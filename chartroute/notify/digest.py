@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, func, select, text, update
 
 from chartroute.calendar import BusinessCalendar
 from chartroute.config.models import PracticeConfig
+from chartroute.counts import Counts
 from chartroute.notify.channels import address_for, per_item
 from chartroute.notify.content import (
     EVENT_GROUPS,
@@ -40,7 +41,7 @@ COMPOSE_LOCK = 7_301_946_020
 
 
 @dataclass
-class ComposeCounts:
+class ComposeCounts(Counts):
     """What one compose pass did."""
 
     digests: int = 0

@@ -1,9 +1,9 @@
 """The routing pipeline each simulated evening runs: sync, deliver, sweep, and the worklists.
 
 ``RoutingPipeline`` is what the simulation needs from chartroute; two implementations exist.
-``StagePipeline`` (here) calls the sync, delivery and escalation stages in this process, in
-the order and with the arguments the Prefect flows use; the Prefect one (``flows/simulate.py``)
-runs the real ``chartroute-sync`` and ``chartroute-escalate`` flows. A test runs both on the
+``StagePipeline`` (here) runs the sync's stage sequence in this process (``SyncHere``), then
+the escalation sweep and delivery; the Prefect one (``flows/simulate.py``) runs the real
+``chartroute-sync`` and ``chartroute-escalate`` flows. A test runs both on the
 same practice and requires the same days from each.
 """
 
@@ -17,21 +17,21 @@ from typing import Protocol
 
 from sqlalchemy import Engine, func, select
 
-from chartroute import sync
-from chartroute.analytics.live_snapshot import record_snapshot
 from chartroute.config import PracticeConfig
 from chartroute.notify.deliver import deliver
 from chartroute.sources import open_source
 from chartroute.store.engine import make_engine
 from chartroute.store.schema import fact, work_item
 from chartroute.sweep import run_sweep
-from chartroute.validation.threshold import TooManyBadRecords
+from chartroute.sync_here import SyncHere
+from chartroute.sync_sequence import run_sync
 from chartroute.worklist import worklist
 
 
 @dataclass(frozen=True, slots=True)
-class OpenItem:
-    """One open work item as the store holds it after the evening's runs (no chart content)."""
+class WorklistEntry:
+    """One open work item on the practice's worklist after the evening's runs: who holds it and
+    its rank in the priority order (identifiers only, no chart content)."""
 
     encounter: str
     category: str
@@ -49,7 +49,7 @@ class OpenItem:
 class Evening:
     """What the pipeline did on one evening, and the open items it left."""
 
-    items: list[OpenItem]
+    items: list[WorklistEntry]
     escalated: int = 0
     notifications: int = 0
 
@@ -60,11 +60,11 @@ class RoutingPipeline(Protocol):
     def evening(self, as_of: datetime) -> Evening: ...
 
 
-def open_work_items(engine: Engine, as_of: datetime) -> list[OpenItem]:
+def open_work_items(engine: Engine, as_of: datetime) -> list[WorklistEntry]:
     """Every open item with its assignee and its rank in the practice's priority order."""
     with engine.connect() as conn:
         return [
-            OpenItem(
+            WorklistEntry(
                 row["encounter"],
                 row["category"],
                 row["subject"],
@@ -77,7 +77,7 @@ def open_work_items(engine: Engine, as_of: datetime) -> list[OpenItem]:
 
 
 class StagePipeline:
-    """The flows' stages called directly: same store, same rules, no Prefect runs."""
+    """The flows' stages in this process: the same sequence, store and rules, no Prefect runs."""
 
     def __init__(self, engine: Engine, source_dir: Path, config: PracticeConfig) -> None:
         self.engine = engine
@@ -87,16 +87,7 @@ class StagePipeline:
     def evening(self, as_of: datetime) -> Evening:
         engine, config = self.engine, self.config
         source = open_source(str(self.source_dir))
-        plan = sync.plan_sync(engine, source, as_of)
-        _, checked = sync.ingest_here(engine, source, plan, config.validation, as_of)
-        if checked is not None and checked.share.exceeded:
-            sync.finish_sync(engine, plan.run_id, "failed", {"run_id": plan.run_id})
-            raise TooManyBadRecords(checked.share, f"simulated sync at {as_of.isoformat()}")
-        sync.commit_cursors(engine, plan)
-        sync.classify_pending(engine, config, as_of, plan.run_id)
-        sync.finish_sync(engine, plan.run_id, "completed", {"run_id": plan.run_id})
-        deliver(engine, config, clock=lambda: as_of)
-        record_snapshot(engine, config, as_of, run_id=plan.run_id)
+        run_sync(SyncHere(engine, source, config, as_of, clock=lambda: as_of), config)
         swept = run_sweep(engine, config, as_of, f"sim-sweep-{as_of.isoformat()}")
         deliver(engine, config, clock=lambda: as_of)
         return Evening(

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 
 from chartroute.charts import ChartFacts, build_chart
+from chartroute.counts import Counts
 from chartroute.fhir.facts import EncounterFact, Fact, fact_from_json, fact_to_json
 from chartroute.fhir.references import key_type
 from chartroute.store.batching import chunks, insert_ignore
@@ -26,7 +27,7 @@ from chartroute.store.schema import dirty_key, fact, fact_link
 
 
 @dataclass
-class UpsertCounts:
+class UpsertCounts(Counts):
     """What one upsert batch did."""
 
     inserted: int = 0

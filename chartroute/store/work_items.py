@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from chartroute.classify import ChartVerdict
+from chartroute.counts import Counts
 from chartroute.route import WorkItem
 from chartroute.store.batching import chunks
 from chartroute.store.bulk import bulk_upsert
@@ -24,7 +25,7 @@ from chartroute.store.schema import chart, work_item, work_item_event
 
 
 @dataclass
-class ReconcileCounts:
+class ReconcileCounts(Counts):
     """Transitions written by one reconciliation batch."""
 
     opened: int = 0
@@ -33,10 +34,6 @@ class ReconcileCounts:
     reassigned: int = 0
     updated: int = 0
     unchanged: int = 0
-
-    def add(self, other: ReconcileCounts) -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def open_load(conn: Connection) -> dict[str, int]:

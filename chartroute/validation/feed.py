@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from chartroute.config.validation import Validation
+from chartroute.counts import merge_counts
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
 from chartroute.sources.decode import Decoded, Rejected
@@ -45,10 +46,7 @@ def tally(outcomes: Sequence[ExpectationOutcome]) -> Checks:
 
 def merge_checks(into: Checks, other: Mapping[str, Mapping[str, int]]) -> Checks:
     """Add ``other``'s counts into ``into`` (in place) and return it."""
-    for label, counts in other.items():
-        slot = into.setdefault(label, {"checked": 0, "failed": 0})
-        for name, value in counts.items():
-            slot[name] = slot.get(name, 0) + value
+    merge_counts(into, other)
     return into
 
 

@@ -47,6 +47,20 @@ class RunValidation:
         return rows
 
 
+@dataclass(frozen=True)
+class ValidationSummary:
+    """The run's validation as the sync returns it: the bad share, orphans, the Data Docs."""
+
+    bad_share: float
+    orphan_references: int
+    data_docs: str | None
+
+    @classmethod
+    def of(cls, checked: RunValidation) -> ValidationSummary:
+        docs = str(checked.data_docs) if checked.data_docs else None
+        return cls(checked.share.share, checked.orphans, docs)
+
+
 def data_docs_folder(settings: Validation) -> Path:
     return Path(settings.data_docs_dir) if settings.data_docs_dir else home() / "data-docs"
 

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, and_, or_, select
 
 from chartroute.config.ehr import WritebackSettings
 from chartroute.config.models import PracticeConfig
+from chartroute.counts import Counts
 from chartroute.fhir.facts import EncounterFact, fact_from_json
 from chartroute.fhirclient.errors import Fatal, Temporary
 from chartroute.fhirclient.http import FhirHttp
@@ -41,7 +42,7 @@ UPDATE_ATTEMPTS = 3
 
 
 @dataclass
-class WritebackCounts:
+class WritebackCounts(Counts):
     """What one mirror run did (counts only)."""
 
     considered: int = 0

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chartroute.backfill.sequence import BackfillSummary
 from chartroute.flows.backfill import BackfillParameters, run_backfill
 
 from .conftest import FINAL_AS_OF, Practice
@@ -32,7 +33,7 @@ def _progress_artifacts() -> list[Any]:
 
 def _run(
     tmp_path: Path, practice: Practice, name: str, runner: str, monkeypatch: pytest.MonkeyPatch
-) -> tuple[dict[str, Any], dict[tuple[Any, ...], float], str]:
+) -> tuple[BackfillSummary, dict[tuple[Any, ...], float], str]:
     url = f"sqlite:///{tmp_path / name}.db"
     monkeypatch.setenv("CHARTROUTE_DATABASE_URL", url)
     params = BackfillParameters(
@@ -53,10 +54,10 @@ def test_dask_local_cluster_equals_threads(
     prefect_harness: None, tmp_path: Path, practice: Practice, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     threaded, threaded_values, url = _run(tmp_path, practice, "threads", "threads", monkeypatch)
-    assert threaded["ran"] == threaded["partitions"] > 1
-    assert threaded["encounters"] > 0 and threaded_values
+    assert threaded.ran == threaded.partitions > 1
+    assert threaded.encounters > 0 and threaded_values
     dask, dask_values, _ = _run(tmp_path, practice, "dask", "dask", monkeypatch)
-    assert dask["encounters"] == threaded["encounters"]
+    assert dask.encounters == threaded.encounters
     assert dask_values == threaded_values
 
     # The same backfill again on the threaded store: every partition is skipped.
@@ -66,7 +67,7 @@ def test_dask_local_cluster_equals_threads(
         start=practice.first, end=practice.last, partition_days=7, as_of=FINAL_AS_OF,
     )  # fmt: skip
     again = run_backfill(params, "threads", 2)
-    assert again["ran"] == 0 and again["skipped"] == threaded["partitions"]
+    assert again.ran == 0 and again.skipped == threaded.partitions
     from chartroute.store.engine import make_engine
 
     assert snapshot_values(make_engine(url)) == threaded_values

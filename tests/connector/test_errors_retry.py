@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -19,7 +18,7 @@ from chartroute.fhirclient.errors import (
     redact_url,
 )
 from chartroute.fhirclient.retry import RetryPolicy, parse_retry_after, with_retries
-from chartroute.tasks.retry import retry_temporary
+from chartroute.tasks.retry import retry_if_transient
 
 
 @given(st.integers(min_value=400, max_value=599))
@@ -53,23 +52,49 @@ def test_retry_after_garbage_is_ignored(value: str) -> None:
 
 
 @given(
-    attempt=st.integers(min_value=0, max_value=30),
+    failures=st.integers(min_value=0, max_value=8),
     base=st.floats(min_value=0.01, max_value=5),
     cap=st.floats(min_value=0.1, max_value=60),
-    seed=st.integers(),
 )
 def test_backoff_has_jitter_within_an_exponential_bound(
-    attempt: int, base: float, cap: float, seed: int
+    failures: int, base: float, cap: float
 ) -> None:
-    policy = RetryPolicy(base_delay=base, max_delay=cap, rng=random.Random(seed))
-    delay = policy.delay(attempt, None)
-    assert delay is not None and 0 <= delay <= min(cap, base * 2**attempt)
+    sleeps: list[float] = []
+    outcomes: list[Exception | str] = [Temporary("busy", status=503) for _ in range(failures)]
+    outcomes.append("ok")
+    calls = iter(outcomes)
+
+    def call() -> str:
+        item = next(calls)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    policy = RetryPolicy(attempts=10, base_delay=base, max_delay=cap, sleep=sleeps.append)
+    assert with_retries(policy, call, "test") == "ok"
+    assert len(sleeps) == failures
+    for attempt, delay in enumerate(sleeps):
+        assert 0 <= delay <= min(cap, base * 2**attempt)
 
 
 @given(st.floats(min_value=0, max_value=10_000))
 def test_server_retry_after_wins_up_to_the_cap(wait: float) -> None:
-    policy = RetryPolicy(retry_after_cap=120)
-    assert policy.delay(0, wait) == (wait if wait <= 120 else None)
+    sleeps: list[float] = []
+    calls = iter([Temporary("slow", status=429, retry_after=wait), "ok"])
+
+    def call() -> str:
+        item = next(calls)
+        if isinstance(item, Exception):
+            raise item
+        return str(item)
+
+    policy = RetryPolicy(retry_after_cap=120, sleep=sleeps.append)
+    if wait <= 120:
+        assert with_retries(policy, call, "test") == "ok" and sleeps == [wait]
+    else:
+        with pytest.raises(Temporary):
+            with_retries(policy, call, "test")
+        assert sleeps == []
 
 
 def test_with_retries_retries_temporary_then_succeeds() -> None:
@@ -141,7 +166,7 @@ class _State:
     ],
 )
 def test_prefect_retries_temporary_and_not_fatal(exc: BaseException, retried: bool) -> None:
-    assert retry_temporary(None, None, _State(exc)) is retried
+    assert retry_if_transient(None, None, _State(exc)) is retried
 
 
 def test_urls_in_messages_lose_their_query() -> None:

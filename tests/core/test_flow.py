@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,3 +43,74 @@ def test_sync_flow_end_to_end(
     assert {"backlog-summary", "sync-counts"} <= keys
     summary = next(a for a in found if a.key == "backlog-summary")
     assert "unsigned-note" in str(summary.data) and "Patient/" not in str(summary.data)
+
+
+def _task_runs(flow_run_id: Any) -> list[Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        return client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        )
+
+
+def test_a_config_edited_during_a_run_stops_it_and_nothing_is_done_twice(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file changes after the cursors advance: classification refuses to run on it, at
+    once and without a retry, and the next run does the rest exactly once."""
+    from sqlalchemy import func, select
+
+    from chartroute import sync
+    from chartroute.config import ConfigError
+    from chartroute.flows.sync import SyncParameters, sync_flow
+    from chartroute.store.engine import make_engine
+    from chartroute.store.schema import notification, work_item
+
+    url = f"sqlite:///{tmp_path / 'flow.db'}"
+    monkeypatch.setenv("CHARTROUTE_DATABASE_URL", url)
+    config = tmp_path / "practice.yaml"
+    shutil.copy(ROOT / "config" / "practice.yaml", config)
+    b.write_ndjson(
+        tmp_path / "src",
+        [b.encounter("e1"), b.order("s1"), b.encounter("e2"), b.note("n2", "Encounter/e2")],
+    )
+    commit = sync.commit_cursors
+
+    def commit_then_edit(engine: Any, plan: sync.SyncPlan) -> None:
+        commit(engine, plan)
+        config.write_bytes(config.read_bytes() + b"\n# edited while the sync ran\n")
+
+    monkeypatch.setattr(sync, "commit_cursors", commit_then_edit)
+    params = SyncParameters(
+        source=str(tmp_path / "src"), config=str(config), as_of="2026-03-10T12:00:00Z"
+    )
+    state = sync_flow(params, return_state=True)
+    assert state.is_failed()
+    with pytest.raises(ConfigError, match="changed during the run") as refused:
+        state.result()
+    assert str(config) in str(refused.value)
+    runs = {r.name.rsplit("-", 1)[0]: r for r in _task_runs(state.state_details.flow_run_id)}
+    classify = runs["classify-route-record"]
+    assert classify.state is not None and classify.state.is_failed()
+    assert classify.run_count == 1  # refused at once, not retried
+    assert not {"summary", "deliver", "backlog-snapshot"} & set(runs)
+
+    engine = make_engine(url)
+
+    def count(table: Any) -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+    assert count(work_item) == 0 and count(notification) == 0
+    monkeypatch.setattr(sync, "commit_cursors", commit)
+    again = sync_flow(params)  # the edited file, from the start
+    assert again["ingest"]["partitions_skipped"] == 3  # stored by the refused run, not re-read
+    assert again["classify"]["opened"] == 2
+    items, notices = count(work_item), count(notification)
+    assert items == 2 and notices > 0
+    third = sync_flow(params)
+    assert third["classify"]["opened"] == 0
+    assert (count(work_item), count(notification)) == (items, notices)
+    engine.dispose()
