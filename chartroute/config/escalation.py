@@ -14,9 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PlainSerializer,
     ValidationInfo,
@@ -25,6 +23,7 @@ from pydantic import (
 )
 
 from chartroute.business_time import Duration
+from chartroute.config.base import LocatedValueError, StrictModel
 
 #: Who a tier tells: the item's assignee, the manager of the item's role, the medical
 #: director, or the chart's rendering clinician.
@@ -66,11 +65,7 @@ DurationField = Annotated[
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Tier(_Strict):
+class Tier(StrictModel):
     """One step of the ladder: after ``after`` of business time, tell ``notify``."""
 
     name: str = Field(pattern=_NAME, description="Short name shown in the worklist and audit.")
@@ -95,7 +90,7 @@ class Tier(_Strict):
     )
 
 
-class Delinquency(_Strict):
+class Delinquency(StrictModel):
     """The point at which a chart counts as delinquent (told once per open spell)."""
 
     after: DurationField = Field(
@@ -134,7 +129,7 @@ def _default_tiers() -> list[Tier]:
     ]
 
 
-class EscalationPolicy(_Strict):
+class EscalationPolicy(StrictModel):
     """A ladder of tiers, a delinquency threshold and what a reassignment does."""
 
     tiers: list[Tier] = Field(
@@ -153,8 +148,6 @@ class EscalationPolicy(_Strict):
 
     @model_validator(mode="after")
     def _ordered_tiers(self) -> EscalationPolicy:
-        from chartroute.config.models import LocatedValueError
-
         names: set[str] = set()
         for i, tier in enumerate(self.tiers):
             if tier.name in names:
@@ -171,7 +164,7 @@ class EscalationPolicy(_Strict):
         return self
 
 
-class EscalationConfig(_Strict):
+class EscalationConfig(StrictModel):
     """Escalation policies by category and documentation-gap field, and who manages whom."""
 
     enabled: bool = Field(default=True, description="false: sweeps record and send nothing.")
@@ -210,8 +203,6 @@ class EscalationConfig(_Strict):
 
 def _people_on_roster(value: EscalationConfig, info: ValidationInfo) -> EscalationConfig:
     """Every manager and medical director named here is on the roster."""
-    from chartroute.config.models import LocatedValueError
-
     if "roster" not in info.data:
         return value  # the roster itself is invalid and reported on its own
     people = {p.id for p in info.data["roster"]}

@@ -11,10 +11,11 @@ from datetime import date
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from chartroute.calendar import ClinicCalendar
 from chartroute.config.backfill import BackfillSettings
+from chartroute.config.base import LocatedValueError, StrictModel
 from chartroute.config.ehr import Ehr
 from chartroute.config.escalation import EscalationConfig, EscalationField
 from chartroute.config.notify import NotifyConfig, NotifyField
@@ -51,11 +52,7 @@ DocumentationRouteKey = Literal[
 _ID_PATTERN = r"^[a-z0-9][a-z0-9\-_.]{0,63}$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PracticeInfo(_Strict):
+class PracticeInfo(StrictModel):
     """Who the practice is and how to link into its EHR."""
 
     name: str = Field(description="Display name of the practice, shown in reports.")
@@ -81,7 +78,7 @@ class PracticeInfo(_Strict):
         return value
 
 
-class ChartRules(_Strict):
+class ChartRules(StrictModel):
     """Which Encounters are charts (DESIGN: 'What makes a chart open')."""
 
     encounter_statuses: list[str] = Field(
@@ -95,7 +92,7 @@ class ChartRules(_Strict):
     )
 
 
-class DateRange(_Strict):
+class DateRange(StrictModel):
     """An inclusive range of days, e.g. a week of leave."""
 
     start: date = Field(alias="from", description="First day away.")
@@ -108,7 +105,7 @@ class DateRange(_Strict):
         return self
 
 
-class Person(_Strict):
+class Person(StrictModel):
     """One member of the care team."""
 
     id: str = Field(pattern=_ID_PATTERN, description="Stable id used in work items and output.")
@@ -147,7 +144,7 @@ class Person(_Strict):
         return False
 
 
-class Routing(_Strict):
+class Routing(StrictModel):
     """Which role takes each kind of blocker."""
 
     categories: dict[RoutedCategory, Role] = Field(
@@ -178,7 +175,7 @@ class Routing(_Strict):
         return self.categories.get(category, "clinician")  # type: ignore[call-overload,no-any-return]
 
 
-class EncounterTypeRules(_Strict):
+class EncounterTypeRules(StrictModel):
     """Documentation requirements of one encounter type."""
 
     required_fields: list[DocumentationField] | None = Field(
@@ -190,7 +187,7 @@ class EncounterTypeRules(_Strict):
     )
 
 
-class Documentation(_Strict):
+class Documentation(StrictModel):
     """What a chart must contain before it can close."""
 
     required_fields: list[DocumentationField] = Field(
@@ -219,7 +216,7 @@ class Documentation(_Strict):
         return value
 
 
-class Billing(_Strict):
+class Billing(StrictModel):
     """Money inputs for priority (billing impact, filing deadline) and ROI."""
 
     currency: str = Field(default="USD", description="ISO 4217 currency of the fee schedule.")
@@ -234,7 +231,7 @@ class Billing(_Strict):
     )
 
 
-class PracticeConfig(_Strict):
+class PracticeConfig(StrictModel):
     """The whole practice file."""
 
     practice: PracticeInfo
@@ -311,14 +308,6 @@ class PracticeConfig(_Strict):
             if p.id == person_id:
                 return p
         raise KeyError(person_id)
-
-
-class LocatedValueError(ValueError):
-    """A validation error that knows which field it is about (for file/line reporting)."""
-
-    def __init__(self, loc: tuple[str | int, ...], message: str):
-        super().__init__(message)
-        self.loc = loc
 
 
 def _at(loc: tuple[str | int, ...], message: str) -> LocatedValueError:
