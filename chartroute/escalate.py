@@ -32,6 +32,7 @@ from datetime import date, datetime
 from chartroute.business_time import BusinessClock
 from chartroute.config.escalation import EscalationConfig, EscalationPolicy, Target
 from chartroute.config.models import Person, PracticeConfig
+from chartroute.vocabulary import Category, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +40,9 @@ class OpenItem:
     """An open work item as escalation sees it (identifiers and instants only)."""
 
     id: str
-    category: str
+    category: Category
     subject: str
-    role: str
+    role: Role
     assignee: str | None
     clinician: str | None
     visit_at: datetime | None

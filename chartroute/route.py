@@ -1,10 +1,15 @@
-"""Who takes each blocker: turn chart verdicts into work items with an assignee and a priority.
+"""Who takes each blocker: the role, the person, and who covers for them when they are away.
 
-Pure like ``classify``: the roster, the current load per person and the as-of day are inputs.
-Clinical items follow the chart's rendering clinician; staff items stay with the person who has
-them (so a re-sync does not shuffle work) unless that person left the role or is away, else go to
-the clinician's pod member for the role, else to the least-loaded person in the role (open items
-÷ daily capacity, ties broken by name). Anyone out of office hands over to their named backup.
+This is the one place those three are decided. Pure like ``classify``: the roster, the current
+load per person and the as-of day are inputs.
+
+- **Role** (``role_for``): per category from ``routing.categories``; a documentation gap per
+  missing field from ``routing.documentation_fields`` (``forms`` for any required form).
+- **Person** (``Router.assign``): clinical items follow the chart's rendering clinician; staff
+  items stay with the person who has them (so a re-sync does not shuffle work) unless that
+  person left the role or is away, else go to the clinician's pod member for the role, else to
+  the least-loaded person in the role (open items ÷ daily capacity, ties broken by name).
+- **Cover**: anyone out of office hands over along their backup chain.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from chartroute.classify import Blocker, ChartVerdict
-from chartroute.config.models import Person, PracticeConfig
+from chartroute.classify import ChartVerdict
+from chartroute.config.models import Person, PracticeConfig, Routing
+from chartroute.vocabulary import Category, Role, gap_key
 
 
 def work_item_id(encounter: str, category: str, subject: str) -> str:
@@ -30,9 +36,9 @@ class WorkItem:
 
     id: str
     encounter: str
-    category: str
+    category: Category
     subject: str
-    role: str
+    role: Role
     assignee: str | None
     evidence: tuple[str, ...]
     detail: str
@@ -40,6 +46,17 @@ class WorkItem:
     billing_impact: float | None
     filing_deadline: date | None
     clinician: str | None  # roster id of the chart's rendering clinician, if known
+
+
+def role_for(routing: Routing, category: Category, subject: str | None = None) -> Role:
+    """The role a blocker of ``category`` about ``subject`` goes to.
+
+    A documentation gap is routed by its missing field (any form by ``forms``), every other
+    blocker by its category; one the config leaves out goes to the clinician (DESIGN.md).
+    """
+    if category == Category.DOCUMENTATION_GAP:
+        return routing.documentation_fields.get(gap_key(subject or ""), Role.CLINICIAN)
+    return routing.categories.get(category, Role.CLINICIAN)
 
 
 class Router:
@@ -64,13 +81,13 @@ class Router:
         self, verdict: ChartVerdict, current: Mapping[str, str | None] | None = None
     ) -> list[WorkItem]:
         """Work items for an open chart's blockers; ``current`` maps item id → assignee now."""
-        clinician = self.by_practitioner.get(verdict.rendering_clinician or "")
+        clinician = self.clinician_of(verdict)
         billing = self._billing_impact(verdict)
         deadline = self._filing_deadline(verdict)
         items = []
         for blocker in verdict.blockers:
             item_id = work_item_id(verdict.encounter, blocker.category, blocker.subject)
-            role = self.config.routing.role_for(blocker.category, _gap_field(blocker))
+            role = role_for(self.config.routing, blocker.category, blocker.subject)
             existing = (current or {}).get(item_id)
             assignee = self.assign(role, clinician, existing)
             if assignee is not None and assignee != existing:
@@ -95,9 +112,13 @@ class Router:
             )
         return items
 
-    def assign(self, role: str, clinician: Person | None, current: str | None) -> str | None:
+    def clinician_of(self, verdict: ChartVerdict) -> Person | None:
+        """The roster entry of the chart's rendering clinician, if they are on the roster."""
+        return self.by_practitioner.get(verdict.rendering_clinician or "")
+
+    def assign(self, role: Role, clinician: Person | None, current: str | None) -> str | None:
         """The person who should hold an item of ``role`` on ``clinician``'s chart."""
-        if role == "clinician":
+        if role == Role.CLINICIAN:
             return self._cover(clinician).id if clinician else None
         holder = self.by_id.get(current or "")
         if holder is not None and _takes(holder, role) and not holder.is_away(self.day):
@@ -140,13 +161,9 @@ class Router:
         return verdict.visit_at.date() + timedelta(days=days)
 
 
-def _takes(person: Person, role: str) -> bool:
+def _takes(person: Person, role: Role) -> bool:
     """Whether ``person`` is routed staff items of ``role`` (a capacity of 0 opts out)."""
     return role in person.roles and person.daily_capacity > 0
-
-
-def _gap_field(blocker: Blocker) -> str | None:
-    return blocker.subject if blocker.category == "documentation-gap" else None
 
 
 def priority_key(item: WorkItem) -> tuple[float, float, float, str]:

@@ -24,23 +24,12 @@ from pydantic import (
 
 from chartroute.business_time import Duration
 from chartroute.config.base import LocatedValueError, StrictModel
+from chartroute.config.choices import CategoryCode, GapKeyCode, WorkRoleCode
+from chartroute.vocabulary import Category, gap_key
 
 #: Who a tier tells: the item's assignee, the manager of the item's role, the medical
 #: director, or the chart's rendering clinician.
 Target = Literal["assignee", "manager", "medical-director", "clinician"]
-#: Work item categories (DESIGN.md's classification contract).
-EscalatedCategory = Literal[
-    "unsigned-note",
-    "pending-result",
-    "awaiting-referral-auth",
-    "coding-query",
-    "documentation-gap",
-]
-#: Documentation-gap fields (``forms`` covers every required form), as in ``routing``.
-GapField = Literal[
-    "chief-complaint", "diagnosis", "level-of-service", "rendering-clinician", "forms"
-]
-WorkRole = Literal["clinician", "medical-assistant", "referral-coordinator", "front-desk", "coder"]
 _NAME = r"^[a-z0-9][a-z0-9\-_]{0,31}$"
 
 
@@ -172,15 +161,15 @@ class EscalationConfig(StrictModel):
         default_factory=EscalationPolicy,
         description="The policy of every category not listed under `categories`.",
     )
-    categories: dict[EscalatedCategory, EscalationPolicy] = Field(
+    categories: dict[CategoryCode, EscalationPolicy] = Field(
         default_factory=dict, description="A whole policy per category, replacing the default."
     )
-    documentation_fields: dict[GapField, EscalationPolicy] = Field(
+    documentation_fields: dict[GapKeyCode, EscalationPolicy] = Field(
         default_factory=dict,
         description="A whole policy per documentation-gap field (`forms`: any required form), "
         "replacing the documentation-gap (or default) policy.",
     )
-    managers: dict[WorkRole, list[str]] = Field(
+    managers: dict[WorkRoleCode, list[str]] = Field(
         default_factory=dict,
         description="Person ids who manage each role; a role left out is managed by everyone "
         "with role `manager`.",
@@ -191,14 +180,13 @@ class EscalationConfig(StrictModel):
         "`medical-director`.",
     )
 
-    def policy_for(self, category: str, subject: str | None = None) -> EscalationPolicy:
+    def policy_for(self, category: Category, subject: str | None = None) -> EscalationPolicy:
         """The policy of a work item: by documentation field, then category, then the default."""
-        if category == "documentation-gap" and subject:
-            key = "forms" if subject.startswith("form:") else subject
-            field_policy = self.documentation_fields.get(key)  # type: ignore[call-overload]
+        if category == Category.DOCUMENTATION_GAP and subject:
+            field_policy = self.documentation_fields.get(gap_key(subject))
             if field_policy is not None:
-                return field_policy  # type: ignore[no-any-return]
-        return self.categories.get(category, self.default)  # type: ignore[call-overload,no-any-return]
+                return field_policy
+        return self.categories.get(category, self.default)
 
 
 def _people_on_roster(value: EscalationConfig, info: ValidationInfo) -> EscalationConfig:

@@ -8,7 +8,6 @@ editors use (``chartroute config schema``) is generated from these models.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -16,38 +15,13 @@ from pydantic import Field, field_validator, model_validator
 from chartroute.calendar import ClinicCalendar
 from chartroute.config.backfill import BackfillSettings
 from chartroute.config.base import LocatedValueError, StrictModel
+from chartroute.config.choices import FieldCode, GapKeyCode, RoleCode, RoutedCategoryCode
 from chartroute.config.ehr import Ehr
 from chartroute.config.escalation import EscalationConfig, EscalationField
 from chartroute.config.notify import NotifyConfig, NotifyField
 from chartroute.config.roi import RoiInputs
 from chartroute.config.validation import Validation
-
-Role = Literal[
-    "clinician",
-    "medical-assistant",
-    "referral-coordinator",
-    "front-desk",
-    "coder",
-    "manager",
-    "medical-director",
-]
-#: Roles a work item can be routed to (managers and directors are only escalated to).
-WORK_ROLES: tuple[str, ...] = (
-    "clinician",
-    "medical-assistant",
-    "referral-coordinator",
-    "front-desk",
-    "coder",
-)
-RoutedCategory = Literal[
-    "unsigned-note", "pending-result", "awaiting-referral-auth", "coding-query"
-]
-DocumentationField = Literal[
-    "chief-complaint", "diagnosis", "level-of-service", "rendering-clinician"
-]
-DocumentationRouteKey = Literal[
-    "chief-complaint", "diagnosis", "level-of-service", "rendering-clinician", "forms"
-]
+from chartroute.vocabulary import FORMS, Category, DocumentationField, Role
 
 _ID_PATTERN = r"^[a-z0-9][a-z0-9\-_.]{0,63}$"
 
@@ -110,7 +84,7 @@ class Person(StrictModel):
 
     id: str = Field(pattern=_ID_PATTERN, description="Stable id used in work items and output.")
     name: str = Field(description="Display name (staff names are not PHI).")
-    roles: list[Role] = Field(min_length=1, description="Roles this person takes work for.")
+    roles: list[RoleCode] = Field(min_length=1, description="Roles this person takes work for.")
     practitioner: str | None = Field(
         default=None,
         pattern=r"^(Practitioner|PractitionerRole)/[A-Za-z0-9\-.]{1,64}$",
@@ -145,40 +119,33 @@ class Person(StrictModel):
 
 
 class Routing(StrictModel):
-    """Which role takes each kind of blocker."""
+    """Which role takes each kind of blocker (``chartroute.route.role_for`` reads it)."""
 
-    categories: dict[RoutedCategory, Role] = Field(
-        default_factory=lambda: {  # type: ignore[arg-type]
-            "unsigned-note": "clinician",
-            "pending-result": "medical-assistant",
-            "awaiting-referral-auth": "referral-coordinator",
-            "coding-query": "clinician",
+    categories: dict[RoutedCategoryCode, RoleCode] = Field(
+        default_factory=lambda: {
+            Category.UNSIGNED_NOTE: Role.CLINICIAN,
+            Category.PENDING_RESULT: Role.MEDICAL_ASSISTANT,
+            Category.AWAITING_REFERRAL_AUTH: Role.REFERRAL_COORDINATOR,
+            Category.CODING_QUERY: Role.CLINICIAN,
         },
         description="Role per blocker category (documentation gaps are routed per field).",
     )
-    documentation_fields: dict[DocumentationRouteKey, Role] = Field(
-        default_factory=lambda: {  # type: ignore[arg-type]
-            "chief-complaint": "medical-assistant",
-            "diagnosis": "clinician",
-            "level-of-service": "clinician",
-            "rendering-clinician": "front-desk",
-            "forms": "medical-assistant",
+    documentation_fields: dict[GapKeyCode, RoleCode] = Field(
+        default_factory=lambda: {
+            DocumentationField.CHIEF_COMPLAINT: Role.MEDICAL_ASSISTANT,
+            DocumentationField.DIAGNOSIS: Role.CLINICIAN,
+            DocumentationField.LEVEL_OF_SERVICE: Role.CLINICIAN,
+            DocumentationField.RENDERING_CLINICIAN: Role.FRONT_DESK,
+            FORMS: Role.MEDICAL_ASSISTANT,
         },
         description="Role per documentation-gap field; `forms` covers every required form.",
     )
-
-    def role_for(self, category: str, field: str | None = None) -> str:
-        """The role a blocker goes to; defaults follow DESIGN.md when a key is left out."""
-        if category == "documentation-gap":
-            key = "forms" if field and field.startswith("form:") else field
-            return self.documentation_fields.get(key, "clinician")  # type: ignore[call-overload,no-any-return]
-        return self.categories.get(category, "clinician")  # type: ignore[call-overload,no-any-return]
 
 
 class EncounterTypeRules(StrictModel):
     """Documentation requirements of one encounter type."""
 
-    required_fields: list[DocumentationField] | None = Field(
+    required_fields: list[FieldCode] | None = Field(
         default=None, description="Fields this type needs; default: the practice-wide list."
     )
     forms: list[str] = Field(
@@ -190,13 +157,8 @@ class EncounterTypeRules(StrictModel):
 class Documentation(StrictModel):
     """What a chart must contain before it can close."""
 
-    required_fields: list[DocumentationField] = Field(
-        default_factory=lambda: [  # type: ignore[arg-type]
-            "chief-complaint",
-            "diagnosis",
-            "level-of-service",
-            "rendering-clinician",
-        ],
+    required_fields: list[FieldCode] = Field(
+        default_factory=lambda: list(DocumentationField),
         description="Fields every chart needs unless its encounter type says otherwise.",
     )
     by_encounter_type: dict[str, EncounterTypeRules] = Field(
@@ -299,7 +261,7 @@ class PracticeConfig(StrictModel):
         ]
         for *path, role in routed:
             if role not in roles_present:
-                raise _at(tuple(path), f"no one on the roster has role {role!r}")
+                raise _at(tuple(path), f"no one on the roster has role {str(role)!r}")
         return self
 
     def person(self, person_id: str) -> Person:

@@ -15,26 +15,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from chartroute.analytics.snapshots import AGE_BUCKETS, UNKNOWN
-from chartroute.classify import CATEGORIES
 from chartroute.report import charts
 from chartroute.report.model import ReportData
+from chartroute.vocabulary import Category, DocumentationField, category_label, ordered_categories
 
-CATEGORY_LABELS: dict[str, str] = {
-    "unsigned-note": "Unsigned note",
-    "pending-result": "Pending result",
-    "awaiting-referral-auth": "Referral / authorization",
-    "coding-query": "Coding query",
-    "documentation-gap": "Documentation gap",
-}
-
+#: Labels of the finer reasons of the Pareto (``analytics.snapshots.stuck_reason``).
 REASON_LABELS: dict[str, str] = {
-    "awaiting-referral-auth/referral": "Referral letter",
-    "awaiting-referral-auth/prior-auth": "Prior authorization",
-    "documentation-gap/chief-complaint": "Missing chief complaint",
-    "documentation-gap/diagnosis": "Missing diagnosis",
-    "documentation-gap/level-of-service": "Missing level of service",
-    "documentation-gap/rendering-clinician": "Missing rendering clinician",
-    "documentation-gap/form": "Missing form",
+    f"{Category.AWAITING_REFERRAL_AUTH}/referral": "Referral letter",
+    f"{Category.AWAITING_REFERRAL_AUTH}/prior-auth": "Prior authorization",
+    **{f"{Category.DOCUMENTATION_GAP}/{f}": f"Missing {f.label}" for f in DocumentationField},
+    f"{Category.DOCUMENTATION_GAP}/form": "Missing form",
 }
 
 CSP = (
@@ -73,10 +63,6 @@ footer dd { margin: 0 0 0 0; }
 """
 
 
-def category_label(code: str) -> str:
-    return CATEGORY_LABELS.get(code, code)
-
-
 def reason_label(code: str) -> str:
     return REASON_LABELS.get(code, category_label(code))
 
@@ -102,13 +88,8 @@ def data_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _ordered_categories(found: Sequence[str]) -> list[str]:
-    known = [c for c in CATEGORIES if c in found]
-    return known + sorted(c for c in found if c not in CATEGORIES)
-
-
 def backlog_trend(data: ReportData) -> str:
-    categories = _ordered_categories(data.keys("open_items", "category"))
+    categories = ordered_categories(data.keys("open_items", "category"))
     series = {category_label(c): data.series("open_items", "category", c) for c in categories}
     chart = charts.stacked_bars("Open work items by category, per day", _day_labels(data), series)
     return section(
@@ -212,7 +193,7 @@ def person_queues(data: ReportData, people: Mapping[str, str]) -> str:
 
 
 def closing_times(data: ReportData) -> str:
-    categories = _ordered_categories(list(data.time_to_close))
+    categories = ordered_categories(list(data.time_to_close))
     stats = [data.time_to_close[c] for c in categories]
     labels = [category_label(c) for c in categories]
     chart = charts.median_p90_chart(
@@ -297,7 +278,7 @@ def escalations(data: ReportData) -> str:
     for stored in data.stored.values():
         for key, value in stored.breakdown("escalations", "category").items():
             escalated[key] = escalated.get(key, 0.0) + value
-    categories = _ordered_categories(sorted(set(delinquent) | set(escalated)))
+    categories = ordered_categories(sorted(set(delinquent) | set(escalated)))
     rows = [
         [category_label(c), f"{escalated.get(c, 0.0):,.0f}", f"{delinquent.get(c, 0.0):,.0f}"]
         for c in categories

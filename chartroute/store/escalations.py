@@ -24,6 +24,7 @@ from chartroute.store.schema import (
     work_item,
     work_item_event,
 )
+from chartroute.vocabulary import Category, Role
 
 _STATE_FIELDS = tuple(LadderState.__dataclass_fields__)
 _SPELL_EVENTS = ("opened", "reopened")
@@ -66,9 +67,9 @@ def open_items_page(conn: Connection, after: str | None, limit: int) -> list[Ope
         items.append(
             OpenItem(
                 id=r.id,
-                category=r.category,
+                category=Category(r.category),
                 subject=r.subject,
-                role=r.role,
+                role=Role(r.role),
                 assignee=r.assignee,
                 clinician=r.clinician,
                 visit_at=r.visit_at,
