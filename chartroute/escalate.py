@@ -16,9 +16,10 @@ Every event is named by a *step* (``"<epoch>.t<level>"``, ``"<epoch>.t<level>.r<
 made it due, never earlier than its threshold. The state that comes back records how far the
 item got, so a second sweep at the same instant emits nothing, and the level never goes down
 while the item stays open: it starts again from zero only when a closed item reopens (a new
-*epoch*). Recipients are resolved on the sweep's day: anyone out of office is replaced by their
-backup (followed along the chain); when everyone on the chain is away the notice still goes to
-the first person, to wait for their return.
+*epoch*). Recipients are resolved on the sweep's day by the router (``Router.cover``), the
+same out-of-office chain that places work items: anyone away is replaced by their backup
+(followed along the chain); when everyone on the chain is away the notice still goes to the
+first person, to wait for their return.
 
 No I/O, no clock of its own: the caller passes everything in.
 """
@@ -31,7 +32,8 @@ from datetime import date, datetime
 
 from chartroute.business_time import BusinessClock
 from chartroute.config.escalation import EscalationConfig, EscalationPolicy, Target
-from chartroute.config.models import Person, PracticeConfig
+from chartroute.config.models import PracticeConfig
+from chartroute.route import Router
 from chartroute.vocabulary import Category, Role
 
 
@@ -102,10 +104,12 @@ class Decision:
 
 
 class Directory:
-    """Who the targets of a tier are, and who covers for whom, from the roster and policy."""
+    """Who the targets of a tier are, from the roster and the escalation config; who covers
+    for someone away is the router's answer, so notices follow the items' own cover chain."""
 
-    def __init__(self, config: PracticeConfig) -> None:
-        self.people: dict[str, Person] = {p.id: p for p in config.roster}
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        config = router.config
         escalation = config.escalation
         managers = sorted(p.id for p in config.roster if "manager" in p.roles)
         self._managers: dict[str, list[str]] = {
@@ -126,19 +130,6 @@ class Directory:
             return self._managers.get(item.role, self._default_managers)
         return self._directors
 
-    def cover(self, person_id: str, day: date) -> str:
-        """The person who reads ``person_id``'s notices on ``day``: their backup chain while
-        they are away; the person themself when no one on the chain is in."""
-        person = self.people.get(person_id)
-        seen = {person_id}
-        current = person
-        while current is not None and current.is_away(day):
-            if current.backup is None or current.backup in seen:
-                return person_id
-            seen.add(current.backup)
-            current = self.people.get(current.backup)
-        return current.id if current is not None else person_id
-
     def recipients(
         self, targets: Iterable[Target], item: OpenItem, day: date
     ) -> tuple[Recipient, ...]:
@@ -146,7 +137,7 @@ class Directory:
         out: dict[str, Recipient] = {}
         for target in targets:
             for person_id in self.targets(target, item):
-                reader = self.cover(person_id, day)
+                reader = self.router.cover(person_id, day)
                 if reader not in out:
                     covering = person_id if reader != person_id else None
                     out[reader] = Recipient(reader, target, covering)
@@ -310,7 +301,7 @@ def sweep(
     escalation: EscalationConfig = config.escalation
     if not escalation.enabled:
         return []
-    directory = directory or Directory(config)
+    directory = directory or Directory(Router(config, now))
     return [
         escalate_item(
             item,

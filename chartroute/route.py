@@ -9,7 +9,9 @@ load per person and the as-of day are inputs.
   items stay with the person who has them (so a re-sync does not shuffle work) unless that
   person left the role or is away, else go to the clinician's pod member for the role, else to
   the least-loaded person in the role (open items ÷ daily capacity, ties broken by name).
-- **Cover**: anyone out of office hands over along their backup chain.
+- **Cover** (``Router.cover``): anyone out of office hands over along their backup chain.
+  Routing uses it to place an item, and escalation (``chartroute.escalate.Directory``) asks the
+  same router who reads a notice, so an item and the notices about it reach the same person.
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ class Router:
     def assign(self, role: Role, clinician: Person | None, current: str | None) -> str | None:
         """The person who should hold an item of ``role`` on ``clinician``'s chart."""
         if role == Role.CLINICIAN:
-            return self._cover(clinician).id if clinician else None
+            return self.cover(clinician.id) if clinician else None
         holder = self.by_id.get(current or "")
         if holder is not None and _takes(holder, role) and not holder.is_away(self.day):
             return holder.id
@@ -131,19 +133,33 @@ class Router:
             present = [p for p in pool if not p.is_away(self.day)]
             if present:
                 return self._least_loaded(present).id
-        return self._cover(self._least_loaded(pod or in_role)).id
+        return self.cover(self._least_loaded(pod or in_role).id)
 
     def _least_loaded(self, people: Iterable[Person]) -> Person:
         return min(people, key=lambda p: (self.load.get(p.id, 0) / p.daily_capacity, p.name, p.id))
 
-    def _cover(self, person: Person) -> Person:
-        """Follow backups while the person is away; stop at a cycle or an absent backup."""
-        seen = {person.id}
-        current = person
-        while current.is_away(self.day) and current.backup and current.backup not in seen:
+    def cover(self, person_id: str, day: date | None = None) -> str:
+        """Who stands in for ``person_id`` on ``day`` (default: the router's as-of day).
+
+        The backup chain is followed while the person on it is away; the first one who is in
+        covers. When the chain ends (no backup, or it loops back) with everyone on it away,
+        the answer is the person themself: the item waits for its holder's return and the
+        notice waits to be read, rather than going to someone nobody asked to cover. An id
+        that is not on the roster (an assignee stored before they left it) is its own answer.
+
+        Both callers need exactly this: routing places an item on its holder's cover, and
+        escalation tells a notice's reader, who may be an item's stored holder who has since
+        left the roster (so an unknown id must not be an error).
+        """
+        day = self.day if day is None else day
+        seen = {person_id}
+        current = self.by_id.get(person_id)
+        while current is not None and current.is_away(day):
+            if current.backup is None or current.backup in seen:
+                return person_id
             seen.add(current.backup)
-            current = self.by_id[current.backup]
-        return current if not current.is_away(self.day) else person
+            current = self.by_id.get(current.backup)
+        return current.id if current is not None else person_id
 
     def _billing_impact(self, verdict: ChartVerdict) -> float | None:
         fees = self.config.billing.fee_schedule

@@ -28,6 +28,7 @@ from chartroute.business_time import BusinessClock
 from chartroute.config.models import PracticeConfig
 from chartroute.escalate import Directory, Escalation, clock_for, sweep
 from chartroute.notify.outbox import Notice, enqueue
+from chartroute.route import Router
 from chartroute.store import escalations as store
 
 SWEEP_BATCH = 1000
@@ -88,7 +89,7 @@ def run_sweep(
     if not config.escalation.enabled:
         return counts
     clock = clock or clock_for(config)
-    directory = Directory(config)
+    directory = Directory(Router(config, now))
     after: str | None = None
     while True:
         with engine.begin() as conn:

@@ -10,12 +10,14 @@ import pytest
 
 from chartroute.config import ConfigError, load_config_text
 from chartroute.escalate import Decision, Directory, LadderState, OpenItem, clock_for, escalate_item
+from chartroute.route import Router
 from tests.escalate.helpers import LADDER, item, local, practice
 
 
 def decide(config: Any, it: OpenItem, now_local: str, state: LadderState | None = None) -> Decision:
     policy = config.escalation.policy_for(it.category, it.subject)
-    return escalate_item(it, state, policy, Directory(config), clock_for(config), local(now_local))
+    now = local(now_local)
+    return escalate_item(it, state, policy, Directory(Router(config, now)), clock_for(config), now)
 
 
 def steps(decision: Decision) -> list[tuple[str, str, list[str]]]:

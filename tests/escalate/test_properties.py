@@ -14,6 +14,7 @@ from chartroute.business_time import BusinessClock, Duration
 from chartroute.calendar import ClinicCalendar
 from chartroute.config.escalation import EscalationPolicy
 from chartroute.escalate import Directory, LadderState, OpenItem, escalate_item
+from chartroute.route import Router
 from tests.escalate.helpers import practice
 
 ZONES = ["America/New_York", "Europe/London", "Australia/Sydney", "America/Phoenix"]
@@ -100,7 +101,7 @@ def business_hours(amount: Duration) -> timedelta:
     return timedelta(hours=hours)
 
 
-DIRECTORY = Directory(practice())
+DIRECTORY = Directory(Router(practice(), datetime(2026, 1, 1, tzinfo=UTC)))  # nobody away
 
 
 def run(case: Case) -> list[tuple[datetime, OpenItem, LadderState | None, Any]]:
