@@ -57,8 +57,10 @@ def role_for(routing: Routing, category: Category, subject: str | None = None) -
     blocker by its category; one the config leaves out goes to the clinician (DESIGN.md).
     """
     if category == Category.DOCUMENTATION_GAP:
-        return routing.documentation_fields.get(gap_key(subject or ""), Role.CLINICIAN)
-    return routing.categories.get(category, Role.CLINICIAN)
+        role = routing.documentation_fields.get(gap_key(subject or ""), Role.CLINICIAN)
+    else:
+        role = routing.categories.get(category, Role.CLINICIAN)
+    return Role(role)  # a member even from a config copied without validation
 
 
 class Router:
