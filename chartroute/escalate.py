@@ -1,4 +1,11 @@
-"""Escalation, decided purely: open work items + policy + business clock + now → escalations.
+"""Escalation, decided purely: open work items + policy + business clock + now → events.
+
+The words, as the code uses them: *escalation* is the whole idea — a work item that stays open
+climbs a *ladder* of tiers (its policy, ``chartroute.config.escalation``) and each step it
+takes is an *escalation event* (``EscalationEvent``: escalated, repeated or delinquent) told
+to people. A *sweep* is one pass over every open item at one instant: ``chartroute.sweep``
+runs it against the store, as the ``chartroute-escalate`` flow and ``chartroute sweep`` do.
+This module decides; it never reads or writes.
 
 For each open item the ladder of its policy (``chartroute.config.escalation``) is laid out on
 the practice's business clock from the item's *clock start* — when it opened, or, under
@@ -38,8 +45,9 @@ from chartroute.vocabulary import Category, Role
 
 
 @dataclass(frozen=True, slots=True)
-class OpenItem:
-    """An open work item as escalation sees it (identifiers and instants only)."""
+class LadderItem:
+    """An open work item as its ladder sees it: whom it concerns and when its clock started
+    (identifiers and instants only)."""
 
     id: str
     category: Category
@@ -80,8 +88,9 @@ class Recipient:
 
 
 @dataclass(frozen=True, slots=True)
-class Escalation:
-    """One escalation of one item: what step, due when, told to whom."""
+class EscalationEvent:
+    """One step of one item's ladder: which step, due when, told to whom (a row of the
+    ``escalation_event`` audit trail once recorded)."""
 
     work_item_id: str
     step: str
@@ -100,7 +109,7 @@ class Decision:
 
     item_id: str
     state: LadderState
-    escalations: tuple[Escalation, ...]
+    escalations: tuple[EscalationEvent, ...]
 
 
 class Directory:
@@ -120,7 +129,7 @@ class Directory:
             p.id for p in config.roster if "medical-director" in p.roles
         )
 
-    def targets(self, target: Target, item: OpenItem) -> list[str]:
+    def targets(self, target: Target, item: LadderItem) -> list[str]:
         """Person ids a target names for this item, before out-of-office cover."""
         if target == "assignee":
             return [item.assignee] if item.assignee else []
@@ -131,7 +140,7 @@ class Directory:
         return self._directors
 
     def recipients(
-        self, targets: Iterable[Target], item: OpenItem, day: date
+        self, targets: Iterable[Target], item: LadderItem, day: date
     ) -> tuple[Recipient, ...]:
         """Everyone to tell, once each, in the order the policy lists the targets."""
         out: dict[str, Recipient] = {}
@@ -144,7 +153,7 @@ class Directory:
         return tuple(out.values())
 
 
-def start_state(item: OpenItem, policy: EscalationPolicy, epoch: int = 0) -> LadderState:
+def start_state(item: LadderItem, policy: EscalationPolicy, epoch: int = 0) -> LadderState:
     """The state of an item at the start of an open spell (nothing sent yet)."""
     restart = policy.on_reassign == "restart"
     return LadderState(
@@ -156,7 +165,7 @@ def start_state(item: OpenItem, policy: EscalationPolicy, epoch: int = 0) -> Lad
 
 
 def carried_state(
-    item: OpenItem, state: LadderState | None, policy: EscalationPolicy
+    item: LadderItem, state: LadderState | None, policy: EscalationPolicy
 ) -> LadderState:
     """The stored state brought up to the item as it is now: a new spell if it reopened, a
     restarted clock if it was reassigned under ``restart``, else the same ladder."""
@@ -191,7 +200,7 @@ def tier_due_times(
 
 
 def delinquent_at(
-    clock: BusinessClock, policy: EscalationPolicy, item: OpenItem
+    clock: BusinessClock, policy: EscalationPolicy, item: LadderItem
 ) -> datetime | None:
     """When the item's chart becomes delinquent (counted from the visit), if the policy says."""
     if policy.delinquency is None:
@@ -200,7 +209,7 @@ def delinquent_at(
 
 
 def escalate_item(
-    item: OpenItem,
+    item: LadderItem,
     stored: LadderState | None,
     policy: EscalationPolicy,
     directory: Directory,
@@ -212,13 +221,13 @@ def escalate_item(
     day = clock.local_date(now)
     tiers = policy.tiers
     dues = tier_due_times(clock, policy, state.clock_start)
-    events: list[Escalation] = []
+    events: list[EscalationEvent] = []
 
     def emit(
         step: str, kind: str, due_at: datetime, targets: Iterable[Target], urgent: bool | None
     ) -> None:
         events.append(
-            Escalation(
+            EscalationEvent(
                 work_item_id=item.id,
                 step=f"{state.epoch}.{step}",
                 kind=kind,
@@ -289,8 +298,8 @@ def _next_step(
     return min(candidates)
 
 
-def sweep(
-    items: Iterable[OpenItem],
+def escalate_items(
+    items: Iterable[LadderItem],
     states: Mapping[str, LadderState],
     config: PracticeConfig,
     clock: BusinessClock,

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chartroute.config import PracticeConfig, load_config_text
-from chartroute.escalate import Directory, OpenItem
+from chartroute.escalate import Directory, LadderItem
 from chartroute.route import Router
 from chartroute.vocabulary import Category, Role
 
@@ -93,7 +93,7 @@ def test_routing_and_escalation_agree_on_who_covers(config: PracticeConfig, hold
     router = Router(config, AS_OF)
     clinician = config.person(holder)
     routed_to = router.assign(Role.CLINICIAN, clinician, None)
-    item = OpenItem(
+    item = LadderItem(
         "wi-1", Category.UNSIGNED_NOTE, "note", Role.CLINICIAN, holder, holder, None, AS_OF, AS_OF
     )
     told = Directory(router).recipients(["assignee"], item, TODAY)
