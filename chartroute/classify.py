@@ -232,7 +232,7 @@ def coding_query_blockers(chart: ChartFacts) -> list[Blocker]:
     enc = chart.encounter.key
     own_notes = {n.key for n in chart.notes if enc in n.encounters}
     blockers = []
-    for task in chart.tasks:
+    for task in chart.fhir_tasks:
         if CODER_QUERY_CODE not in task.codes or task.status not in OPEN_TASK_STATUSES:
             continue
         if task.focus != enc and task.focus not in own_notes:

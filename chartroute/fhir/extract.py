@@ -22,11 +22,11 @@ from chartroute.fhir.facts import (
     ConditionFact,
     EncounterFact,
     Fact,
+    FhirTaskFact,
     FormFact,
     NoteFact,
     OrderFact,
     ReportFact,
-    TaskFact,
 )
 from chartroute.fhir.references import parse_reference, resource_key
 
@@ -310,13 +310,13 @@ def _claim_response(r: _Reader) -> ClaimResponseFact:
     )
 
 
-def _task(r: _Reader) -> TaskFact:
+def _task(r: _Reader) -> FhirTaskFact:
     version, updated = r.meta()
     focus = r.ref("focus", r.resource.get("focus"))
     encounter = r.ref("encounter", r.resource.get("encounter"))
     codes = tuple(c.split("|", 1)[1] for c in r.codings("code", r.resource.get("code")))
     links = tuple(dict.fromkeys(k for k in (focus, encounter) if k))
-    return TaskFact(
+    return FhirTaskFact(
         key=r.key,
         version=version,
         updated_at=updated,
