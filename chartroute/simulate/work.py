@@ -30,7 +30,6 @@ from chartroute.simulate.world import World
 from chartroute.vocabulary import Category, Role
 
 Policy = Literal["manual", "routed"]
-POLICIES: tuple[Policy, ...] = ("manual", "routed")
 ItemKey = tuple[str, str, str]
 
 
