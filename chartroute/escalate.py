@@ -120,13 +120,13 @@ class Directory:
         self.router = router
         config = router.config
         escalation = config.escalation
-        managers = sorted(p.id for p in config.roster if "manager" in p.roles)
+        managers = sorted(p.id for p in config.roster if Role.MANAGER in p.roles)
         self._managers: dict[str, list[str]] = {
             role: list(ids) for role, ids in escalation.managers.items()
         }
         self._default_managers = managers
         self._directors = list(escalation.medical_directors) or sorted(
-            p.id for p in config.roster if "medical-director" in p.roles
+            p.id for p in config.roster if Role.MEDICAL_DIRECTOR in p.roles
         )
 
     def targets(self, target: Target, item: LadderItem) -> list[str]:

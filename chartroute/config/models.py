@@ -240,7 +240,7 @@ class PracticeConfig(StrictModel):
                 if person.backup == person.id:
                     raise _at(("roster", i, "backup"), "a person cannot be their own backup")
             for j, member in enumerate(person.pod):
-                if member not in by_id or "clinician" not in by_id[member].roles:
+                if member not in by_id or Role.CLINICIAN not in by_id[member].roles:
                     raise _at(
                         ("roster", i, "pod", j), f"{member!r} is not a clinician on the roster"
                     )

@@ -16,7 +16,7 @@ from chartroute.config.models import Documentation, Routing
 from chartroute.generate import codes
 from chartroute.generate.timeline import EncounterStory
 from chartroute.route import role_for
-from chartroute.vocabulary import NOTE_SUBJECT, Category, DocumentationField, form_subject
+from chartroute.vocabulary import FORMS, NOTE_SUBJECT, Category, DocumentationField, form_subject
 
 Kind = Literal["clinical", "admin"]
 
@@ -146,7 +146,7 @@ def story_items(
             if name in CLINICAL_FIELDS:
                 ready = habit(story.start, story.field_times[name])
             add(Category.DOCUMENTATION_GAP, name, story.start, ready)
-    if needs_form and story.needs_form and story.field_times["forms"] not in _on_time_forms(story):
+    if needs_form and story.needs_form and story.field_times[FORMS] not in _on_time_forms(story):
         form = form_subject(codes.WELL_CHILD_QUESTIONNAIRE)
         add(Category.DOCUMENTATION_GAP, form, story.start, story.start)
     return items
@@ -180,12 +180,13 @@ def coding_query_item(
 
 def _normal_time(story: EncounterStory, name: str) -> datetime:
     """When a field is recorded if nothing is missing (the generator's own convention)."""
-    return story.end if name in ("diagnosis", "level-of-service") else story.start
+    at_end = (DocumentationField.DIAGNOSIS, DocumentationField.LEVEL_OF_SERVICE)
+    return story.end if name in at_end else story.start
 
 
 def _on_time_forms(story: EncounterStory) -> tuple[datetime, ...]:
     """A form filled in during the visit is on time; anything else is a gap."""
-    at = story.field_times.get("forms")
+    at = story.field_times.get(FORMS)
     if at is not None and story.start <= at <= story.end:
         return (at,)
     return ()
