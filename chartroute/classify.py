@@ -232,14 +232,18 @@ def coding_query_blockers(chart: ChartFacts) -> list[Blocker]:
     enc = chart.encounter.key
     own_notes = {n.key for n in chart.notes if enc in n.encounters}
     blockers = []
-    for task in chart.fhir_tasks:
-        if CODER_QUERY_CODE not in task.codes or task.status not in OPEN_TASK_STATUSES:
+    for fhir_task in chart.fhir_tasks:
+        if CODER_QUERY_CODE not in fhir_task.codes or fhir_task.status not in OPEN_TASK_STATUSES:
             continue
-        if task.focus != enc and task.focus not in own_notes:
+        if fhir_task.focus != enc and fhir_task.focus not in own_notes:
             continue
-        evidence = (task.key,) if task.focus == enc else (task.key, str(task.focus))
-        detail = f"coder query {task.key} is {task.status}, awaiting the clinician's answer"
-        blockers.append(Blocker(Category.CODING_QUERY, task.key, evidence, detail))
+        evidence = (
+            (fhir_task.key,) if fhir_task.focus == enc else (fhir_task.key, str(fhir_task.focus))
+        )
+        detail = (
+            f"coder query {fhir_task.key} is {fhir_task.status}, awaiting the clinician's answer"
+        )
+        blockers.append(Blocker(Category.CODING_QUERY, fhir_task.key, evidence, detail))
     return blockers
 
 
