@@ -40,6 +40,8 @@ OPEN_TASK_STATUSES = frozenset({"requested", "received", "accepted", "in-progres
 DONE_FORM_STATUSES = frozenset({"completed", "amended"})
 ENTERED_IN_ERROR = "entered-in-error"
 _EPOCH = datetime.min.replace(tzinfo=UTC)
+#: Why an encounter whose period starts after the as-of time is not a chart yet.
+FUTURE_VISIT = "period starts after the as-of time"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,11 @@ class ChartVerdict:
     @property
     def is_open(self) -> bool:
         return self.is_chart and bool(self.blockers)
+
+    @property
+    def is_future(self) -> bool:
+        """Not a chart only because its visit has not started: it will be one once it has."""
+        return self.not_chart_reason == FUTURE_VISIT
 
 
 def classify_chart(
@@ -112,7 +119,7 @@ def not_a_chart_reason(enc: EncounterFact, charts: ChartRules, as_of: datetime) 
     if enc.start_at is None:
         return "period.start is missing"
     if enc.start_at > as_of:
-        return "period starts after the as-of time"
+        return FUTURE_VISIT
     return None
 
 

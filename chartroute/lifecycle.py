@@ -33,9 +33,6 @@ from chartroute.classify import ChartVerdict
 from chartroute.route import WorkItem
 from chartroute.vocabulary import Category, Role
 
-#: The verdict's reason for an encounter whose period has not started yet (a future visit).
-FUTURE_REASON = "period starts after the as-of time"
-
 
 class ItemStatus(StrEnum):
     OPEN = "open"
@@ -233,7 +230,7 @@ def chart_after(outcome: ChartOutcome, old: StoredChart | None, now: datetime) -
     verdict = outcome.verdict
     if verdict.is_chart:
         state = ChartState.OPEN if verdict.blockers else ChartState.CLOSED
-    elif verdict.not_chart_reason == FUTURE_REASON:
+    elif verdict.is_future:
         state = ChartState.FUTURE
     else:
         state = ChartState.NOT_CHART

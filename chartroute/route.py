@@ -64,7 +64,8 @@ def role_for(routing: Routing, category: Category, subject: str | None = None) -
 
 
 class Router:
-    """Assigns blockers to people, keeping a running load so one run balances itself."""
+    """Assigns blockers to people and says who covers for whom, keeping a running load so one
+    run balances itself."""
 
     def __init__(
         self,

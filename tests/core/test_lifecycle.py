@@ -9,9 +9,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chartroute.classify import Blocker, ChartVerdict
+from chartroute.classify import FUTURE_VISIT, Blocker, ChartVerdict
 from chartroute.lifecycle import (
-    FUTURE_REASON,
     Change,
     ChartOutcome,
     ChartState,
@@ -179,7 +178,7 @@ def test_a_chart_remembers_when_it_first_opened_and_when_it_last_closed() -> Non
 
 def test_future_visits_and_non_charts_have_their_own_states() -> None:
     future = chart(
-        decide([outcome("Encounter/e1", is_chart=False, reason=FUTURE_REASON)], {}, {}, T0)
+        decide([outcome("Encounter/e1", is_chart=False, reason=FUTURE_VISIT)], {}, {}, T0)
     )
     other = chart(
         decide([outcome("Encounter/e1", is_chart=False, reason="status planned")], {}, {}, T0)
