@@ -119,7 +119,9 @@ class Person(StrictModel):
 
 
 class Routing(StrictModel):
-    """Which role takes each kind of blocker (``chartroute.route.role_for`` reads it)."""
+    """Which role takes each kind of blocker."""
+
+    # The docstring is the schema's description; chartroute.route.role_for reads this section.
 
     categories: dict[RoutedCategoryCode, RoleCode] = Field(
         default_factory=lambda: {
