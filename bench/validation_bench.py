@@ -39,10 +39,10 @@ from chartroute.fhir.facts import (  # noqa: E402
     ClaimFact,
     EncounterFact,
     Fact,
+    FhirTaskFact,
     NoteFact,
     OrderFact,
     ReportFact,
-    TaskFact,
 )
 
 AS_OF = datetime(2026, 3, 10, 12, tzinfo=UTC)
@@ -142,7 +142,7 @@ def make_facts(rows: int, bad: float, seed: int = 7) -> list[tuple[int, list[Fac
                     start,
                 )
             else:
-                fact = TaskFact(
+                fact = FhirTaskFact(
                     f"Task/{key_id}",
                     "1",
                     updated,

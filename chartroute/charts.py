@@ -19,11 +19,11 @@ from chartroute.fhir.facts import (
     ConditionFact,
     EncounterFact,
     Fact,
+    FhirTaskFact,
     FormFact,
     NoteFact,
     OrderFact,
     ReportFact,
-    TaskFact,
 )
 
 
@@ -37,7 +37,7 @@ class ChartFacts:
     reports: list[ReportFact] = field(default_factory=list)
     claims: list[ClaimFact] = field(default_factory=list)
     claim_responses: list[ClaimResponseFact] = field(default_factory=list)
-    tasks: list[TaskFact] = field(default_factory=list)
+    fhir_tasks: list[FhirTaskFact] = field(default_factory=list)
     conditions: list[ConditionFact] = field(default_factory=list)
     forms: list[FormFact] = field(default_factory=list)
 
@@ -53,8 +53,8 @@ class ChartFacts:
             self.claims.append(fact)
         elif isinstance(fact, ClaimResponseFact):
             self.claim_responses.append(fact)
-        elif isinstance(fact, TaskFact):
-            self.tasks.append(fact)
+        elif isinstance(fact, FhirTaskFact):
+            self.fhir_tasks.append(fact)
         elif isinstance(fact, ConditionFact):
             self.conditions.append(fact)
         elif isinstance(fact, FormFact):
@@ -67,7 +67,7 @@ class ChartFacts:
             self.reports,
             self.claims,
             self.claim_responses,
-            self.tasks,
+            self.fhir_tasks,
             self.conditions,
             self.forms,
         ):

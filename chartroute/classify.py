@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from chartroute.charts import ChartFacts
 from chartroute.config.models import ChartRules, Documentation
 from chartroute.fhir.facts import ClaimFact, EncounterFact
+from chartroute.vocabulary import NOTE_SUBJECT, Category, DocumentationField, form_subject
 
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
@@ -26,14 +27,8 @@ IMAGING = f"{SNOMED}|363679005"
 REFERRAL = f"{SNOMED}|3457005"
 REFERRAL_NOTE = f"{LOINC}|57133-1"
 ENCOUNTER_DIAGNOSIS = f"{CONDITION_CATEGORY}|encounter-diagnosis"
-
-CATEGORIES = (
-    "awaiting-referral-auth",
-    "coding-query",
-    "documentation-gap",
-    "pending-result",
-    "unsigned-note",
-)
+#: The Task.code of a coder's query (any system), as the EHR or the coding tool writes it.
+CODER_QUERY_CODE = "coding-query"
 
 SIGNED_DOC_STATUSES = frozenset({"final", "amended"})
 SIGNED_COMPOSITION_STATUSES = frozenset({"final", "amended"})
@@ -45,20 +40,15 @@ OPEN_TASK_STATUSES = frozenset({"requested", "received", "accepted", "in-progres
 DONE_FORM_STATUSES = frozenset({"completed", "amended"})
 ENTERED_IN_ERROR = "entered-in-error"
 _EPOCH = datetime.min.replace(tzinfo=UTC)
-
-FIELD_LABELS = {
-    "chief-complaint": "chief complaint (Encounter.reasonCode or reasonReference)",
-    "diagnosis": "diagnosis (Encounter.diagnosis or an encounter-diagnosis Condition)",
-    "level-of-service": "level of service (a CPT 99202-99215 Encounter.type or claim item)",
-    "rendering-clinician": "rendering clinician (an Encounter.participant individual)",
-}
+#: Why an encounter whose period starts after the as-of time is not a chart yet.
+FUTURE_VISIT = "period starts after the as-of time"
 
 
 @dataclass(frozen=True, slots=True)
 class Blocker:
     """One reason a chart is open; becomes one work item keyed (encounter, category, subject)."""
 
-    category: str
+    category: Category
     subject: str
     evidence: tuple[str, ...]
     detail: str
@@ -81,6 +71,11 @@ class ChartVerdict:
     @property
     def is_open(self) -> bool:
         return self.is_chart and bool(self.blockers)
+
+    @property
+    def is_future(self) -> bool:
+        """Not a chart only because its visit has not started: it will be one once it has."""
+        return self.not_chart_reason == FUTURE_VISIT
 
 
 def classify_chart(
@@ -124,7 +119,7 @@ def not_a_chart_reason(enc: EncounterFact, charts: ChartRules, as_of: datetime) 
     if enc.start_at is None:
         return "period.start is missing"
     if enc.start_at > as_of:
-        return "period starts after the as-of time"
+        return FUTURE_VISIT
     return None
 
 
@@ -165,7 +160,7 @@ def unsigned_note_blockers(chart: ChartFacts) -> list[Blocker]:
         detail = f"no signed note; started but not signed: {', '.join(unsigned)}"
     else:
         detail = "no clinical note for the encounter"
-    return [Blocker("unsigned-note", "note", (enc, *unsigned), detail)]
+    return [Blocker(Category.UNSIGNED_NOTE, NOTE_SUBJECT, (enc, *unsigned), detail)]
 
 
 def pending_result_blockers(chart: ChartFacts) -> list[Blocker]:
@@ -186,7 +181,7 @@ def pending_result_blockers(chart: ChartFacts) -> list[Blocker]:
         detail = f"{kind} order {order.key} ({order.status}) has no final result"
         if partial:
             detail += f"; not final yet: {', '.join(partial)}"
-        blockers.append(Blocker("pending-result", order.key, (order.key, *partial), detail))
+        blockers.append(Blocker(Category.PENDING_RESULT, order.key, (order.key, *partial), detail))
     return blockers
 
 
@@ -208,7 +203,9 @@ def referral_auth_blockers(chart: ChartFacts) -> list[Blocker]:
                 detail = (
                     f"referral {order.key} ({order.status}) has no referral letter (LOINC 57133-1)"
                 )
-                blockers.append(Blocker("awaiting-referral-auth", order.key, (order.key,), detail))
+                blockers.append(
+                    Blocker(Category.AWAITING_REFERRAL_AUTH, order.key, (order.key,), detail)
+                )
     for claim in _live_claims(chart):
         if claim.use != "preauthorization" or claim.status == "cancelled":
             continue
@@ -222,7 +219,9 @@ def referral_auth_blockers(chart: ChartFacts) -> list[Blocker]:
         )
         if not responses:
             detail = f"prior authorization {claim.key} has no payer response"
-            blockers.append(Blocker("awaiting-referral-auth", claim.key, (claim.key,), detail))
+            blockers.append(
+                Blocker(Category.AWAITING_REFERRAL_AUTH, claim.key, (claim.key,), detail)
+            )
             continue
         latest = responses[-1]
         if latest.outcome in PENDING_AUTH_OUTCOMES:
@@ -230,7 +229,7 @@ def referral_auth_blockers(chart: ChartFacts) -> list[Blocker]:
                 f"prior authorization {claim.key}: payer response {latest.key} is {latest.outcome}"
             )
             blockers.append(
-                Blocker("awaiting-referral-auth", claim.key, (claim.key, latest.key), detail)
+                Blocker(Category.AWAITING_REFERRAL_AUTH, claim.key, (claim.key, latest.key), detail)
             )
     return blockers
 
@@ -240,14 +239,18 @@ def coding_query_blockers(chart: ChartFacts) -> list[Blocker]:
     enc = chart.encounter.key
     own_notes = {n.key for n in chart.notes if enc in n.encounters}
     blockers = []
-    for task in chart.tasks:
-        if "coding-query" not in task.codes or task.status not in OPEN_TASK_STATUSES:
+    for fhir_task in chart.fhir_tasks:
+        if CODER_QUERY_CODE not in fhir_task.codes or fhir_task.status not in OPEN_TASK_STATUSES:
             continue
-        if task.focus != enc and task.focus not in own_notes:
+        if fhir_task.focus != enc and fhir_task.focus not in own_notes:
             continue
-        evidence = (task.key,) if task.focus == enc else (task.key, str(task.focus))
-        detail = f"coder query {task.key} is {task.status}, awaiting the clinician's answer"
-        blockers.append(Blocker("coding-query", task.key, evidence, detail))
+        evidence = (
+            (fhir_task.key,) if fhir_task.focus == enc else (fhir_task.key, str(fhir_task.focus))
+        )
+        detail = (
+            f"coder query {fhir_task.key} is {fhir_task.status}, awaiting the clinician's answer"
+        )
+        blockers.append(Blocker(Category.CODING_QUERY, fhir_task.key, evidence, detail))
     return blockers
 
 
@@ -256,22 +259,23 @@ def documentation_gap_blockers(chart: ChartFacts, documentation: Documentation) 
     enc = chart.encounter
     fields, forms = required_documentation(enc, documentation)
     present = {
-        "chief-complaint": enc.has_reason,
-        "diagnosis": enc.has_diagnosis
+        DocumentationField.CHIEF_COMPLAINT: enc.has_reason,
+        DocumentationField.DIAGNOSIS: enc.has_diagnosis
         or any(
             c.encounter == enc.key
             and ENCOUNTER_DIAGNOSIS in c.category_codings
             and c.verification_status != ENTERED_IN_ERROR
             for c in chart.conditions
         ),
-        "level-of-service": level_of_service(chart) is not None,
-        "rendering-clinician": bool(enc.participants),
+        DocumentationField.LEVEL_OF_SERVICE: level_of_service(chart) is not None,
+        DocumentationField.RENDERING_CLINICIAN: bool(enc.participants),
     }
     blockers = []
     for field_name in fields:
         if not present[field_name]:
-            detail = f"missing {FIELD_LABELS[field_name]}"
-            blockers.append(Blocker("documentation-gap", field_name, (enc.key,), detail))
+            detail = f"missing {field_name.description}"
+            gap = Blocker(Category.DOCUMENTATION_GAP, field_name.value, (enc.key,), detail)
+            blockers.append(gap)
     for form in forms:
         done = any(
             f.encounter == enc.key
@@ -281,15 +285,16 @@ def documentation_gap_blockers(chart: ChartFacts, documentation: Documentation) 
         )
         if not done:
             detail = f"missing required form {form}"
-            blockers.append(Blocker("documentation-gap", f"form:{form}", (enc.key,), detail))
+            gap = Blocker(Category.DOCUMENTATION_GAP, form_subject(form), (enc.key,), detail)
+            blockers.append(gap)
     return blockers
 
 
 def required_documentation(
     enc: EncounterFact, documentation: Documentation
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[DocumentationField], list[str]]:
     """The fields and forms this encounter's type requires."""
-    fields: list[str] = list(documentation.required_fields)
+    fields: list[DocumentationField] = list(documentation.required_fields)
     forms: list[str] = []
     overridden = False
     for coding in enc.type_codings:

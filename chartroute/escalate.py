@@ -1,4 +1,11 @@
-"""Escalation, decided purely: open work items + policy + business clock + now → escalations.
+"""Escalation, decided purely: open work items + policy + business clock + now → events.
+
+The words, as the code uses them: *escalation* is the whole idea — a work item that stays open
+climbs a *ladder* of tiers (its policy, ``chartroute.config.escalation``) and each step it
+takes is an *escalation event* (``EscalationEvent``: escalated, repeated or delinquent) told
+to people. A *sweep* is one pass over every open item at one instant: ``chartroute.sweep``
+runs it against the store, as the ``chartroute-escalate`` flow and ``chartroute sweep`` do.
+This module decides; it never reads or writes.
 
 For each open item the ladder of its policy (``chartroute.config.escalation``) is laid out on
 the practice's business clock from the item's *clock start* — when it opened, or, under
@@ -16,9 +23,10 @@ Every event is named by a *step* (``"<epoch>.t<level>"``, ``"<epoch>.t<level>.r<
 made it due, never earlier than its threshold. The state that comes back records how far the
 item got, so a second sweep at the same instant emits nothing, and the level never goes down
 while the item stays open: it starts again from zero only when a closed item reopens (a new
-*epoch*). Recipients are resolved on the sweep's day: anyone out of office is replaced by their
-backup (followed along the chain); when everyone on the chain is away the notice still goes to
-the first person, to wait for their return.
+*epoch*). Recipients are resolved on the sweep's day by the router (``Router.cover``), the
+same out-of-office chain that places work items: anyone away is replaced by their backup
+(followed along the chain); when everyone on the chain is away the notice still goes to the
+first person, to wait for their return.
 
 No I/O, no clock of its own: the caller passes everything in.
 """
@@ -31,17 +39,20 @@ from datetime import date, datetime
 
 from chartroute.business_time import BusinessClock
 from chartroute.config.escalation import EscalationConfig, EscalationPolicy, Target
-from chartroute.config.models import Person, PracticeConfig
+from chartroute.config.models import PracticeConfig
+from chartroute.route import Router
+from chartroute.vocabulary import Category, Role
 
 
 @dataclass(frozen=True, slots=True)
-class OpenItem:
-    """An open work item as escalation sees it (identifiers and instants only)."""
+class LadderItem:
+    """An open work item as its ladder sees it: whom it concerns and when its clock started
+    (identifiers and instants only)."""
 
     id: str
-    category: str
+    category: Category
     subject: str
-    role: str
+    role: Role
     assignee: str | None
     clinician: str | None
     visit_at: datetime | None
@@ -77,8 +88,9 @@ class Recipient:
 
 
 @dataclass(frozen=True, slots=True)
-class Escalation:
-    """One escalation of one item: what step, due when, told to whom."""
+class EscalationEvent:
+    """One step of one item's ladder: which step, due when, told to whom (a row of the
+    ``escalation_event`` audit trail once recorded)."""
 
     work_item_id: str
     step: str
@@ -97,25 +109,27 @@ class Decision:
 
     item_id: str
     state: LadderState
-    escalations: tuple[Escalation, ...]
+    escalations: tuple[EscalationEvent, ...]
 
 
 class Directory:
-    """Who the targets of a tier are, and who covers for whom, from the roster and policy."""
+    """Who the targets of a tier are, from the roster and the escalation config; who covers
+    for someone away is the router's answer, so notices follow the items' own cover chain."""
 
-    def __init__(self, config: PracticeConfig) -> None:
-        self.people: dict[str, Person] = {p.id: p for p in config.roster}
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        config = router.config
         escalation = config.escalation
-        managers = sorted(p.id for p in config.roster if "manager" in p.roles)
+        managers = sorted(p.id for p in config.roster if Role.MANAGER in p.roles)
         self._managers: dict[str, list[str]] = {
             role: list(ids) for role, ids in escalation.managers.items()
         }
         self._default_managers = managers
         self._directors = list(escalation.medical_directors) or sorted(
-            p.id for p in config.roster if "medical-director" in p.roles
+            p.id for p in config.roster if Role.MEDICAL_DIRECTOR in p.roles
         )
 
-    def targets(self, target: Target, item: OpenItem) -> list[str]:
+    def targets(self, target: Target, item: LadderItem) -> list[str]:
         """Person ids a target names for this item, before out-of-office cover."""
         if target == "assignee":
             return [item.assignee] if item.assignee else []
@@ -125,34 +139,21 @@ class Directory:
             return self._managers.get(item.role, self._default_managers)
         return self._directors
 
-    def cover(self, person_id: str, day: date) -> str:
-        """The person who reads ``person_id``'s notices on ``day``: their backup chain while
-        they are away; the person themself when no one on the chain is in."""
-        person = self.people.get(person_id)
-        seen = {person_id}
-        current = person
-        while current is not None and current.is_away(day):
-            if current.backup is None or current.backup in seen:
-                return person_id
-            seen.add(current.backup)
-            current = self.people.get(current.backup)
-        return current.id if current is not None else person_id
-
     def recipients(
-        self, targets: Iterable[Target], item: OpenItem, day: date
+        self, targets: Iterable[Target], item: LadderItem, day: date
     ) -> tuple[Recipient, ...]:
         """Everyone to tell, once each, in the order the policy lists the targets."""
         out: dict[str, Recipient] = {}
         for target in targets:
             for person_id in self.targets(target, item):
-                reader = self.cover(person_id, day)
+                reader = self.router.cover(person_id, day)
                 if reader not in out:
                     covering = person_id if reader != person_id else None
                     out[reader] = Recipient(reader, target, covering)
         return tuple(out.values())
 
 
-def start_state(item: OpenItem, policy: EscalationPolicy, epoch: int = 0) -> LadderState:
+def start_state(item: LadderItem, policy: EscalationPolicy, epoch: int = 0) -> LadderState:
     """The state of an item at the start of an open spell (nothing sent yet)."""
     restart = policy.on_reassign == "restart"
     return LadderState(
@@ -164,7 +165,7 @@ def start_state(item: OpenItem, policy: EscalationPolicy, epoch: int = 0) -> Lad
 
 
 def carried_state(
-    item: OpenItem, state: LadderState | None, policy: EscalationPolicy
+    item: LadderItem, state: LadderState | None, policy: EscalationPolicy
 ) -> LadderState:
     """The stored state brought up to the item as it is now: a new spell if it reopened, a
     restarted clock if it was reassigned under ``restart``, else the same ladder."""
@@ -199,7 +200,7 @@ def tier_due_times(
 
 
 def delinquent_at(
-    clock: BusinessClock, policy: EscalationPolicy, item: OpenItem
+    clock: BusinessClock, policy: EscalationPolicy, item: LadderItem
 ) -> datetime | None:
     """When the item's chart becomes delinquent (counted from the visit), if the policy says."""
     if policy.delinquency is None:
@@ -208,7 +209,7 @@ def delinquent_at(
 
 
 def escalate_item(
-    item: OpenItem,
+    item: LadderItem,
     stored: LadderState | None,
     policy: EscalationPolicy,
     directory: Directory,
@@ -220,13 +221,13 @@ def escalate_item(
     day = clock.local_date(now)
     tiers = policy.tiers
     dues = tier_due_times(clock, policy, state.clock_start)
-    events: list[Escalation] = []
+    events: list[EscalationEvent] = []
 
     def emit(
         step: str, kind: str, due_at: datetime, targets: Iterable[Target], urgent: bool | None
     ) -> None:
         events.append(
-            Escalation(
+            EscalationEvent(
                 work_item_id=item.id,
                 step=f"{state.epoch}.{step}",
                 kind=kind,
@@ -297,8 +298,8 @@ def _next_step(
     return min(candidates)
 
 
-def sweep(
-    items: Iterable[OpenItem],
+def escalate_items(
+    items: Iterable[LadderItem],
     states: Mapping[str, LadderState],
     config: PracticeConfig,
     clock: BusinessClock,
@@ -309,7 +310,7 @@ def sweep(
     escalation: EscalationConfig = config.escalation
     if not escalation.enabled:
         return []
-    directory = directory or Directory(config)
+    directory = directory or Directory(Router(config, now))
     return [
         escalate_item(
             item,

@@ -1,10 +1,17 @@
-"""Who takes each blocker: turn chart verdicts into work items with an assignee and a priority.
+"""Who takes each blocker: the role, the person, and who covers for them when they are away.
 
-Pure like ``classify``: the roster, the current load per person and the as-of day are inputs.
-Clinical items follow the chart's rendering clinician; staff items stay with the person who has
-them (so a re-sync does not shuffle work) unless that person left the role or is away, else go to
-the clinician's pod member for the role, else to the least-loaded person in the role (open items
-÷ daily capacity, ties broken by name). Anyone out of office hands over to their named backup.
+This is the one place those three are decided. Pure like ``classify``: the roster, the current
+load per person and the as-of day are inputs.
+
+- **Role** (``role_for``): per category from ``routing.categories``; a documentation gap per
+  missing field from ``routing.documentation_fields`` (``forms`` for any required form).
+- **Person** (``Router.assign``): clinical items follow the chart's rendering clinician; staff
+  items stay with the person who has them (so a re-sync does not shuffle work) unless that
+  person left the role or is away, else go to the clinician's pod member for the role, else to
+  the least-loaded person in the role (open items ÷ daily capacity, ties broken by name).
+- **Cover** (``Router.cover``): anyone out of office hands over along their backup chain.
+  Routing uses it to place an item, and escalation (``chartroute.escalate.Directory``) asks the
+  same router who reads a notice, so an item and the notices about it reach the same person.
 """
 
 from __future__ import annotations
@@ -14,8 +21,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from chartroute.classify import Blocker, ChartVerdict
-from chartroute.config.models import Person, PracticeConfig
+from chartroute.classify import ChartVerdict
+from chartroute.config.models import Person, PracticeConfig, Routing
+from chartroute.vocabulary import Category, Role, gap_key
 
 
 def work_item_id(encounter: str, category: str, subject: str) -> str:
@@ -30,9 +38,9 @@ class WorkItem:
 
     id: str
     encounter: str
-    category: str
+    category: Category
     subject: str
-    role: str
+    role: Role
     assignee: str | None
     evidence: tuple[str, ...]
     detail: str
@@ -42,8 +50,22 @@ class WorkItem:
     clinician: str | None  # roster id of the chart's rendering clinician, if known
 
 
+def role_for(routing: Routing, category: Category, subject: str | None = None) -> Role:
+    """The role a blocker of ``category`` about ``subject`` goes to.
+
+    A documentation gap is routed by its missing field (any form by ``forms``), every other
+    blocker by its category; one the config leaves out goes to the clinician (DESIGN.md).
+    """
+    if category == Category.DOCUMENTATION_GAP:
+        role = routing.documentation_fields.get(gap_key(subject or ""), Role.CLINICIAN)
+    else:
+        role = routing.categories.get(category, Role.CLINICIAN)
+    return Role(role)  # a member even from a config copied without validation
+
+
 class Router:
-    """Assigns blockers to people, keeping a running load so one run balances itself."""
+    """Assigns blockers to people and says who covers for whom, keeping a running load so one
+    run balances itself."""
 
     def __init__(
         self,
@@ -64,13 +86,13 @@ class Router:
         self, verdict: ChartVerdict, current: Mapping[str, str | None] | None = None
     ) -> list[WorkItem]:
         """Work items for an open chart's blockers; ``current`` maps item id → assignee now."""
-        clinician = self.by_practitioner.get(verdict.rendering_clinician or "")
+        clinician = self.clinician_of(verdict)
         billing = self._billing_impact(verdict)
         deadline = self._filing_deadline(verdict)
         items = []
         for blocker in verdict.blockers:
             item_id = work_item_id(verdict.encounter, blocker.category, blocker.subject)
-            role = self.config.routing.role_for(blocker.category, _gap_field(blocker))
+            role = role_for(self.config.routing, blocker.category, blocker.subject)
             existing = (current or {}).get(item_id)
             assignee = self.assign(role, clinician, existing)
             if assignee is not None and assignee != existing:
@@ -95,10 +117,14 @@ class Router:
             )
         return items
 
-    def assign(self, role: str, clinician: Person | None, current: str | None) -> str | None:
+    def clinician_of(self, verdict: ChartVerdict) -> Person | None:
+        """The roster entry of the chart's rendering clinician, if they are on the roster."""
+        return self.by_practitioner.get(verdict.rendering_clinician or "")
+
+    def assign(self, role: Role, clinician: Person | None, current: str | None) -> str | None:
         """The person who should hold an item of ``role`` on ``clinician``'s chart."""
-        if role == "clinician":
-            return self._cover(clinician).id if clinician else None
+        if role == Role.CLINICIAN:
+            return self.cover(clinician.id) if clinician else None
         holder = self.by_id.get(current or "")
         if holder is not None and _takes(holder, role) and not holder.is_away(self.day):
             return holder.id
@@ -110,19 +136,33 @@ class Router:
             present = [p for p in pool if not p.is_away(self.day)]
             if present:
                 return self._least_loaded(present).id
-        return self._cover(self._least_loaded(pod or in_role)).id
+        return self.cover(self._least_loaded(pod or in_role).id)
 
     def _least_loaded(self, people: Iterable[Person]) -> Person:
         return min(people, key=lambda p: (self.load.get(p.id, 0) / p.daily_capacity, p.name, p.id))
 
-    def _cover(self, person: Person) -> Person:
-        """Follow backups while the person is away; stop at a cycle or an absent backup."""
-        seen = {person.id}
-        current = person
-        while current.is_away(self.day) and current.backup and current.backup not in seen:
+    def cover(self, person_id: str, day: date | None = None) -> str:
+        """Who stands in for ``person_id`` on ``day`` (default: the router's as-of day).
+
+        The backup chain is followed while the person on it is away; the first one who is in
+        covers. When the chain ends (no backup, or it loops back) with everyone on it away,
+        the answer is the person themself: the item waits for its holder's return and the
+        notice waits to be read, rather than going to someone nobody asked to cover. An id
+        that is not on the roster (an assignee stored before they left it) is its own answer.
+
+        Both callers need exactly this: routing places an item on its holder's cover, and
+        escalation tells a notice's reader, who may be an item's stored holder who has since
+        left the roster (so an unknown id must not be an error).
+        """
+        day = self.day if day is None else day
+        seen = {person_id}
+        current = self.by_id.get(person_id)
+        while current is not None and current.is_away(day):
+            if current.backup is None or current.backup in seen:
+                return person_id
             seen.add(current.backup)
-            current = self.by_id[current.backup]
-        return current if not current.is_away(self.day) else person
+            current = self.by_id.get(current.backup)
+        return current.id if current is not None else person_id
 
     def _billing_impact(self, verdict: ChartVerdict) -> float | None:
         fees = self.config.billing.fee_schedule
@@ -140,13 +180,9 @@ class Router:
         return verdict.visit_at.date() + timedelta(days=days)
 
 
-def _takes(person: Person, role: str) -> bool:
+def _takes(person: Person, role: Role) -> bool:
     """Whether ``person`` is routed staff items of ``role`` (a capacity of 0 opts out)."""
     return role in person.roles and person.daily_capacity > 0
-
-
-def _gap_field(blocker: Blocker) -> str | None:
-    return blocker.subject if blocker.category == "documentation-gap" else None
 
 
 def priority_key(item: WorkItem) -> tuple[float, float, float, str]:

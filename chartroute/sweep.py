@@ -1,18 +1,20 @@
-"""The escalation sweep as a plain function: read open items, decide, record, enqueue.
+"""A sweep: one pass of escalation over every open work item at one instant, in the store.
 
-The Prefect flow in ``flows/escalate.py`` runs it as one task; ``chartroute sweep`` runs that
-flow. Work goes a batch of items at a time, each batch in one transaction that
+*Escalation* is the domain (policies, ladders, events: ``chartroute.escalate`` names them);
+a *sweep* is only ever this pass. The ``chartroute-escalate`` flow in ``flows/escalate.py``
+runs it as one Prefect task, and ``chartroute sweep`` runs that flow. It reads open items,
+decides, records and enqueues a batch of items at a time, each batch in one transaction that
 
 1. locks out concurrent writers of those items (a sync closing one of them waits, or has
    already committed and the item is no longer read as open),
 2. reads the items, the times their open spell and assignment began, and their ladder state,
 3. decides with the pure ``chartroute.escalate``,
-4. writes the changed states and the new escalations to the audit trail, and enqueues the
+4. writes the changed states and the new escalation events to the audit trail, enqueues the
    notifications of the new ones in the outbox (``chartroute.notify.outbox.enqueue``).
 
-So an escalation is recorded and announced together or not at all, and a re-run — a retried
-task, a second server, the same ``--as-of`` twice — finds its steps already recorded and sends
-nothing again.
+So an escalation event is recorded and announced together or not at all, and a re-run — a
+retried task, a second server, the same ``--as-of`` twice — finds its steps already recorded
+and sends nothing again.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from sqlalchemy import Engine
 from chartroute.business_time import BusinessClock
 from chartroute.config.models import PracticeConfig
 from chartroute.counts import Counts
-from chartroute.escalate import Directory, Escalation, clock_for, sweep
+from chartroute.escalate import Directory, EscalationEvent, clock_for, escalate_items
 from chartroute.notify.outbox import Notice, enqueue
+from chartroute.route import Router
 from chartroute.store import escalations as store
 
 SWEEP_BATCH = 1000
@@ -50,7 +53,7 @@ class SweepCounts(Counts):
     settled: int = 0  # ladders stopped because their item closed
     by_tier: dict[str, int] = field(default_factory=dict)  # escalations per tier ("kind/tier")
 
-    def count(self, escalations: list[Escalation]) -> None:
+    def count(self, escalations: list[EscalationEvent]) -> None:
         kinds = Counter(e.kind for e in escalations)
         self.escalated += kinds["escalated"]
         self.repeated += kinds["repeated"]
@@ -61,7 +64,7 @@ class SweepCounts(Counts):
             self.by_tier[key] = self.by_tier.get(key, 0) + n
 
 
-def notices(escalations: list[Escalation]) -> list[Notice]:
+def notices(escalations: list[EscalationEvent]) -> list[Notice]:
     """One outbox notice per escalation and recipient; the step is the occurrence."""
     return [
         Notice(e.work_item_id, NOTICE_EVENT, e.step, r.person, e.urgent)
@@ -89,7 +92,7 @@ def run_sweep(
     if not config.escalation.enabled:
         return counts
     clock = clock or clock_for(config)
-    directory = Directory(config)
+    directory = Directory(Router(config, now))
     after: str | None = None
     while True:
         with engine.begin() as conn:
@@ -98,7 +101,7 @@ def run_sweep(
             if not items:
                 break
             stored = store.load_states(conn, [i.id for i in items])
-            decisions = sweep(items, stored, config, clock, now, directory)
+            decisions = escalate_items(items, stored, config, clock, now, directory)
             written, new = store.record(conn, decisions, stored, now, run_id)
             counts.notifications += enqueue(conn, config, notices(new), now, run_id)
         after = items[-1].id

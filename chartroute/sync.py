@@ -28,8 +28,9 @@ from chartroute.counts import Counts
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
 from chartroute.fhirclient.connect import connect
+from chartroute.lifecycle import ChartOutcome, holders
 from chartroute.notify.outbox import enqueue_transitions
-from chartroute.route import Router, WorkItem
+from chartroute.route import Router
 from chartroute.sources.base import Partition, Source, SourceRecord
 from chartroute.sources.decode import Decoded, Rejected, decode_record
 from chartroute.store import facts as fact_store
@@ -331,19 +332,24 @@ def classify_pending(
             charts = fact_store.load_charts(conn, encounters)
             existing = item_store.items_for(conn, encounters)
             stored_charts = item_store.charts_for(conn, encounters)
-            current = {i: row["assignee"] for i, row in existing.items() if row["status"] == "open"}
-            results: list[tuple[ChartVerdict, datetime | None, str | None, list[WorkItem]]] = []
+            current = holders(existing.values())
+            results: list[ChartOutcome] = []
             for enc_key in encounters:
                 chart = charts.get(enc_key)
                 if chart is None:
                     if enc_key in stored_charts:  # deleted in the EHR: close what it had open
-                        results.append((deleted_chart_verdict(enc_key), None, None, []))
+                        results.append(ChartOutcome(deleted_chart_verdict(enc_key), None, None, ()))
                     continue
                 verdict = classify_chart(chart, config.charts, config.documentation, as_of)
                 items = router.route(verdict, current) if verdict.is_open else []
-                clinician = router.by_practitioner.get(verdict.rendering_clinician or "")
+                clinician = router.clinician_of(verdict)
                 results.append(
-                    (verdict, chart.encounter.start_at, clinician.id if clinician else None, items)
+                    ChartOutcome(
+                        verdict,
+                        chart.encounter.start_at,
+                        clinician.id if clinician else None,
+                        tuple(items),
+                    )
                 )
                 counts.charts += 1
                 counts.open_charts += verdict.is_open
@@ -352,7 +358,7 @@ def classify_pending(
             now = as_of
             done = item_store.reconcile(conn, results, existing, stored_charts, now, run_id)
             if notify:
-                touched = set(existing) | {i.id for *_, items in results for i in items}
+                touched = set(existing) | {i.id for outcome in results for i in outcome.items}
                 counts.notifications += enqueue_transitions(
                     conn, config, touched, now, run_id, as_of
                 )

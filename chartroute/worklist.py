@@ -11,15 +11,16 @@ from sqlalchemy import Connection
 from chartroute.route import WorkItem, age_days, priority_key
 from chartroute.store.escalations import ladders
 from chartroute.store.work_items import open_items
+from chartroute.vocabulary import Category, Role
 
 
 def _as_item(row: Any) -> WorkItem:
     return WorkItem(
         id=row.id,
         encounter=row.encounter,
-        category=row.category,
+        category=Category(row.category),
         subject=row.subject,
-        role=row.role,
+        role=Role(row.role),
         assignee=row.assignee,
         evidence=tuple(row.evidence),
         detail=row.detail,

@@ -25,11 +25,11 @@ from chartroute.fhir.facts import (
     ClaimFact,
     ClaimResponseFact,
     ConditionFact,
+    FhirTaskFact,
     FormFact,
     NoteFact,
     OrderFact,
     ReportFact,
-    TaskFact,
 )
 
 #: Statuses a resource only reaches by a later update: before that update it was still open.
@@ -91,7 +91,7 @@ def rewind_claim_response(response: ClaimResponseFact, at: datetime) -> ClaimRes
     return None if _after(response.created_at, at) else response
 
 
-def rewind_task(task: TaskFact, at: datetime) -> TaskFact | None:
+def rewind_task(task: FhirTaskFact, at: datetime) -> FhirTaskFact | None:
     """A Task authored later did not exist; one closed by a later update was still requested."""
     if _after(task.authored_at, at):
         return None
@@ -113,7 +113,7 @@ def rewind_chart(chart: ChartFacts, at: datetime) -> ChartFacts:
             for r in (rewind_claim_response(x, at) for x in chart.claim_responses)
             if r is not None
         ],
-        tasks=[t for t in (rewind_task(x, at) for x in chart.tasks) if t is not None],
+        fhir_tasks=[t for t in (rewind_task(x, at) for x in chart.fhir_tasks) if t is not None],
         conditions=[c for c in chart.conditions if not _created_after(c, at)],
         forms=[f for f in chart.forms if not _created_after(f, at)],
     )
@@ -136,7 +136,7 @@ def change_points(chart: ChartFacts) -> list[datetime]:
     moments.update(r.issued_at for r in chart.reports if r.issued_at is not None)
     moments.update(c.created_at for c in chart.claims if c.created_at is not None)
     moments.update(r.created_at for r in chart.claim_responses if r.created_at is not None)
-    for task in chart.tasks:
+    for task in chart.fhir_tasks:
         moments.update(m for m in (task.authored_at, task.updated_at) if m is not None)
     moments.update(c.updated_at for c in chart.conditions if c.updated_at is not None)
     moments.update(f.updated_at for f in chart.forms if f.updated_at is not None)

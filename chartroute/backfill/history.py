@@ -25,6 +25,7 @@ from chartroute.backfill.asof import change_points, open_blockers_at
 from chartroute.charts import ChartFacts
 from chartroute.classify import Blocker, rendering_clinician
 from chartroute.config.models import PracticeConfig
+from chartroute.route import role_for
 from chartroute.store.snapshots import Figure
 
 FigureKey = tuple[str, str, str]  # (metric, dimension, key)
@@ -134,10 +135,7 @@ class HistoryBuilder:
         add = self.figures.add
         routing = self.config.routing
         categories = {b.category for b in blockers}
-        roles = [
-            routing.role_for(b.category, b.subject if b.category == "documentation-gap" else None)
-            for b in blockers
-        ]
+        roles = [role_for(routing, b.category, b.subject) for b in blockers]
         self.open_item_days += len(blockers) * (stop - start)
         for blocker, role in zip(blockers, roles, strict=True):
             add(("open_items", TOTAL, ""), start, stop)

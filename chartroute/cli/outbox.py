@@ -147,7 +147,7 @@ def retry(
     all_failed: bool = typer.Option(False, "--all", help="Every failed message."),
 ) -> None:
     """Put failed (dead-lettered) messages back in the queue; `chartroute deliver` sends them."""
-    from chartroute.notify.claims import retry_failed
+    from chartroute.notify.outbox_claims import retry_failed
     from chartroute.store.schema import outbox_message
 
     with exit_codes():

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from chartroute.config.base import StrictModel
 
 TaskRunnerKind = Literal["threads", "processes", "dask"]
 
 
-class BackfillSettings(BaseModel):
+class BackfillSettings(StrictModel):
     """Where and how wide a backfill runs."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     task_runner: TaskRunnerKind = Field(
         default="threads",

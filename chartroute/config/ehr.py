@@ -17,8 +17,9 @@ from importlib import resources
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from chartroute.config.base import StrictModel
 from chartroute.config.secrets import BlockLoader, SecretRef, SecretUnavailable
 from chartroute.fhir.extract import RULE_RESOURCE_TYPES
 
@@ -40,14 +41,10 @@ DEFAULT_DATE_PARAMS: dict[str, str] = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 AuthKind = Literal["none", "bearer", "basic", "smart-backend"]
 
 
-class AuthSettings(_Strict):
+class AuthSettings(StrictModel):
     """How chartroute authenticates to the EHR."""
 
     kind: AuthKind = Field(
@@ -102,7 +99,7 @@ class AuthSettings(_Strict):
         return self
 
 
-class VendorProfile(_Strict):
+class VendorProfile(StrictModel):
     """One EHR's habits. Shipped profiles live in chartroute/config/vendors/*.yaml."""
 
     name: str = Field(description="Profile name, as used in `ehr.vendor`.")
@@ -185,7 +182,7 @@ class VendorProfile(_Strict):
         return self.last_updated == "all"
 
 
-class BulkSettings(_Strict):
+class BulkSettings(StrictModel):
     """Bulk Data `$export` for backfills and periodic full loads."""
 
     level: Literal["system", "patient", "group"] = Field(
@@ -212,7 +209,7 @@ class BulkSettings(_Strict):
         return self
 
 
-class WritebackSettings(_Strict):
+class WritebackSettings(StrictModel):
     """Mirror open work items into the EHR as FHIR Tasks."""
 
     enabled: bool = Field(default=False, description="Write work items back as Tasks.")
@@ -226,7 +223,7 @@ class WritebackSettings(_Strict):
     )
 
 
-class Ehr(_Strict):
+class Ehr(StrictModel):
     """The practice's EHR connection."""
 
     base_url: str = Field(

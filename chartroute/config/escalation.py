@@ -14,9 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PlainSerializer,
     ValidationInfo,
@@ -25,23 +23,13 @@ from pydantic import (
 )
 
 from chartroute.business_time import Duration
+from chartroute.config.base import LocatedValueError, StrictModel
+from chartroute.config.choices import CategoryCode, GapKeyCode, WorkRoleCode
+from chartroute.vocabulary import Category, gap_key
 
 #: Who a tier tells: the item's assignee, the manager of the item's role, the medical
 #: director, or the chart's rendering clinician.
 Target = Literal["assignee", "manager", "medical-director", "clinician"]
-#: Work item categories (DESIGN.md's classification contract).
-EscalatedCategory = Literal[
-    "unsigned-note",
-    "pending-result",
-    "awaiting-referral-auth",
-    "coding-query",
-    "documentation-gap",
-]
-#: Documentation-gap fields (``forms`` covers every required form), as in ``routing``.
-GapField = Literal[
-    "chief-complaint", "diagnosis", "level-of-service", "rendering-clinician", "forms"
-]
-WorkRole = Literal["clinician", "medical-assistant", "referral-coordinator", "front-desk", "coder"]
 _NAME = r"^[a-z0-9][a-z0-9\-_]{0,31}$"
 
 
@@ -66,11 +54,7 @@ DurationField = Annotated[
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Tier(_Strict):
+class Tier(StrictModel):
     """One step of the ladder: after ``after`` of business time, tell ``notify``."""
 
     name: str = Field(pattern=_NAME, description="Short name shown in the worklist and audit.")
@@ -95,7 +79,7 @@ class Tier(_Strict):
     )
 
 
-class Delinquency(_Strict):
+class Delinquency(StrictModel):
     """The point at which a chart counts as delinquent (told once per open spell)."""
 
     after: DurationField = Field(
@@ -134,7 +118,7 @@ def _default_tiers() -> list[Tier]:
     ]
 
 
-class EscalationPolicy(_Strict):
+class EscalationPolicy(StrictModel):
     """A ladder of tiers, a delinquency threshold and what a reassignment does."""
 
     tiers: list[Tier] = Field(
@@ -153,8 +137,6 @@ class EscalationPolicy(_Strict):
 
     @model_validator(mode="after")
     def _ordered_tiers(self) -> EscalationPolicy:
-        from chartroute.config.models import LocatedValueError
-
         names: set[str] = set()
         for i, tier in enumerate(self.tiers):
             if tier.name in names:
@@ -171,7 +153,7 @@ class EscalationPolicy(_Strict):
         return self
 
 
-class EscalationConfig(_Strict):
+class EscalationConfig(StrictModel):
     """Escalation policies by category and documentation-gap field, and who manages whom."""
 
     enabled: bool = Field(default=True, description="false: sweeps record and send nothing.")
@@ -179,15 +161,15 @@ class EscalationConfig(_Strict):
         default_factory=EscalationPolicy,
         description="The policy of every category not listed under `categories`.",
     )
-    categories: dict[EscalatedCategory, EscalationPolicy] = Field(
+    categories: dict[CategoryCode, EscalationPolicy] = Field(
         default_factory=dict, description="A whole policy per category, replacing the default."
     )
-    documentation_fields: dict[GapField, EscalationPolicy] = Field(
+    documentation_fields: dict[GapKeyCode, EscalationPolicy] = Field(
         default_factory=dict,
         description="A whole policy per documentation-gap field (`forms`: any required form), "
         "replacing the documentation-gap (or default) policy.",
     )
-    managers: dict[WorkRole, list[str]] = Field(
+    managers: dict[WorkRoleCode, list[str]] = Field(
         default_factory=dict,
         description="Person ids who manage each role; a role left out is managed by everyone "
         "with role `manager`.",
@@ -198,20 +180,17 @@ class EscalationConfig(_Strict):
         "`medical-director`.",
     )
 
-    def policy_for(self, category: str, subject: str | None = None) -> EscalationPolicy:
+    def policy_for(self, category: Category, subject: str | None = None) -> EscalationPolicy:
         """The policy of a work item: by documentation field, then category, then the default."""
-        if category == "documentation-gap" and subject:
-            key = "forms" if subject.startswith("form:") else subject
-            field_policy = self.documentation_fields.get(key)  # type: ignore[call-overload]
+        if category == Category.DOCUMENTATION_GAP and subject:
+            field_policy = self.documentation_fields.get(gap_key(subject))
             if field_policy is not None:
-                return field_policy  # type: ignore[no-any-return]
-        return self.categories.get(category, self.default)  # type: ignore[call-overload,no-any-return]
+                return field_policy
+        return self.categories.get(category, self.default)
 
 
 def _people_on_roster(value: EscalationConfig, info: ValidationInfo) -> EscalationConfig:
     """Every manager and medical director named here is on the roster."""
-    from chartroute.config.models import LocatedValueError
-
     if "roster" not in info.data:
         return value  # the roster itself is invalid and reported on its own
     people = {p.id for p in info.data["roster"]}

@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from chartroute.config.models import LocatedValueError, PracticeConfig
+from chartroute.config.base import LocatedValueError
+from chartroute.config.models import PracticeConfig
 
 
 @dataclass(frozen=True)

@@ -8,54 +8,25 @@ editors use (``chartroute config schema``) is generated from these models.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from chartroute.calendar import ClinicCalendar
 from chartroute.config.backfill import BackfillSettings
+from chartroute.config.base import LocatedValueError, StrictModel
+from chartroute.config.choices import FieldCode, GapKeyCode, RoleCode, RoutedCategoryCode
 from chartroute.config.ehr import Ehr
 from chartroute.config.escalation import EscalationConfig, EscalationField
 from chartroute.config.notify import NotifyConfig, NotifyField
 from chartroute.config.roi import RoiInputs
 from chartroute.config.validation import Validation
-
-Role = Literal[
-    "clinician",
-    "medical-assistant",
-    "referral-coordinator",
-    "front-desk",
-    "coder",
-    "manager",
-    "medical-director",
-]
-#: Roles a work item can be routed to (managers and directors are only escalated to).
-WORK_ROLES: tuple[str, ...] = (
-    "clinician",
-    "medical-assistant",
-    "referral-coordinator",
-    "front-desk",
-    "coder",
-)
-RoutedCategory = Literal[
-    "unsigned-note", "pending-result", "awaiting-referral-auth", "coding-query"
-]
-DocumentationField = Literal[
-    "chief-complaint", "diagnosis", "level-of-service", "rendering-clinician"
-]
-DocumentationRouteKey = Literal[
-    "chief-complaint", "diagnosis", "level-of-service", "rendering-clinician", "forms"
-]
+from chartroute.vocabulary import FORMS, Category, DocumentationField, Role
 
 _ID_PATTERN = r"^[a-z0-9][a-z0-9\-_.]{0,63}$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PracticeInfo(_Strict):
+class PracticeInfo(StrictModel):
     """Who the practice is and how to link into its EHR."""
 
     name: str = Field(description="Display name of the practice, shown in reports.")
@@ -81,7 +52,7 @@ class PracticeInfo(_Strict):
         return value
 
 
-class ChartRules(_Strict):
+class ChartRules(StrictModel):
     """Which Encounters are charts (DESIGN: 'What makes a chart open')."""
 
     encounter_statuses: list[str] = Field(
@@ -95,7 +66,7 @@ class ChartRules(_Strict):
     )
 
 
-class DateRange(_Strict):
+class DateRange(StrictModel):
     """An inclusive range of days, e.g. a week of leave."""
 
     start: date = Field(alias="from", description="First day away.")
@@ -108,12 +79,12 @@ class DateRange(_Strict):
         return self
 
 
-class Person(_Strict):
+class Person(StrictModel):
     """One member of the care team."""
 
     id: str = Field(pattern=_ID_PATTERN, description="Stable id used in work items and output.")
     name: str = Field(description="Display name (staff names are not PHI).")
-    roles: list[Role] = Field(min_length=1, description="Roles this person takes work for.")
+    roles: list[RoleCode] = Field(min_length=1, description="Roles this person takes work for.")
     practitioner: str | None = Field(
         default=None,
         pattern=r"^(Practitioner|PractitionerRole)/[A-Za-z0-9\-.]{1,64}$",
@@ -147,41 +118,36 @@ class Person(_Strict):
         return False
 
 
-class Routing(_Strict):
+class Routing(StrictModel):
     """Which role takes each kind of blocker."""
 
-    categories: dict[RoutedCategory, Role] = Field(
-        default_factory=lambda: {  # type: ignore[arg-type]
-            "unsigned-note": "clinician",
-            "pending-result": "medical-assistant",
-            "awaiting-referral-auth": "referral-coordinator",
-            "coding-query": "clinician",
+    # The docstring is the schema's description; chartroute.route.role_for reads this section.
+
+    categories: dict[RoutedCategoryCode, RoleCode] = Field(
+        default_factory=lambda: {
+            Category.UNSIGNED_NOTE: Role.CLINICIAN,
+            Category.PENDING_RESULT: Role.MEDICAL_ASSISTANT,
+            Category.AWAITING_REFERRAL_AUTH: Role.REFERRAL_COORDINATOR,
+            Category.CODING_QUERY: Role.CLINICIAN,
         },
         description="Role per blocker category (documentation gaps are routed per field).",
     )
-    documentation_fields: dict[DocumentationRouteKey, Role] = Field(
-        default_factory=lambda: {  # type: ignore[arg-type]
-            "chief-complaint": "medical-assistant",
-            "diagnosis": "clinician",
-            "level-of-service": "clinician",
-            "rendering-clinician": "front-desk",
-            "forms": "medical-assistant",
+    documentation_fields: dict[GapKeyCode, RoleCode] = Field(
+        default_factory=lambda: {
+            DocumentationField.CHIEF_COMPLAINT: Role.MEDICAL_ASSISTANT,
+            DocumentationField.DIAGNOSIS: Role.CLINICIAN,
+            DocumentationField.LEVEL_OF_SERVICE: Role.CLINICIAN,
+            DocumentationField.RENDERING_CLINICIAN: Role.FRONT_DESK,
+            FORMS: Role.MEDICAL_ASSISTANT,
         },
         description="Role per documentation-gap field; `forms` covers every required form.",
     )
 
-    def role_for(self, category: str, field: str | None = None) -> str:
-        """The role a blocker goes to; defaults follow DESIGN.md when a key is left out."""
-        if category == "documentation-gap":
-            key = "forms" if field and field.startswith("form:") else field
-            return self.documentation_fields.get(key, "clinician")  # type: ignore[call-overload,no-any-return]
-        return self.categories.get(category, "clinician")  # type: ignore[call-overload,no-any-return]
 
-
-class EncounterTypeRules(_Strict):
+class EncounterTypeRules(StrictModel):
     """Documentation requirements of one encounter type."""
 
-    required_fields: list[DocumentationField] | None = Field(
+    required_fields: list[FieldCode] | None = Field(
         default=None, description="Fields this type needs; default: the practice-wide list."
     )
     forms: list[str] = Field(
@@ -190,16 +156,11 @@ class EncounterTypeRules(_Strict):
     )
 
 
-class Documentation(_Strict):
+class Documentation(StrictModel):
     """What a chart must contain before it can close."""
 
-    required_fields: list[DocumentationField] = Field(
-        default_factory=lambda: [  # type: ignore[arg-type]
-            "chief-complaint",
-            "diagnosis",
-            "level-of-service",
-            "rendering-clinician",
-        ],
+    required_fields: list[FieldCode] = Field(
+        default_factory=lambda: list(DocumentationField),
         description="Fields every chart needs unless its encounter type says otherwise.",
     )
     by_encounter_type: dict[str, EncounterTypeRules] = Field(
@@ -219,7 +180,7 @@ class Documentation(_Strict):
         return value
 
 
-class Billing(_Strict):
+class Billing(StrictModel):
     """Money inputs for priority (billing impact, filing deadline) and ROI."""
 
     currency: str = Field(default="USD", description="ISO 4217 currency of the fee schedule.")
@@ -234,7 +195,7 @@ class Billing(_Strict):
     )
 
 
-class PracticeConfig(_Strict):
+class PracticeConfig(StrictModel):
     """The whole practice file."""
 
     practice: PracticeInfo
@@ -281,7 +242,7 @@ class PracticeConfig(_Strict):
                 if person.backup == person.id:
                     raise _at(("roster", i, "backup"), "a person cannot be their own backup")
             for j, member in enumerate(person.pod):
-                if member not in by_id or "clinician" not in by_id[member].roles:
+                if member not in by_id or Role.CLINICIAN not in by_id[member].roles:
                     raise _at(
                         ("roster", i, "pod", j), f"{member!r} is not a clinician on the roster"
                     )
@@ -302,7 +263,7 @@ class PracticeConfig(_Strict):
         ]
         for *path, role in routed:
             if role not in roles_present:
-                raise _at(tuple(path), f"no one on the roster has role {role!r}")
+                raise _at(tuple(path), f"no one on the roster has role {str(role)!r}")
         return self
 
     def person(self, person_id: str) -> Person:
@@ -311,14 +272,6 @@ class PracticeConfig(_Strict):
             if p.id == person_id:
                 return p
         raise KeyError(person_id)
-
-
-class LocatedValueError(ValueError):
-    """A validation error that knows which field it is about (for file/line reporting)."""
-
-    def __init__(self, loc: tuple[str | int, ...], message: str):
-        super().__init__(message)
-        self.loc = loc
 
 
 def _at(loc: tuple[str | int, ...], message: str) -> LocatedValueError:

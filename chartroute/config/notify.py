@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
+from chartroute.config.base import LocatedValueError, StrictModel
 from chartroute.config.secrets import SecretRef
 
 #: What a notification is about: the work item's transition as the recipient sees it.
@@ -27,11 +28,7 @@ NOTICE_EVENTS: tuple[str, ...] = (
 _NAME = r"^[a-z0-9][a-z0-9\-_]{0,63}$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FileChannel(_Strict):
+class FileChannel(StrictModel):
     """Writes each message as text and HTML files, one folder per person (the embedded default)."""
 
     type: Literal["file"] = "file"
@@ -43,7 +40,7 @@ class FileChannel(_Strict):
     )
 
 
-class SmtpChannel(_Strict):
+class SmtpChannel(StrictModel):
     """Email over SMTP: plain text and HTML parts, STARTTLS by default."""
 
     type: Literal["smtp"]
@@ -68,7 +65,7 @@ class SmtpChannel(_Strict):
         return self
 
 
-class SlackChannel(_Strict):
+class SlackChannel(StrictModel):
     """Slack: a direct message to each person's Slack user, or posts to one incoming webhook."""
 
     type: Literal["slack"]
@@ -95,7 +92,7 @@ class SlackChannel(_Strict):
         return self
 
 
-class WebhookChannel(_Strict):
+class WebhookChannel(StrictModel):
     """A JSON POST signed with HMAC-SHA256, for Teams workflows, paging tools or your own code."""
 
     type: Literal["webhook"]
@@ -110,7 +107,7 @@ ChannelConfig = Annotated[
 ]
 
 
-class UrgentRule(_Strict):
+class UrgentRule(StrictModel):
     """A rule that makes a notification urgent: all the conditions given must hold.
 
     Urgent notifications are sent at once as their own message instead of waiting for the
@@ -132,7 +129,7 @@ class UrgentRule(_Strict):
     )
 
 
-class Delivery(_Strict):
+class Delivery(StrictModel):
     """Retries and leases of the deliver step."""
 
     max_attempts: int = Field(
@@ -154,7 +151,7 @@ def _default_channels() -> dict[str, Any]:
     return {"file": FileChannel()}
 
 
-class NotifyConfig(_Strict):
+class NotifyConfig(StrictModel):
     """Who hears about which work item changes, on which channel, and when."""
 
     channels: dict[Annotated[str, Field(pattern=_NAME)], ChannelConfig] = Field(
@@ -195,8 +192,6 @@ class NotifyConfig(_Strict):
 
     @model_validator(mode="after")
     def _channels_exist(self) -> NotifyConfig:
-        from chartroute.config.models import LocatedValueError
-
         for i, name in enumerate(self.default_channels):
             if name not in self.channels:
                 raise LocatedValueError(("default_channels", i), f"unknown channel {name!r}")
@@ -209,8 +204,6 @@ class NotifyConfig(_Strict):
 
 def _recipients_on_roster(value: NotifyConfig, info: ValidationInfo) -> NotifyConfig:
     """Every person named under ``recipients`` is on the roster and has an address there."""
-    from chartroute.config.models import LocatedValueError
-
     if "roster" not in info.data:
         return value  # the roster itself is invalid and reported on its own
     roster = {p.id: p for p in info.data["roster"]}

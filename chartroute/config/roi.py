@@ -8,13 +8,13 @@ figure. Where no public source exists, the description says the default is an as
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from chartroute.config.base import StrictModel
 
 
-class RoiInputs(BaseModel):
+class RoiInputs(StrictModel):
     """Inputs of the ROI model and the windows it compares."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     clinician_hourly_cost: float = Field(
         default=150.0,

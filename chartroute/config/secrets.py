@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from chartroute.config.base import StrictModel
 
 #: Resolves a Prefect Secret block name to its value (injected by the orchestration layer).
 BlockLoader = Callable[[str], str]
@@ -21,10 +23,8 @@ class SecretUnavailable(LookupError):
     """A secret the config names cannot be read (unset variable, missing block)."""
 
 
-class SecretRef(BaseModel):
+class SecretRef(StrictModel):
     """Where a secret's value lives; exactly one of the two."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     env: str | None = Field(
         default=None,

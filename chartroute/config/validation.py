@@ -8,13 +8,13 @@ draws that line.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from chartroute.config.base import StrictModel
 
 
-class Validation(BaseModel):
+class Validation(StrictModel):
     """Data validation: the bad-record threshold and where the expectation suites live."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     max_bad_share: float = Field(
         default=0.05,

@@ -20,11 +20,11 @@ from chartroute.fhir.facts import (
     ConditionFact,
     EncounterFact,
     Fact,
+    FhirTaskFact,
     FormFact,
     NoteFact,
     OrderFact,
     ReportFact,
-    TaskFact,
 )
 from chartroute.fhir.field_reader import FieldReader
 from chartroute.fhir.references import resource_key
@@ -207,13 +207,13 @@ def _claim_response(r: FieldReader) -> ClaimResponseFact:
     )
 
 
-def _task(r: FieldReader) -> TaskFact:
+def _task(r: FieldReader) -> FhirTaskFact:
     version, updated = r.meta()
     focus = r.ref("focus", r.resource.get("focus"))
     encounter = r.ref("encounter", r.resource.get("encounter"))
     codes = tuple(c.split("|", 1)[1] for c in r.codings("code", r.resource.get("code")))
     links = tuple(dict.fromkeys(k for k in (focus, encounter) if k))
-    return TaskFact(
+    return FhirTaskFact(
         key=r.key,
         version=version,
         updated_at=updated,

@@ -125,8 +125,13 @@ class ClaimResponseFact:
 
 
 @dataclass(frozen=True, slots=True)
-class TaskFact:
-    """A Task, such as a coder's query about a chart."""
+class FhirTaskFact:
+    """A FHIR Task (a to-do in the EHR), such as a coder's query about a chart.
+
+    Named for the resource in full because *task* alone, in this project, is a Prefect task
+    (``chartroute.tasks``); the same goes for ``ChartFacts.fhir_tasks`` and the write-back's
+    ``build_fhir_task``.
+    """
 
     kind: ClassVar[str] = "Task"
     key: str
@@ -175,7 +180,7 @@ Fact = (
     | ReportFact
     | ClaimFact
     | ClaimResponseFact
-    | TaskFact
+    | FhirTaskFact
     | ConditionFact
     | FormFact
 )
@@ -189,7 +194,7 @@ FACT_CLASSES: dict[str, type[Any]] = {
         ReportFact,
         ClaimFact,
         ClaimResponseFact,
-        TaskFact,
+        FhirTaskFact,
         ConditionFact,
         FormFact,
     )

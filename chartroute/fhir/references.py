@@ -66,12 +66,3 @@ def parse_reference(
     if not _TYPE.match(rtype) or not _ID.match(rid):
         return None
     return resource_key(rtype, rid)
-
-
-def reference_of(value: object, **kwargs: object) -> str | None:
-    """Resolve a FHIR ``Reference`` object (a dict with ``reference``)."""
-    if isinstance(value, dict):
-        ref = value.get("reference")
-        if isinstance(ref, str):
-            return parse_reference(ref, **kwargs)  # type: ignore[arg-type]
-    return None

@@ -1,7 +1,7 @@
 """The deliver step: compose waiting notifications, then drain the outbox channel by channel.
 
-Each message is claimed, sent and recorded on its own (see ``claims.py``), so a crash loses at
-most the record of one send, never a message. A message claimed again after an interrupted
+Each message is claimed, sent and recorded on its own (see ``outbox_claims.py``), so a crash
+loses at most the record of one send, never a message. A message claimed again after an interrupted
 attempt is first looked up at the provider (``Channel.lookup``): found → recorded as sent
 without sending; not found → sent; unknown → sent again with the same idempotency key.
 A temporary failure schedules a retry with backoff and stops the drain from trying that
@@ -27,9 +27,9 @@ from chartroute.config.notify import NotifyConfig
 from chartroute.counts import Counts
 from chartroute.notify.channels import build_channel
 from chartroute.notify.channels.base import Channel, DeliveryError, short_error
-from chartroute.notify.claims import Claim, claim_next, mark_failed, mark_sent
 from chartroute.notify.digest import compose
 from chartroute.notify.outbox import status_counts
+from chartroute.notify.outbox_claims import OutboxClaim, claim_next, mark_failed, mark_sent
 from chartroute.notify.secrets import MissingSecret, SecretResolver, env_secrets
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def drain(
 
 def _attempt(
     engine: Engine,
-    claim: Claim,
+    claim: OutboxClaim,
     channel: Channel,
     config: PracticeConfig,
     clock: Clock,

@@ -15,26 +15,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from chartroute.analytics.snapshots import AGE_BUCKETS, UNKNOWN
-from chartroute.classify import CATEGORIES
-from chartroute.report import charts
+from chartroute.report import graphs
 from chartroute.report.model import ReportData
+from chartroute.vocabulary import Category, DocumentationField, category_label, ordered_categories
 
-CATEGORY_LABELS: dict[str, str] = {
-    "unsigned-note": "Unsigned note",
-    "pending-result": "Pending result",
-    "awaiting-referral-auth": "Referral / authorization",
-    "coding-query": "Coding query",
-    "documentation-gap": "Documentation gap",
-}
-
+#: Labels of the finer reasons of the Pareto (``analytics.snapshots.stuck_reason``).
 REASON_LABELS: dict[str, str] = {
-    "awaiting-referral-auth/referral": "Referral letter",
-    "awaiting-referral-auth/prior-auth": "Prior authorization",
-    "documentation-gap/chief-complaint": "Missing chief complaint",
-    "documentation-gap/diagnosis": "Missing diagnosis",
-    "documentation-gap/level-of-service": "Missing level of service",
-    "documentation-gap/rendering-clinician": "Missing rendering clinician",
-    "documentation-gap/form": "Missing form",
+    f"{Category.AWAITING_REFERRAL_AUTH}/referral": "Referral letter",
+    f"{Category.AWAITING_REFERRAL_AUTH}/prior-auth": "Prior authorization",
+    **{f"{Category.DOCUMENTATION_GAP}/{f}": f"Missing {f.label}" for f in DocumentationField},
+    f"{Category.DOCUMENTATION_GAP}/form": "Missing form",
 }
 
 CSP = (
@@ -73,10 +63,6 @@ footer dd { margin: 0 0 0 0; }
 """
 
 
-def category_label(code: str) -> str:
-    return CATEGORY_LABELS.get(code, code)
-
-
 def reason_label(code: str) -> str:
     return REASON_LABELS.get(code, category_label(code))
 
@@ -102,21 +88,16 @@ def data_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _ordered_categories(found: Sequence[str]) -> list[str]:
-    known = [c for c in CATEGORIES if c in found]
-    return known + sorted(c for c in found if c not in CATEGORIES)
-
-
 def backlog_trend(data: ReportData) -> str:
-    categories = _ordered_categories(data.keys("open_items", "category"))
+    categories = ordered_categories(data.keys("open_items", "category"))
     series = {category_label(c): data.series("open_items", "category", c) for c in categories}
-    chart = charts.stacked_bars("Open work items by category, per day", _day_labels(data), series)
+    graph = graphs.stacked_bars("Open work items by category, per day", _day_labels(data), series)
     return section(
         "backlog-trend",
         "Backlog trend by category",
         "Open work items at each day's snapshot, stacked by why the chart is stuck. "
         "Days without a snapshot are left blank.",
-        chart,
+        graph,
     )
 
 
@@ -126,7 +107,7 @@ def clinician_backlog(data: ReportData) -> str:
         "clinicians' own backlog": data.series("clinician_backlog_charts"),
         "on staff only": data.series("staff_only_charts"),
     }
-    chart = charts.line_chart(
+    graph = graphs.line_chart(
         "Clinicians' own backlog against all open charts", _day_labels(data), series
     )
     return section(
@@ -134,7 +115,7 @@ def clinician_backlog(data: ReportData) -> str:
         "Clinicians' own backlog against all open charts",
         "Charts holding at least one item only a clinician can do (sign, answer a coder, add "
         "a diagnosis) against every open chart. The gap is what routing keeps off clinicians.",
-        chart,
+        graph,
     )
 
 
@@ -144,12 +125,12 @@ def opened_closed(data: ReportData) -> str:
         "items closed": data.series("items_closed"),
         "escalations": data.series("escalations"),
     }
-    chart = charts.line_chart("Work items opened and closed per day", _day_labels(data), series)
+    graph = graphs.line_chart("Work items opened and closed per day", _day_labels(data), series)
     return section(
         "opened-closed",
         "Opened, closed and escalated per day",
         "When more close than open, the backlog shrinks.",
-        chart,
+        graph,
     )
 
 
@@ -162,13 +143,13 @@ def aging(data: ReportData) -> str:
     labels = [f"{b} days" if b != UNKNOWN else b for b in buckets]
     values = [counts.get(b, 0.0) for b in buckets]
     day = f" on {latest.day}" if latest else ""
-    chart = charts.bar_chart(f"Open charts by age{day}", labels, values)
+    graph = graphs.bar_chart(f"Open charts by age{day}", labels, values)
     return section(
         "aging",
         f"Aging of open charts{day}",
         "Days since the visit of each open chart. Closure policies ask for 24-48 hours; "
         "30 days is the usual deficiency threshold.",
-        chart,
+        graph,
     )
 
 
@@ -176,14 +157,14 @@ def pareto(data: ReportData) -> str:
     latest = data.latest
     reasons = latest.breakdown("open_items", "reason") if latest else {}
     labels = [reason_label(r) for r in reasons]
-    chart = charts.pareto_chart("Open work items by stuck reason", labels, list(reasons.values()))
+    graph = graphs.pareto_chart("Open work items by stuck reason", labels, list(reasons.values()))
     day = f" on {latest.day}" if latest else ""
     return section(
         "pareto",
         f"Where charts get stuck: Pareto of reasons{day}",
         "Open work items by reason, largest first; the line is the cumulative share. The few "
         "reasons left of 80% are where effort pays most.",
-        chart,
+        graph,
     )
 
 
@@ -193,7 +174,7 @@ def person_queues(data: ReportData, people: Mapping[str, str]) -> str:
     aged = latest.breakdown("open_items_aged", "person") if latest else {}
     order = sorted(queue, key=lambda p: (-queue[p], p))
     labels = [people.get(p, p) for p in order]
-    chart = charts.horizontal_bars(
+    graph = graphs.horizontal_bars(
         "Open work items per person",
         labels,
         [queue[p] for p in order],
@@ -207,15 +188,15 @@ def person_queues(data: ReportData, people: Mapping[str, str]) -> str:
         "queues",
         f"Per-person queues{day}",
         "Open work items per person; the dark part is older than 7 days.",
-        chart + data_table(["person", "id", "open items", "older than 7 days"], rows),
+        graph + data_table(["person", "id", "open items", "older than 7 days"], rows),
     )
 
 
 def closing_times(data: ReportData) -> str:
-    categories = _ordered_categories(list(data.time_to_close))
+    categories = ordered_categories(list(data.time_to_close))
     stats = [data.time_to_close[c] for c in categories]
     labels = [category_label(c) for c in categories]
-    chart = charts.median_p90_chart(
+    graph = graphs.median_p90_chart(
         "Days from visit to item closed, by category",
         labels,
         [s.median or 0.0 for s in stats],
@@ -231,7 +212,7 @@ def closing_times(data: ReportData) -> str:
         "Time to close by category",
         f"Work items closed {data.start} to {data.end}: days from the visit until the item "
         "closed, median and 90th percentile.",
-        chart + data_table(["category", "closed", "median days", "p90 days"], rows),
+        graph + data_table(["category", "closed", "median days", "p90 days"], rows),
     )
 
 
@@ -239,7 +220,7 @@ def after_hours(data: ReportData) -> str:
     signed = data.series("notes_signed")
     after = data.series("notes_signed_after_hours")
     in_hours = [None if s is None else s - (a or 0.0) for s, a in zip(signed, after, strict=True)]
-    chart = charts.stacked_bars(
+    graph = graphs.stacked_bars(
         "Notes signed per day, in and after clinic hours",
         _day_labels(data),
         {"in clinic hours": in_hours, "after hours": after},
@@ -248,7 +229,7 @@ def after_hours(data: ReportData) -> str:
         None if s is None or not s else (a or 0.0) / s * 100
         for s, a in zip(signed, after, strict=True)
     ]
-    share_chart = charts.line_chart(
+    share_chart = graphs.line_chart(
         "Share of notes signed after hours", _day_labels(data), {"after-hours share": share}, "%"
     )
     return section(
@@ -257,12 +238,12 @@ def after_hours(data: ReportData) -> str:
         "Notes signed outside the practice's clinic hours (evenings, weekends, holidays), by "
         "the signing time the EHR recorded. Family physicians average 1.4 hours a day of EHR "
         "work after hours (Arndt et al., 2017).",
-        chart + share_chart,
+        graph + share_chart,
     )
 
 
 def charge_lag(data: ReportData) -> str:
-    chart = charts.line_chart(
+    graph = graphs.line_chart(
         "Median charge lag of charts closed each day",
         _day_labels(data),
         {"median days, visit to chart closed": data.series("charge_lag_days.median", absent=None)},
@@ -286,7 +267,7 @@ def charge_lag(data: ReportData) -> str:
         "Charge lag",
         "Days from the visit until the chart closed, the earliest its claim can go out. Top "
         "practices bill within 3-5 days; the bottom quartile takes 10-15 (MGMA).",
-        chart + summary,
+        graph + summary,
     )
 
 
@@ -297,7 +278,7 @@ def escalations(data: ReportData) -> str:
     for stored in data.stored.values():
         for key, value in stored.breakdown("escalations", "category").items():
             escalated[key] = escalated.get(key, 0.0) + value
-    categories = _ordered_categories(sorted(set(delinquent) | set(escalated)))
+    categories = ordered_categories(sorted(set(delinquent) | set(escalated)))
     rows = [
         [category_label(c), f"{escalated.get(c, 0.0):,.0f}", f"{delinquent.get(c, 0.0):,.0f}"]
         for c in categories

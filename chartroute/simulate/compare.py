@@ -16,11 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from chartroute.classify import CATEGORIES
-from chartroute.report.html import category_label
 from chartroute.simulate.metrics import RunSummary, relative_reduction
 from chartroute.simulate.run import RunResult
 from chartroute.simulate.sensitivity import SensitivityCell
+from chartroute.vocabulary import category_label, ordered_categories
 
 BACKLOG = "Clinicians' own backlog"
 OPEN_CHARTS = "All open charts"
@@ -130,12 +129,6 @@ def headline(pairs: Sequence[tuple[RunResult, RunResult]]) -> list[HeadlineRow]:
         ]
         rows.append(_row(TIME_TO_CLOSE + category_label(category), "days", values))
     return rows
-
-
-def ordered_categories(found: set[str] | Sequence[str]) -> list[str]:
-    """The classifier's order, so a category keeps its place from one table to the next."""
-    known = [c for c in CATEGORIES if c in found]
-    return known + sorted(c for c in set(found) if c not in CATEGORIES)
 
 
 def _row(

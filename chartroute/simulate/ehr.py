@@ -31,6 +31,7 @@ from chartroute.generate.timeline import (
 )
 from chartroute.generate.writer import NdjsonWriter
 from chartroute.simulate.items import SimItem
+from chartroute.vocabulary import FORMS, NOTE_SUBJECT, Category, form_subject
 
 
 def sim_story(story: EncounterStory, items: Mapping[tuple[str, str], SimItem]) -> EncounterStory:
@@ -42,7 +43,7 @@ def sim_story(story: EncounterStory, items: Mapping[tuple[str, str], SimItem]) -
     """
     num = story.num
     note = story.note
-    note_item = items.get(("unsigned-note", "note"))
+    note_item = items.get((Category.UNSIGNED_NOTE, NOTE_SUBJECT))
     if note_item is not None:
         signed = note_item.done
         created = note.created if note.created is not None else signed
@@ -51,7 +52,7 @@ def sim_story(story: EncounterStory, items: Mapping[tuple[str, str], SimItem]) -
         replace(
             order,
             final=_done(
-                items, "pending-result", f"ServiceRequest/sr-{num}-{order.seq}", order.final
+                items, Category.PENDING_RESULT, f"ServiceRequest/sr-{num}-{order.seq}", order.final
             ),
             preliminary=None,
         )
@@ -61,18 +62,23 @@ def sim_story(story: EncounterStory, items: Mapping[tuple[str, str], SimItem]) -
         replace(
             ref,
             letter=_done(
-                items, "awaiting-referral-auth", f"ServiceRequest/sr-{num}-{ref.seq}", ref.letter
+                items,
+                Category.AWAITING_REFERRAL_AUTH,
+                f"ServiceRequest/sr-{num}-{ref.seq}",
+                ref.letter,
             ),
         )
         for ref in story.referrals
     )
     prior_auth = story.prior_auth
     if prior_auth is not None:
-        answered = _done(items, "awaiting-referral-auth", f"Claim/pa-{num}", prior_auth.answered)
+        answered = _done(
+            items, Category.AWAITING_REFERRAL_AUTH, f"Claim/pa-{num}", prior_auth.answered
+        )
         prior_auth = PriorAuthStory(
             prior_auth.service, prior_auth.created, None, answered, "complete"
         )
-    query_item = items.get(("coding-query", f"Task/task-{num}"))
+    query_item = items.get((Category.CODING_QUERY, f"Task/task-{num}"))
     coder_query = None
     if query_item is not None and story.coder_query is not None:
         coder_query = CoderQueryStory(
@@ -83,8 +89,8 @@ def sim_story(story: EncounterStory, items: Mapping[tuple[str, str], SimItem]) -
         )
     field_times = dict(story.field_times)
     for name in list(field_times):
-        subject = f"form:{codes.WELL_CHILD_QUESTIONNAIRE}" if name == "forms" else name
-        gap = items.get(("documentation-gap", subject))
+        subject = form_subject(codes.WELL_CHILD_QUESTIONNAIRE) if name == FORMS else name
+        gap = items.get((Category.DOCUMENTATION_GAP, subject))
         if gap is not None:
             field_times[name] = gap.done
         else:

@@ -15,10 +15,12 @@ from typing import Literal
 from chartroute.config.models import Documentation, Routing
 from chartroute.generate import codes
 from chartroute.generate.timeline import EncounterStory
+from chartroute.route import role_for
+from chartroute.vocabulary import FORMS, NOTE_SUBJECT, Category, DocumentationField, form_subject
 
 Kind = Literal["clinical", "admin"]
 
-CLINICAL_FIELDS = frozenset({"diagnosis", "level-of-service"})
+CLINICAL_FIELDS = frozenset({DocumentationField.DIAGNOSIS, DocumentationField.LEVEL_OF_SERVICE})
 """Documentation fields only the clinician can supply (the clinical half of the contract)."""
 
 
@@ -26,9 +28,9 @@ def is_clinical(category: str, subject: str) -> bool:
     """The invariant's definition, fixed here rather than read from the routing config: an
     unsigned note, a coding query and a clinician's documentation field need clinical judgment,
     so a config that routes them to staff is a violation, not a different practice."""
-    if category in ("unsigned-note", "coding-query"):
+    if category in (Category.UNSIGNED_NOTE, Category.CODING_QUERY):
         return True
-    return category == "documentation-gap" and subject in CLINICAL_FIELDS
+    return category == Category.DOCUMENTATION_GAP and subject in CLINICAL_FIELDS
 
 
 @dataclass(slots=True)
@@ -36,8 +38,8 @@ class SimItem:
     """One blocker of one chart: who must act, when it can be acted on, when it was done."""
 
     encounter: str
-    category: str
-    subject: str
+    category: str  # a ``Category`` code, kept a plain string like the store's rows it is
+    subject: str  # compared with (and so it serialises as a JSON key)
     role: str
     appears: datetime
     """When the blocker exists in the EHR (naive practice-local time)."""
@@ -103,11 +105,14 @@ def story_items(
     items: list[SimItem] = []
 
     def add(
-        category: str, subject: str, appears: datetime, arrives: datetime | None, redo: float = 0.0
+        category: Category,
+        subject: str,
+        appears: datetime,
+        arrives: datetime | None,
+        redo: float = 0.0,
     ) -> None:
-        gap = subject if category == "documentation-gap" else None
-        role = routing.role_for(category, gap)
-        items.append(SimItem(enc, category, subject, role, appears, arrives, redo))
+        role = role_for(routing, category, subject)
+        items.append(SimItem(enc, category.value, subject, str(role), appears, arrives, redo))
 
     def habit(appears: datetime, story_time: datetime | None) -> datetime:
         if delinquent is None:
@@ -115,18 +120,20 @@ def story_items(
         return story_time if story_time is not None else appears + delinquent
 
     if not note_signed_in_clinic(story, close_hour):
-        add("unsigned-note", "note", story.start, habit(story.start, story.note.signed))
+        add(
+            Category.UNSIGNED_NOTE, NOTE_SUBJECT, story.start, habit(story.start, story.note.signed)
+        )
     for order in story.orders:
         mean = result_mean_days[1] if order.imaging else result_mean_days[0]
         subject = f"ServiceRequest/sr-{story.num}-{order.seq}"
-        add("pending-result", subject, order.authored, order.final, mean)
+        add(Category.PENDING_RESULT, subject, order.authored, order.final, mean)
     for referral in story.referrals:
         subject = f"ServiceRequest/sr-{story.num}-{referral.seq}"
-        add("awaiting-referral-auth", subject, referral.authored, referral.authored)
+        add(Category.AWAITING_REFERRAL_AUTH, subject, referral.authored, referral.authored)
     if story.prior_auth is not None:
         auth = story.prior_auth
         add(
-            "awaiting-referral-auth",
+            Category.AWAITING_REFERRAL_AUTH,
             f"Claim/pa-{story.num}",
             auth.created,
             auth.answered,
@@ -138,9 +145,10 @@ def story_items(
             ready = story.start
             if name in CLINICAL_FIELDS:
                 ready = habit(story.start, story.field_times[name])
-            add("documentation-gap", name, story.start, ready)
-    if needs_form and story.needs_form and story.field_times["forms"] not in _on_time_forms(story):
-        add("documentation-gap", f"form:{codes.WELL_CHILD_QUESTIONNAIRE}", story.start, story.start)
+            add(Category.DOCUMENTATION_GAP, name, story.start, ready)
+    if needs_form and story.needs_form and story.field_times[FORMS] not in _on_time_forms(story):
+        form = form_subject(codes.WELL_CHILD_QUESTIONNAIRE)
+        add(Category.DOCUMENTATION_GAP, form, story.start, story.start)
     return items
 
 
@@ -162,7 +170,7 @@ def coding_query_item(
         ready = answer if answer is not None else raised + delinquent
     return SimItem(
         f"Encounter/{story.id}",
-        "coding-query",
+        Category.CODING_QUERY.value,
         f"Task/task-{story.num}",
         role,
         raised,
@@ -172,12 +180,13 @@ def coding_query_item(
 
 def _normal_time(story: EncounterStory, name: str) -> datetime:
     """When a field is recorded if nothing is missing (the generator's own convention)."""
-    return story.end if name in ("diagnosis", "level-of-service") else story.start
+    at_end = (DocumentationField.DIAGNOSIS, DocumentationField.LEVEL_OF_SERVICE)
+    return story.end if name in at_end else story.start
 
 
 def _on_time_forms(story: EncounterStory) -> tuple[datetime, ...]:
     """A form filled in during the visit is on time; anything else is a gap."""
-    at = story.field_times.get("forms")
+    at = story.field_times.get(FORMS)
     if at is not None and story.start <= at <= story.end:
         return (at,)
     return ()

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from chartroute.report import charts
+from chartroute.report import graphs
 from chartroute.report.html import data_table, page, section, write_report
 from chartroute.simulate.assumptions import SimAssumptions, assumption_rows
 from chartroute.simulate.compare import (
@@ -90,7 +90,7 @@ def _daily_chart(
         series[run.policy] = [
             None if d not in found else float(getattr(found[d], value)) / scale for d in days
         ]
-    return charts.line_chart(label, [d[5:] for d in days], series, unit)
+    return graphs.line_chart(label, [d[5:] for d in days], series, unit)
 
 
 def _time_to_close(rows: Sequence[HeadlineRow]) -> str:
@@ -107,7 +107,7 @@ def _time_to_close(rows: Sequence[HeadlineRow]) -> str:
                 labels.append(category)
                 values.append(round(mean, 2))
                 dark.append(round(mean, 2) if routed else 0.0)
-    return charts.horizontal_bars(
+    return graphs.horizontal_bars(
         "Mean days from a blocker appearing to its being done, by category and policy",
         labels,
         values,

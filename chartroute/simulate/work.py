@@ -27,9 +27,9 @@ from chartroute.config.models import PracticeConfig
 from chartroute.simulate.assumptions import SimAssumptions
 from chartroute.simulate.items import SimItem
 from chartroute.simulate.world import World
+from chartroute.vocabulary import Category, Role
 
 Policy = Literal["manual", "routed"]
-POLICIES: tuple[Policy, ...] = ("manual", "routed")
 ItemKey = tuple[str, str, str]
 
 
@@ -62,7 +62,7 @@ class Practice:
         self.a = assumptions
         self.clinician_of: dict[int, str] = {}
         for person in config.roster:
-            if "clinician" in person.roles and person.practitioner:
+            if Role.CLINICIAN in person.roles and person.practitioner:
                 number = person.practitioner.rsplit("-", 1)[-1]
                 if number.isdigit():
                     self.clinician_of[int(number) - 1] = person.id
@@ -70,15 +70,15 @@ class Practice:
         self.capacity = {p.id: p.daily_capacity for p in config.roster}
         self.role_capacity: dict[str, float] = defaultdict(float)
         for person in config.roster:
-            if "clinician" not in person.roles:
+            if Role.CLINICIAN not in person.roles:
                 for role in person.roles:
                     self.role_capacity[role] += person.daily_capacity
 
     def cost(self, item: SimItem) -> float:
         """Clinician minutes for a clinical item."""
-        if item.category == "unsigned-note":
+        if item.category == Category.UNSIGNED_NOTE:
             return self.a.note_minutes
-        if item.category == "coding-query":
+        if item.category == Category.CODING_QUERY:
             return self.a.coding_query_minutes
         return self.a.field_minutes
 
@@ -158,7 +158,7 @@ class WorkPhase:
                     break
                 used += cost
                 item.done = self._stamp(now, used)
-                if item.category == "unsigned-note":
+                if item.category == Category.UNSIGNED_NOTE:
                     work.signed.append(item)
                 continue
             if item.passed_to_staff or (

@@ -19,7 +19,9 @@ from chartroute.generate.clinic_time import ClinicClock
 from chartroute.generate.planner import StoryPlanner
 from chartroute.generate.profile import GeneratorProfile
 from chartroute.generate.timeline import EncounterStory
+from chartroute.route import role_for
 from chartroute.simulate.items import SimItem, coding_query_item, story_items
+from chartroute.vocabulary import NOTE_SUBJECT, Category
 
 ItemMap = dict[tuple[str, str], SimItem]
 
@@ -82,7 +84,10 @@ class World:
                 self.delinquent,
             ):
                 chart.items[(item.category, item.subject)] = item
-            if ("unsigned-note", "note") not in chart.items and story.note.signed is not None:
+            if (
+                Category.UNSIGNED_NOTE,
+                NOTE_SUBJECT,
+            ) not in chart.items and story.note.signed is not None:
                 self._raise_query(chart, story.note.signed)  # signed in clinic: query as told
             self.charts[chart.key] = chart
             added.append(chart)
@@ -106,7 +111,7 @@ class World:
         return self._raise_query(self.chart_of(item), item.done)
 
     def _raise_query(self, chart: Chart, signed: datetime) -> SimItem | None:
-        role = self.config.routing.role_for("coding-query")
+        role = str(role_for(self.config.routing, Category.CODING_QUERY))
         query = coding_query_item(chart.story, signed, role, self.delinquent)
         if query is None:
             return None

@@ -1,8 +1,8 @@
-"""Escalation state and the escalation audit trail, on the caller's connection.
+"""Escalation ladders and their audit trail in the store, on the caller's connection.
 
 ``escalation_state`` keeps one row per work item that has been swept: its ladder position and
 when its next step is due (which the worklist shows). ``escalation_event`` is the audit trail,
-one row per escalation sent, unique per (item, step): recording the same step twice stores it
+one row per escalation event sent, unique per (item, step): recording the same step twice stores it
 once, and only newly stored steps are handed on to the outbox, so a re-run sweep tells no one
 anything twice.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, update
 
-from chartroute.escalate import Decision, Escalation, LadderState, OpenItem
+from chartroute.escalate import Decision, EscalationEvent, LadderItem, LadderState
 from chartroute.store.batching import chunks, insert_ignore, upsert
 from chartroute.store.schema import (
     UtcDateTime,
@@ -24,6 +24,7 @@ from chartroute.store.schema import (
     work_item,
     work_item_event,
 )
+from chartroute.vocabulary import Category, Role
 
 _STATE_FIELDS = tuple(LadderState.__dataclass_fields__)
 _SPELL_EVENTS = ("opened", "reopened")
@@ -41,7 +42,7 @@ def lock_for_sweep(conn: Connection) -> None:
         )
 
 
-def open_items_page(conn: Connection, after: str | None, limit: int) -> list[OpenItem]:
+def open_items_page(conn: Connection, after: str | None, limit: int) -> list[LadderItem]:
     """The next ``limit`` open work items by id after ``after``, with when their open spell
     and their current assignment began (read from the work item audit trail)."""
     w = work_item
@@ -64,11 +65,11 @@ def open_items_page(conn: Connection, after: str | None, limit: int) -> list[Ope
         open_since = max((times[e] for e in _SPELL_EVENTS if e in times), default=r.opened_at)
         assigned = max((times[e] for e in _ASSIGN_EVENTS if e in times), default=open_since)
         items.append(
-            OpenItem(
+            LadderItem(
                 id=r.id,
-                category=r.category,
+                category=Category(r.category),
                 subject=r.subject,
-                role=r.role,
+                role=Role(r.role),
                 assignee=r.assignee,
                 clinician=r.clinician,
                 visit_at=r.visit_at,
@@ -111,7 +112,7 @@ def record(
     stored: dict[str, LadderState],
     at: datetime,
     run_id: str | None,
-) -> tuple[int, list[Escalation]]:
+) -> tuple[int, list[EscalationEvent]]:
     """Write changed states and new escalations; returns (states written, escalations new).
 
     An escalation whose (item, step) is already in the audit trail is not new and is not
@@ -146,7 +147,7 @@ def _state_values(state: LadderState) -> dict[str, Any]:
     return {f: getattr(state, f) for f in _STATE_FIELDS}
 
 
-def _event_row(e: Escalation, at: datetime, run_id: str | None) -> dict[str, Any]:
+def _event_row(e: EscalationEvent, at: datetime, run_id: str | None) -> dict[str, Any]:
     return {
         "work_item_id": e.work_item_id,
         "step": e.step,

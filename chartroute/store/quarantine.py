@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, select
 
 from chartroute.store.batching import chunks, upsert
 from chartroute.store.schema import quarantine
@@ -109,10 +109,6 @@ def held_record(conn: Connection, key: str) -> HeldRecord | None:
     """One quarantined record with its raw bytes, or None."""
     row = conn.execute(select(quarantine).where(quarantine.c.key == key)).first()
     return _held(row._mapping, row.raw) if row is not None else None
-
-
-def count_held(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(quarantine)).scalar_one())
 
 
 def _held(row: Any, raw: bytes | None) -> HeldRecord:

@@ -22,10 +22,10 @@ from chartroute.fhir.facts import (
     ClaimFact,
     EncounterFact,
     Fact,
+    FhirTaskFact,
     NoteFact,
     OrderFact,
     ReportFact,
-    TaskFact,
 )
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def _claim(f: ClaimFact, version: str) -> tuple[object, ...]:
     return (f.key, version, f.status, f.use, f.created_at, f.updated_at)
 
 
-def _task(f: TaskFact, version: str) -> tuple[object, ...]:
+def _task(f: FhirTaskFact, version: str) -> tuple[object, ...]:
     return (f.key, version, f.status, _codes(f.codes), f.authored_at, f.updated_at)
 
 
@@ -155,7 +155,7 @@ TABLES: dict[str, TableSpec] = {
         ),
         TableSpec(
             "tasks",
-            TaskFact,
+            FhirTaskFact,
             (
                 *_KEY,
                 ("status", "code"),

@@ -30,7 +30,7 @@ from chartroute.fhirclient.http import FhirHttp
 from chartroute.store import runs
 from chartroute.store.batching import chunks
 from chartroute.store.schema import fact, work_item
-from chartroute.writeback.task import build_task, differs, identifier_query
+from chartroute.writeback.fhir_task import build_fhir_task, differs, identifier_query
 
 log = logging.getLogger("chartroute.writeback")
 
@@ -128,9 +128,9 @@ def mirror_item(
 ) -> str:
     """Make the EHR's Task match one work item; returns which WritebackCounts field to bump."""
     ident = identifier_query(settings, item["id"])
-    desired = build_task(item, patient=patient, config=config, settings=settings)
+    desired = build_fhir_task(item, patient=patient, config=config, settings=settings)
     if item["status"] != "open":
-        existing = find_task(http, ident)
+        existing = find_fhir_task(http, ident)
         if existing is None:
             return "absent"
         return "completed" if _update(http, existing, desired) else "unchanged"
@@ -152,7 +152,7 @@ def mirror_item(
         return "created"
     existing = _resource(response) if response is not None else None
     if existing is None:
-        existing = find_task(http, ident)
+        existing = find_fhir_task(http, ident)
     if existing is None:
         raise Fatal(
             f"conditional create of the Task for {item['id']} matched a Task the search cannot find"
@@ -160,20 +160,20 @@ def mirror_item(
     return "updated" if _update(http, existing, desired) else "unchanged"
 
 
-def find_task(http: FhirHttp, ident: str) -> dict[str, Any] | None:
+def find_fhir_task(http: FhirHttp, ident: str) -> dict[str, Any] | None:
     """The Task with this identifier, if any (the first, when a server holds duplicates)."""
     bundle, _ = http.get_json(http.url("Task"), {"identifier": ident})
     entries = bundle.get("entry") if isinstance(bundle, dict) else None
-    tasks = [
+    matches = [
         e["resource"]
         for e in entries or []
         if isinstance(e, dict)
         and isinstance(e.get("resource"), dict)
         and e["resource"].get("resourceType") == "Task"
     ]
-    if len(tasks) > 1:
-        log.warning("%d Tasks share one work item identifier; updating the first", len(tasks))
-    return tasks[0] if tasks else None
+    if len(matches) > 1:
+        log.warning("%d Tasks share one work item identifier; updating the first", len(matches))
+    return matches[0] if matches else None
 
 
 def _resource(response: Any) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from chartroute.generate import GenerationSummary
 from chartroute.sources.rest import FhirRestSource
 from chartroute.store.schema import work_item
 from chartroute.writeback import mirror_work_items
-from chartroute.writeback.task import WORK_ITEM_CODE
+from chartroute.writeback.fhir_task import WORK_ITEM_CODE
 from tests.connector.conftest import classify_time, ehr_settings, practice_config
 from tests.connector.faultproxy import Fault, FaultProxy
 from tests.connector.pipeline import run_sync

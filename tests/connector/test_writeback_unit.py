@@ -17,8 +17,8 @@ from chartroute.config.ehr import WritebackSettings
 from chartroute.fhirclient.http import FhirHttp
 from chartroute.fhirclient.ratelimit import RateLimiter
 from chartroute.fhirclient.retry import RetryPolicy
+from chartroute.writeback.fhir_task import WORK_ITEM_CODE, build_fhir_task, differs
 from chartroute.writeback.mirror import mirror_item
-from chartroute.writeback.task import WORK_ITEM_CODE, build_task, differs
 
 BASE = "https://ehr.test/fhir"
 SETTINGS = WritebackSettings(enabled=True)
@@ -49,7 +49,7 @@ def http() -> FhirHttp:
 def test_the_task_carries_what_the_issue_asks_for(config: PracticeConfig) -> None:
     person = next(p for p in config.roster if p.practitioner)
     staff = next(p for p in config.roster if not p.practitioner)
-    task = build_task(
+    task = build_fhir_task(
         item(assignee=person.id), patient="Patient/p1", config=config, settings=SETTINGS
     )
     assert task["identifier"] == [
@@ -68,7 +68,7 @@ def test_the_task_carries_what_the_issue_asks_for(config: PracticeConfig) -> Non
     assert task["restriction"] == {"period": {"end": "2026-05-31"}}
     assert task["owner"] == {"reference": person.practitioner, "display": person.name}
     assert task["authoredOn"] == "2026-03-02T15:04:05Z"
-    for_staff = build_task(
+    for_staff = build_fhir_task(
         item(assignee=staff.id, status="closed"), patient=None, config=config, settings=SETTINGS
     )
     assert for_staff["owner"]["identifier"]["value"] == staff.id and "for" not in for_staff
@@ -105,7 +105,7 @@ def test_an_open_item_is_created_conditionally(config: PracticeConfig) -> None:
 def test_an_existing_task_is_updated_with_if_match_and_a_conflict_is_re_read(
     config: PracticeConfig,
 ) -> None:
-    desired = build_task(item(), patient="Patient/p1", config=config, settings=SETTINGS)
+    desired = build_fhir_task(item(), patient="Patient/p1", config=config, settings=SETTINGS)
     stale = {**desired, "id": "t1", "status": "on-hold", "meta": {"versionId": "4"}}
     respx.post(f"{BASE}/Task").mock(return_value=httpx.Response(200, json=stale))
     put = respx.put(f"{BASE}/Task/t1").mock(
@@ -120,7 +120,7 @@ def test_an_existing_task_is_updated_with_if_match_and_a_conflict_is_re_read(
 
 @respx.mock
 def test_an_unchanged_task_is_left_alone(config: PracticeConfig) -> None:
-    desired = build_task(item(), patient="Patient/p1", config=config, settings=SETTINGS)
+    desired = build_fhir_task(item(), patient="Patient/p1", config=config, settings=SETTINGS)
     respx.post(f"{BASE}/Task").mock(
         return_value=httpx.Response(200, json={**desired, "id": "t1", "meta": {"versionId": "1"}})
     )
@@ -132,7 +132,7 @@ def test_an_unchanged_task_is_left_alone(config: PracticeConfig) -> None:
 @respx.mock
 def test_a_closed_item_completes_its_task_or_finds_none(config: PracticeConfig) -> None:
     open_task = {
-        **build_task(item(), patient=None, config=config, settings=SETTINGS),
+        **build_fhir_task(item(), patient=None, config=config, settings=SETTINGS),
         "id": "t1",
         "meta": {"versionId": "2"},
     }
@@ -153,4 +153,4 @@ def test_a_closed_item_completes_its_task_or_finds_none(config: PracticeConfig) 
 
 def test_a_task_that_would_not_validate_is_refused(config: PracticeConfig) -> None:
     with pytest.raises(ValueError):
-        build_task(item(encounter=42), patient=None, config=config, settings=SETTINGS)
+        build_fhir_task(item(encounter=42), patient=None, config=config, settings=SETTINGS)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from chartroute.counts import Counts, merge_counts
 from chartroute.notify.deliver import DeliverCounts
 from chartroute.notify.digest import ComposeCounts
-from chartroute.store.work_items import ReconcileCounts
+from chartroute.lifecycle import ReconcileCounts
 from chartroute.sync import ClassifyCounts, IngestCounts
 
 small = st.integers(min_value=0, max_value=10_000)

@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chartroute.config.models import PracticeConfig
-from chartroute.escalate import OpenItem
+from chartroute.escalate import LadderItem
 
 NY = ZoneInfo("America/New_York")
 
@@ -93,8 +93,8 @@ def item(
     subject: str = "note",
     role: str = "clinician",
     item_id: str = "wi-1",
-) -> OpenItem:
-    return OpenItem(
+) -> LadderItem:
+    return LadderItem(
         id=item_id,
         category=category,
         subject=subject,

@@ -9,13 +9,24 @@ from typing import Any
 import pytest
 
 from chartroute.config import ConfigError, load_config_text
-from chartroute.escalate import Decision, Directory, LadderState, OpenItem, clock_for, escalate_item
+from chartroute.escalate import (
+    Decision,
+    Directory,
+    LadderItem,
+    LadderState,
+    clock_for,
+    escalate_item,
+)
+from chartroute.route import Router
 from tests.escalate.helpers import LADDER, item, local, practice
 
 
-def decide(config: Any, it: OpenItem, now_local: str, state: LadderState | None = None) -> Decision:
+def decide(
+    config: Any, it: LadderItem, now_local: str, state: LadderState | None = None
+) -> Decision:
     policy = config.escalation.policy_for(it.category, it.subject)
-    return escalate_item(it, state, policy, Directory(config), clock_for(config), local(now_local))
+    now = local(now_local)
+    return escalate_item(it, state, policy, Directory(Router(config, now)), clock_for(config), now)
 
 
 def steps(decision: Decision) -> list[tuple[str, str, list[str]]]:
@@ -164,7 +175,7 @@ def test_managers_per_role_from_config() -> None:
 
 
 def sweep_days(
-    config: Any, it: OpenItem, days: list[str], state: LadderState | None = None
+    config: Any, it: LadderItem, days: list[str], state: LadderState | None = None
 ) -> tuple[list[str], LadderState | None]:
     sent: list[str] = []
     for day in days:
@@ -299,11 +310,11 @@ def test_policy_by_category_and_documentation_field() -> None:
 
 
 def test_disabled_escalation_decides_nothing() -> None:
-    from chartroute.escalate import sweep
+    from chartroute.escalate import escalate_items
 
     config = practice(escalation={**LADDER, "enabled": False})
     assert (
-        sweep(
+        escalate_items(
             [item(local("2026-03-02 12:00"))],
             {},
             config,

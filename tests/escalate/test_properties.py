@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from chartroute.business_time import BusinessClock, Duration
 from chartroute.calendar import ClinicCalendar
 from chartroute.config.escalation import EscalationPolicy
-from chartroute.escalate import Directory, LadderState, OpenItem, escalate_item
+from chartroute.escalate import Directory, LadderItem, LadderState, escalate_item
+from chartroute.route import Router
 from tests.escalate.helpers import practice
 
 ZONES = ["America/New_York", "Europe/London", "Australia/Sydney", "America/Phoenix"]
@@ -77,12 +78,12 @@ def cases(draw: st.DrawFn) -> Case:
     return Case(BusinessClock(zone, calendar), policy, opened, visit, sweeps, reassignments)
 
 
-def item_at(case: Case, now: datetime) -> OpenItem:
+def item_at(case: Case, now: datetime) -> LadderItem:
     assignee, assigned = "dr-a", case.opened
     for at, who in case.reassignments:
         if at <= now and who != assignee:
             assignee, assigned = who, at
-    return OpenItem(
+    return LadderItem(
         "wi-1",
         "unsigned-note",
         "note",
@@ -100,10 +101,10 @@ def business_hours(amount: Duration) -> timedelta:
     return timedelta(hours=hours)
 
 
-DIRECTORY = Directory(practice())
+DIRECTORY = Directory(Router(practice(), datetime(2026, 1, 1, tzinfo=UTC)))  # nobody away
 
 
-def run(case: Case) -> list[tuple[datetime, OpenItem, LadderState | None, Any]]:
+def run(case: Case) -> list[tuple[datetime, LadderItem, LadderState | None, Any]]:
     state: LadderState | None = None
     history = []
     for now in case.sweeps:

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from chartroute.cli.main import app
 from chartroute.config import PracticeConfig, load_config
 from chartroute.config.notify import Delivery
-from chartroute.notify.claims import backoff, claim_next, mark_sent
 from chartroute.notify.deliver import deliver
 from chartroute.notify.outbox import Notice, enqueue
+from chartroute.notify.outbox_claims import backoff, claim_next, mark_sent
 from chartroute.store.schema import outbox_message
 from tests import builders as b
 from tests.notify.conftest import (

@@ -48,12 +48,12 @@ def identifier_query(settings: WritebackSettings, item_id: str) -> str:
     return f"{settings.identifier_system}|{item_id}"
 
 
-def task_status(item_status: str) -> str:
+def fhir_task_status(item_status: str) -> str:
     """An open work item is a requested Task; a closed one is completed."""
     return "requested" if item_status == "open" else "completed"
 
 
-def build_task(
+def build_fhir_task(
     item: Mapping[str, Any],
     *,
     patient: str | None,
@@ -64,7 +64,7 @@ def build_task(
     resource: dict[str, Any] = {
         "resourceType": "Task",
         "identifier": [{"system": settings.identifier_system, "value": item["id"]}],
-        "status": task_status(item["status"]),
+        "status": fhir_task_status(item["status"]),
         "businessStatus": {
             "coding": [{"system": settings.code_system, "code": item["category"]}],
             "text": item["category"],

@@ -1,4 +1,7 @@
-"""The life of an outbox message: pending → sending → sent, or back to pending, or failed.
+"""Claiming outbox messages: pending → sending → sent, or back to pending, or failed.
+
+A claim here is a worker's hold on one ``outbox_message`` row while it sends it (nothing to
+do with a FHIR Claim).
 
 A worker *claims* one message at a time in a short transaction: the row becomes ``sending``
 with a lease and a claim token, and its attempt counter goes up. It then sends outside any
@@ -34,7 +37,7 @@ UNFINISHED = ("pending", "sending")
 
 
 @dataclass(frozen=True)
-class Claim:
+class OutboxClaim:
     """A message this worker holds until ``lease_until``."""
 
     message: Outgoing
@@ -56,7 +59,7 @@ def claim_next(
     delivery: Delivery,
     channels: Collection[str],
     urgent_only: Collection[str] = (),
-) -> Claim | None:
+) -> OutboxClaim | None:
     """Claim the next message of ``channels`` (for ``urgent_only`` ones, urgent messages only)."""
     if not channels:
         return None
@@ -111,10 +114,10 @@ def claim_next(
         attempts=row.attempts,
         created_at=row.created_at,
     )
-    return Claim(message, token, reconcile=row.attempts > 1)
+    return OutboxClaim(message, token, reconcile=row.attempts > 1)
 
 
-def mark_sent(engine: Engine, claim: Claim, provider_id: str, now: datetime) -> bool:
+def mark_sent(engine: Engine, claim: OutboxClaim, provider_id: str, now: datetime) -> bool:
     """Record delivery; False when the lease was lost to another worker meanwhile."""
     with engine.begin() as conn:
         done = conn.execute(
@@ -136,7 +139,7 @@ def mark_sent(engine: Engine, claim: Claim, provider_id: str, now: datetime) -> 
 
 def mark_failed(
     engine: Engine,
-    claim: Claim,
+    claim: OutboxClaim,
     error: str,
     temporary: bool,
     now: datetime,

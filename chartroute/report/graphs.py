@@ -1,4 +1,6 @@
-"""Hand-written inline SVG charts for the management report.
+"""Hand-written inline SVG graphs for the management report.
+
+(Graphs, not charts: in chartroute a chart is always a patient's chart.)
 
 The report must open on a practice's locked-down desktop with no network, so it carries its
 charts as plain SVG markup: no script, no fonts or stylesheets to fetch, nothing to execute.

@@ -1,0 +1,254 @@
+"""The life of a work item, decided purely: what one sync's conclusions do to the stored items.
+
+A work item is keyed by (encounter, category, subject), so the same blocker on a later sync is
+the same item. Against what is stored, each item the router made of a chart's blockers is
+
+- **opened** when it was never stored,
+- **reopened** when it was stored closed (the blocker came back),
+- **reassigned** when it is open and the router's holder changed,
+- **updated** when it is open with the same holder and its details changed (role, evidence,
+  detail, visit, billing impact, filing deadline or clinician),
+- otherwise unchanged;
+
+and each stored open item of the chart that the router did not make again is **closed** (its
+blocker went away). Every transition but an update is an event of the audit trail
+(``work_item_event``), and the chart's own row follows its verdict (open, closed, future,
+not a chart). ``decide`` takes typed values and returns typed transitions, each carrying the
+item as it must be stored afterwards; ``chartroute.store.work_items`` only writes them.
+
+So deciding twice from the same outcome decides nothing the second time, no item both opens
+and closes in one batch, and the counts are the transitions (tests/core/test_lifecycle.py).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from chartroute.classify import ChartVerdict
+from chartroute.counts import Counts
+from chartroute.route import WorkItem
+from chartroute.vocabulary import Category, Role
+
+
+class ItemStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ChartState(StrEnum):
+    OPEN = "open"  # a chart with blockers
+    CLOSED = "closed"  # a chart with none
+    FUTURE = "future"  # a visit that has not started yet: classified again once it has
+    NOT_CHART = "not-chart"  # an encounter that is not a chart (status, class, deleted)
+
+
+class Change(StrEnum):
+    """What a transition does to an item; all but ``UPDATED`` are audit trail events."""
+
+    OPENED = "opened"
+    REOPENED = "reopened"
+    REASSIGNED = "reassigned"
+    UPDATED = "updated"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class ChartOutcome:
+    """What one sync concluded about one chart: its verdict, when its encounter starts, the
+    roster id of its rendering clinician, and the work items the router made of its blockers
+    (none when the chart is closed, not a chart, or deleted in the EHR)."""
+
+    verdict: ChartVerdict
+    start_at: datetime | None
+    clinician: str | None
+    items: tuple[WorkItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """A work item as the store holds it."""
+
+    id: str
+    encounter: str
+    category: Category
+    subject: str
+    role: Role
+    assignee: str | None
+    clinician: str | None
+    status: ItemStatus
+    evidence: tuple[str, ...]
+    detail: str
+    visit_at: datetime | None
+    billing_impact: float | None
+    filing_deadline: date | None
+    opened_at: datetime
+    closed_at: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == ItemStatus.OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChart:
+    """A chart's row: its state after its last classification, and when it was open."""
+
+    encounter: str
+    state: ChartState
+    clinician: str | None
+    visit_at: datetime | None
+    start_at: datetime | None
+    first_open_at: datetime | None
+    closed_at: datetime | None
+    blocker_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One item's change: the item as it must be stored after it, and who held it before a
+    reassignment (the previous holder hears that it left them)."""
+
+    change: Change
+    item: StoredItem
+    previous_assignee: str | None = None
+
+
+@dataclass
+class ReconcileCounts(Counts):
+    """Transitions of one reconciliation batch, and the routed items that needed none."""
+
+    opened: int = 0
+    reopened: int = 0
+    closed: int = 0
+    reassigned: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """Everything one batch of chart outcomes changes, stamped ``at``."""
+
+    at: datetime
+    transitions: tuple[Transition, ...]
+    charts: tuple[StoredChart, ...]
+    unchanged: int
+
+    def counts(self) -> ReconcileCounts:
+        counts = ReconcileCounts(unchanged=self.unchanged)
+        for t in self.transitions:
+            setattr(counts, t.change.value, getattr(counts, t.change.value) + 1)
+        return counts
+
+
+def holders(stored: Iterable[StoredItem]) -> dict[str, str | None]:
+    """Who holds each open item now, by item id: the router keeps staff items with them."""
+    return {i.id: i.assignee for i in stored if i.is_open}
+
+
+def decide(
+    outcomes: Sequence[ChartOutcome],
+    stored: Mapping[str, StoredItem],
+    charts: Mapping[str, StoredChart],
+    now: datetime,
+) -> Reconciliation:
+    """The transitions and chart rows that bring ``stored`` in line with ``outcomes`` at ``now``.
+
+    ``stored`` must hold every stored item of the outcomes' charts, open or closed (an item
+    missing from it would be opened again); ``charts`` their stored chart rows.
+    """
+    by_encounter: dict[str, list[StoredItem]] = defaultdict(list)
+    for kept in stored.values():
+        by_encounter[kept.encounter].append(kept)
+    transitions: list[Transition] = []
+    chart_rows: list[StoredChart] = []
+    unchanged = 0
+    for outcome in outcomes:
+        routed = {i.id for i in outcome.items}
+        for item in outcome.items:
+            transition = _transition(item, stored.get(item.id), now)
+            if transition is None:
+                unchanged += 1
+            else:
+                transitions.append(transition)
+        for old in by_encounter.get(outcome.verdict.encounter, []):
+            if old.id not in routed and old.is_open:
+                closed = replace(old, status=ItemStatus.CLOSED, closed_at=now)
+                transitions.append(Transition(Change.CLOSED, closed))
+        chart_rows.append(chart_after(outcome, charts.get(outcome.verdict.encounter), now))
+    return Reconciliation(now, tuple(transitions), tuple(chart_rows), unchanged)
+
+
+def _transition(item: WorkItem, old: StoredItem | None, now: datetime) -> Transition | None:
+    """The one transition a routed item makes against its stored self, if any."""
+    if old is None:
+        return Transition(Change.OPENED, _new_item(item, now))
+    new = replace(old, assignee=item.assignee, **_details(item))
+    if not old.is_open:
+        return Transition(Change.REOPENED, replace(new, status=ItemStatus.OPEN, closed_at=None))
+    if old.assignee != item.assignee:
+        return Transition(Change.REASSIGNED, new, previous_assignee=old.assignee)
+    if new != old:
+        return Transition(Change.UPDATED, new)
+    return None
+
+
+def _details(item: WorkItem) -> dict[str, Any]:
+    """What a later sync may change about an item without it being another item."""
+    return {
+        "role": item.role,
+        "evidence": tuple(item.evidence),
+        "detail": item.detail,
+        "visit_at": item.visit_at,
+        "billing_impact": item.billing_impact,
+        "filing_deadline": item.filing_deadline,
+        "clinician": item.clinician,
+    }
+
+
+def _new_item(item: WorkItem, now: datetime) -> StoredItem:
+    return StoredItem(
+        id=item.id,
+        encounter=item.encounter,
+        category=item.category,
+        subject=item.subject,
+        assignee=item.assignee,
+        status=ItemStatus.OPEN,
+        opened_at=now,
+        closed_at=None,
+        **_details(item),
+    )
+
+
+def chart_after(outcome: ChartOutcome, old: StoredChart | None, now: datetime) -> StoredChart:
+    """The chart's row after this classification: its state, and the first time it was open
+    and when it last closed (kept from the stored row while they still hold)."""
+    verdict = outcome.verdict
+    if verdict.is_chart:
+        state = ChartState.OPEN if verdict.blockers else ChartState.CLOSED
+    elif verdict.is_future:
+        state = ChartState.FUTURE
+    else:
+        state = ChartState.NOT_CHART
+    first_open = old.first_open_at if old else None
+    closed_at = old.closed_at if old else None
+    if state == ChartState.OPEN:
+        first_open = first_open or now
+        closed_at = None
+    elif state == ChartState.CLOSED and (old is None or old.state != ChartState.CLOSED):
+        closed_at = now
+    return StoredChart(
+        encounter=verdict.encounter,
+        state=state,
+        clinician=outcome.clinician,
+        visit_at=verdict.visit_at,
+        start_at=outcome.start_at,
+        first_open_at=first_open,
+        closed_at=closed_at,
+        blocker_count=len(verdict.blockers),
+    )

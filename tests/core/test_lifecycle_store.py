@@ -1,0 +1,63 @@
+"""The store writes what the lifecycle decides, on SQLite and PostgreSQL: every transition's
+row and audit event, read back as the typed values the next decision starts from."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select
+
+from chartroute.lifecycle import ChartOutcome, ChartState, ItemStatus, ReconcileCounts
+from chartroute.store import work_items
+from chartroute.store.schema import work_item_event
+from tests.core.test_lifecycle import T0, T1, T2, outcome, routed
+
+ENC = "Encounter/e1"
+T3 = T2 + timedelta(days=1)
+
+
+def run(engine: Engine, result: ChartOutcome, now: datetime) -> ReconcileCounts:
+    with engine.begin() as conn:
+        stored = work_items.items_for(conn, [ENC])
+        charts = work_items.charts_for(conn, [ENC])
+        return work_items.reconcile(conn, [result], stored, charts, now, "run")
+
+
+def events(engine: Engine) -> list[tuple[str, str | None, str | None]]:
+    e = work_item_event
+    with engine.connect() as conn:
+        rows = conn.execute(select(e.c.event, e.c.assignee, e.c.previous_assignee).order_by(e.c.id))
+        return [tuple(r) for r in rows]
+
+
+def test_an_item_opens_closes_reopens_moves_and_changes(engine: Engine) -> None:
+    first = routed(ENC, assignee="ma-1")
+    assert run(engine, outcome(ENC, first), T0).opened == 1
+    assert run(engine, outcome(ENC, first), T0) == ReconcileCounts(unchanged=1)
+    assert run(engine, outcome(ENC), T1).closed == 1
+    with engine.connect() as conn:
+        (closed,) = work_items.items_for(conn, [ENC]).values()
+        chart = work_items.charts_for(conn, [ENC])[ENC]
+    assert (closed.status, closed.closed_at, closed.opened_at) == (ItemStatus.CLOSED, T1, T0)
+    assert (chart.state, chart.first_open_at, chart.closed_at) == (ChartState.CLOSED, T0, T1)
+
+    assert run(engine, outcome(ENC, routed(ENC, assignee="ma-2")), T2).reopened == 1
+    assert run(engine, outcome(ENC, routed(ENC, assignee="ma-3")), T3).reassigned == 1
+    changed = routed(ENC, assignee="ma-3", detail="not final yet")
+    assert run(engine, outcome(ENC, changed), T3).updated == 1
+    with engine.connect() as conn:
+        (now,) = work_items.items_for(conn, [ENC]).values()
+    assert (now.status, now.assignee, now.detail, now.closed_at, now.opened_at) == (
+        ItemStatus.OPEN,
+        "ma-3",
+        "not final yet",
+        None,
+        T0,
+    )
+    assert now.evidence == changed.evidence and now.category == changed.category
+    assert events(engine) == [
+        ("opened", "ma-1", None),
+        ("closed", "ma-1", None),
+        ("reopened", "ma-2", None),
+        ("reassigned", "ma-3", "ma-2"),
+    ]
