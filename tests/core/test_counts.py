@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chartroute.counts import Counts, merge_counts
+from chartroute.lifecycle import ReconcileCounts
 from chartroute.notify.deliver import DeliverCounts
 from chartroute.notify.digest import ComposeCounts
-from chartroute.lifecycle import ReconcileCounts
 from chartroute.sync import ClassifyCounts, IngestCounts
 
 small = st.integers(min_value=0, max_value=10_000)
