@@ -153,7 +153,7 @@ def main() -> None:
     }  # fmt: skip
 
     _save(out, figures)
-    from chartroute.flows.backfill import BackfillParameters, run_backfill
+    from chartroute.flows.backfill import run_backfill
     from chartroute.store.schema import backfill_figure, backfill_partition
 
     runs: dict[str, Any] = {}
@@ -161,12 +161,11 @@ def main() -> None:
         with engine.begin() as conn:  # each run starts from an empty ledger
             conn.execute(backfill_figure.delete())
             conn.execute(backfill_partition.delete())
-        params = BackfillParameters(
-            source=str(export), config=config_path, start=START, end=last,
-            partition_days=args.partition_days, load=False,
-        )  # fmt: skip
         began = time.perf_counter()
-        result = run_backfill(params, args.runner, workers)
+        result = run_backfill(
+            str(export), START, last, config=config_path, partition_days=args.partition_days,
+            load=False, runner=args.runner, workers=workers,
+        )  # fmt: skip
         seconds = time.perf_counter() - began
         runs[str(workers)] = {
             "seconds": round(seconds, 1), "partitions": result.partitions,

@@ -33,7 +33,7 @@ def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
     from chartroute.config import load_config
-    from chartroute.flows.simulate import SimulateParameters, simulate_flow
+    from chartroute.flows.simulate import simulate_flow
     from chartroute.simulate import SimSettings, simulate
     from chartroute.simulate.pipeline import StagePipeline, fresh_store
 
@@ -54,13 +54,11 @@ def main() -> None:
 
     start = time.perf_counter()
     flows = simulate_flow(
-        SimulateParameters(
-            days=args.days,
-            providers=args.providers,
-            policy="routed",
-            seed=args.seed,
-            out=str(work / "flows"),
-        )
+        days=args.days,
+        providers=args.providers,
+        policy="routed",
+        seed=args.seed,
+        out=str(work / "flows"),
     )
     timings["routed, Prefect flows (incl. server start)"] = time.perf_counter() - start
 

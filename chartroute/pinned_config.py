@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from chartroute.config.loader import ConfigError, ConfigProblem, load_config_text
+from chartroute.config.loader import ConfigError, ConfigProblem, load_config_text, practice_path
 from chartroute.config.models import PracticeConfig
 
 #: Parsed configs kept per process (a few practices, or a few edits of one file).
@@ -67,7 +67,7 @@ def pinned_config(pin: PinnedConfig) -> PracticeConfig:
 
 def _read(path: str) -> bytes:
     try:
-        return Path(path).read_bytes()
+        return practice_path(path).read_bytes()
     except OSError as exc:
         raise ConfigError([ConfigProblem(path, None, "", f"cannot read: {exc.strerror}")]) from None
 

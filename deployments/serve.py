@@ -75,13 +75,13 @@ def _deployment(
     schedules: list[Schedule],
     params: dict[str, Any],
 ) -> RunnerDeployment:
-    """A deployment of ``flow`` whose one parameter, ``params``, is its pydantic model."""
+    """A deployment of ``flow`` with ``params`` as its default parameters."""
     return _built(
         flow.to_deployment(
             name=name,
             description=description,
             schedules=schedules,
-            parameters={"params": params},
+            parameters=params,
             tags=TAGS,
             concurrency_limit=one_at_a_time(),
         )

@@ -8,9 +8,10 @@ processes or Dask); ``run_backfill`` picks it and starts the flow.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Annotated
 
 from prefect import flow, unmapped
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field
 
 from chartroute.backfill.ledger import PartitionResult
 from chartroute.backfill.run import LoadResult
@@ -21,6 +22,12 @@ from chartroute.backfill.sequence import (
     run_backfill_stages,
 )
 from chartroute.config import load_config
+from chartroute.flows.parameters import (
+    DEFAULT_CONFIG,
+    PracticeFile,
+    SourceSpec,
+    check_day_range,
+)
 from chartroute.pinned_config import PinnedConfig, pin_config
 from chartroute.tasks.backfill import (
     load_task,
@@ -29,38 +36,6 @@ from chartroute.tasks.backfill import (
     snapshots_task,
     task_runner_for,
 )
-
-
-class BackfillParameters(BaseModel):
-    """Parameters of a backfill run (shown as a form in the Prefect UI)."""
-
-    source: str = Field(
-        description="The historical export: a folder of FHIR NDJSON, a FHIR base URL, or "
-        "bulk+<base URL>."
-    )
-    config: str = Field(default="config/practice.yaml", description="Practice YAML file.")
-    start: date = Field(description="First encounter start day (practice-local).")
-    end: date = Field(description="Last day backfilled (inclusive).")
-    partition_days: int | None = Field(
-        default=None, ge=1, le=366, description="Days per partition (default: the config's)."
-    )
-    dry_run: bool = Field(
-        default=False,
-        description="Plan and count encounters per partition from the store; load and write "
-        "nothing.",
-    )
-    load: bool = Field(
-        default=True, description="Load the source into the store first (skip if already done)."
-    )
-    as_of: datetime | None = Field(
-        default=None, description="When the export was taken (default: now)."
-    )
-
-    @model_validator(mode="after")
-    def _ordered(self) -> BackfillParameters:
-        if self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
-        return self
 
 
 class BackfillTasks:
@@ -101,26 +76,62 @@ class BackfillTasks:
 
 
 @flow(name="chartroute-backfill", retries=0)
-def backfill_flow(params: BackfillParameters) -> BackfillSummary:
-    """Reconstruct the backlog of past days from historical charts, partition by partition."""
-    pin, config = pin_config(params.config)  # read once: every task checks it is unchanged
-    as_of = params.as_of or datetime.now(UTC)
-    if as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=UTC)
+def backfill_flow(
+    source: SourceSpec,
+    start: date,
+    end: date,
+    config: PracticeFile = DEFAULT_CONFIG,
+    partition_days: Annotated[int, Field(ge=1, le=366)] | None = None,
+    dry_run: bool = False,
+    load: bool = True,
+    as_of: datetime | None = None,
+) -> BackfillSummary:
+    """Reconstruct the backlog of past days from historical charts, partition by partition.
+
+    Args:
+        source: The historical export: a folder of FHIR NDJSON, a FHIR base URL, or
+            bulk+<base URL>.
+        start: First encounter start day (practice-local).
+        end: Last day backfilled (inclusive).
+        config: Practice YAML file.
+        partition_days: Days per partition (default: the config's).
+        dry_run: Plan and count encounters per partition from the store; load and write
+            nothing.
+        load: Load the source into the store first (skip if already done).
+        as_of: When the export was taken (default: now).
+    """
+    check_day_range(start, end)
+    pin, practice = pin_config(config)  # read once: every task checks it is unchanged
+    taken = as_of or datetime.now(UTC)
+    if taken.tzinfo is None:
+        taken = taken.replace(tzinfo=UTC)
     request = BackfillRequest(
-        params.start, params.end, params.partition_days or config.backfill.partition_days,
-        load=params.load, dry_run=params.dry_run,
+        start, end, partition_days or practice.backfill.partition_days,
+        load=load, dry_run=dry_run,
     )  # fmt: skip
-    return run_backfill_stages(BackfillTasks(params.source, pin, as_of), request)
+    return run_backfill_stages(BackfillTasks(source, pin, taken), request)
 
 
 def run_backfill(
-    params: BackfillParameters, runner: str | None = None, workers: int | None = None
+    source: str,
+    start: date,
+    end: date,
+    *,
+    config: str = DEFAULT_CONFIG,
+    partition_days: int | None = None,
+    dry_run: bool = False,
+    load: bool = True,
+    as_of: datetime | None = None,
+    runner: str | None = None,
+    workers: int | None = None,
 ) -> BackfillSummary:
     """Run the flow on the task runner the config chooses (or ``runner``/``workers``)."""
-    settings = load_config(params.config).backfill  # the launcher's choice, before the run
+    settings = load_config(config).backfill  # the launcher's choice, before the run
     task_runner = task_runner_for(
         runner or settings.task_runner, workers or settings.workers, settings.dask_address
     )
-    result: BackfillSummary = backfill_flow.with_options(task_runner=task_runner)(params)
+    result: BackfillSummary = backfill_flow.with_options(task_runner=task_runner)(
+        source=source, start=start, end=end, config=config,
+        partition_days=partition_days, dry_run=dry_run, load=load, as_of=as_of,
+    )  # fmt: skip
     return result

@@ -7,44 +7,39 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from prefect import flow
-from pydantic import BaseModel, Field
 
+from chartroute.flows.parameters import DEFAULT_CONFIG, PracticeFile, check_day_range
 from chartroute.pinned_config import pin_config
 from chartroute.store.engine import home
 from chartroute.tasks.report import render_report_task, snapshot_task
 
 
-class ReportParameters(BaseModel):
-    """Parameters of a report run (shown as a form in the Prefect UI)."""
-
-    config: str = Field(default="config/practice.yaml", description="Practice YAML file.")
-    out_dir: str | None = Field(
-        default=None, description="Folder for the HTML file (default: $CHARTROUTE_HOME/reports)."
-    )
-    start: date | None = Field(
-        default=None, description="First day reported (default: 30 days before the last)."
-    )
-    end: date | None = Field(
-        default=None, description="Last day reported (default: the newest snapshot's day)."
-    )
-    as_of: datetime | None = Field(
-        default=None, description="The instant of today's snapshot (default: now)."
-    )
-    snapshot: bool = Field(
-        default=True, description="Take the day's live snapshot before rendering."
-    )
-
-
 @flow(name="chartroute-report", retries=0)
-def report_flow(params: ReportParameters) -> dict[str, Any]:
-    """Show the practice where charts get stuck and whether it is getting better."""
+def report_flow(
+    config: PracticeFile = DEFAULT_CONFIG,
+    out_dir: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    as_of: datetime | None = None,
+    snapshot: bool = True,
+) -> dict[str, Any]:
+    """Show the practice where charts get stuck and whether it is getting better.
+
+    Args:
+        config: Practice YAML file.
+        out_dir: Folder for the HTML file (default: $CHARTROUTE_HOME/reports).
+        start: First day reported (default: 30 days before the last).
+        end: Last day reported (default: the newest snapshot's day).
+        as_of: The instant of today's snapshot (default: now).
+        snapshot: Take the day's live snapshot before rendering.
+    """
+    check_day_range(start, end)
     now = datetime.now(UTC)
-    as_of = params.as_of or now
-    if as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=UTC)
-    pin, _ = pin_config(params.config)  # read once: every task checks it is unchanged
-    snapshot = asdict(snapshot_task(pin, as_of)) if params.snapshot else None
-    out_dir = params.out_dir or str(home() / "reports")
-    result = render_report_task(pin, out_dir, params.start, params.end, now)
-    result["snapshot"] = snapshot
+    when = as_of or now
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    pin, _ = pin_config(config)  # read once: every task checks it is unchanged
+    taken = asdict(snapshot_task(pin, when)) if snapshot else None
+    result = render_report_task(pin, out_dir or str(home() / "reports"), start, end, now)
+    result["snapshot"] = taken
     return result

@@ -14,14 +14,15 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from chartroute.flows.escalate import SweepParameters, escalate_flow
-from chartroute.flows.sync import SyncParameters, sync_flow
+from chartroute.flows.escalate import escalate_flow
+from chartroute.flows.run_tags import subflows_tagged_like_this_run
+from chartroute.flows.sync import sync_flow
 from chartroute.simulate import SimAssumptions, SimSettings, simulate
 from chartroute.simulate.pipeline import Evening, fresh_store, open_work_items, sim_database_url
 from chartroute.tasks import context
@@ -35,8 +36,8 @@ class FlowPipeline:
         self.config = str(config_path)
 
     def evening(self, as_of: datetime) -> Evening:
-        sync_flow(SyncParameters(source=self.source, config=self.config, as_of=as_of))
-        swept = escalate_flow(SweepParameters(config=self.config, as_of=as_of))
+        sync_flow(source=self.source, config=self.config, as_of=as_of)
+        swept = escalate_flow(config=self.config, as_of=as_of)
         return Evening(
             items=open_work_items(context.engine(), as_of),
             escalated=int(swept.get("escalated", 0)),
@@ -59,36 +60,40 @@ def store_for_flows(url: str) -> Iterator[None]:
             os.environ["CHARTROUTE_DATABASE_URL"] = previous
 
 
-class SimulateParameters(BaseModel):
-    """Parameters of a simulation run (shown as a form in the Prefect UI)."""
-
-    days: int = Field(default=20, ge=1, le=400, description="Clinic days to simulate.")
-    providers: int = Field(default=5, ge=1, le=200, description="Clinicians in the practice.")
-    policy: Literal["manual", "routed"] = Field(
-        default="routed", description="manual: clinicians chase; routed: chartroute routes."
-    )
-    seed: int = Field(default=1, description="Seed of the generated practice.")
-    start: date = Field(default=date(2026, 1, 5), description="First simulated clinic day.")
-    out: str = Field(default=".chartroute/simulation", description="Folder for the run's files.")
-    assumptions: SimAssumptions = Field(
-        default_factory=SimAssumptions, description="Assumptions (docs/simulation.md)."
-    )
+#: The assumptions of docs/simulation.md, unless a run sets some of them.
+DEFAULT_ASSUMPTIONS = SimAssumptions()
 
 
 @flow(name="chartroute-simulate", retries=0)
-def simulate_flow(params: SimulateParameters) -> dict[str, Any]:
-    """Simulate the practice day by day under one policy; return the days and the summary."""
+def simulate_flow(
+    days: Annotated[int, Field(ge=1, le=400)] = 20,
+    providers: Annotated[int, Field(ge=1, le=200)] = 5,
+    policy: Literal["manual", "routed"] = "routed",
+    seed: int = 1,
+    start: date = date(2026, 1, 5),
+    out: Annotated[str, Field(min_length=1)] = ".chartroute/simulation",
+    assumptions: SimAssumptions = DEFAULT_ASSUMPTIONS,
+) -> dict[str, Any]:
+    """Simulate the practice day by day under one policy; return the days and the summary.
+
+    Args:
+        days: Clinic days to simulate.
+        providers: Clinicians in the practice.
+        policy: manual: clinicians chase; routed: chartroute routes.
+        seed: Seed of the generated practice.
+        start: First simulated clinic day.
+        out: Folder for the run's files.
+        assumptions: Assumptions (docs/simulation.md); a run may set only some of them.
+    """
     logger = get_run_logger()
-    workdir = Path(params.out) / params.policy
-    settings = SimSettings(
-        params.providers, params.days, params.seed, params.start, params.assumptions
-    )
-    with store_for_flows(sim_database_url(workdir)):
+    workdir = Path(out) / policy
+    settings = SimSettings(providers, days, seed, start, assumptions)
+    with store_for_flows(sim_database_url(workdir)), subflows_tagged_like_this_run():
         result = simulate(
             settings,
-            params.policy,
+            policy,
             workdir,
-            FlowPipeline if params.policy == "routed" else None,
+            FlowPipeline if policy == "routed" else None,
             on_day=lambda row: logger.info(
                 "%s: clinicians' backlog %d, open charts %d, after-hours %.0f min",
                 row.day,
@@ -101,7 +106,7 @@ def simulate_flow(params: SimulateParameters) -> dict[str, Any]:
     create_markdown_artifact(
         key="simulation-summary",
         markdown="\n".join(
-            [f"### Simulation, {params.policy}, seed {params.seed}", ""]
+            [f"### Simulation, {policy}, seed {seed}", ""]
             + [f"- {k}: {v}" for k, v in summary.items()]
         ),
         description="Steady-state averages of the simulated practice (counts and minutes)",

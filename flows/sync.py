@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow
-from pydantic import BaseModel, Field
 
+from chartroute.flows.parameters import DEFAULT_CONFIG, PracticeFile, SourceSpec
 from chartroute.notify.deliver import DeliverCounts
 from chartroute.pinned_config import PinnedConfig, pin_config
 from chartroute.sources.base import Partition
@@ -29,32 +29,13 @@ from chartroute.validation.report import ValidationSummary
 from chartroute.writeback import WritebackCounts
 
 
-class SyncParameters(BaseModel):
-    """Parameters of a sync run (shown as a form in the Prefect UI)."""
-
-    source: str = Field(
-        description="Folder of FHIR NDJSON / Bundle files, a FHIR base URL (incremental REST), "
-        "or bulk+<base URL> (Bulk Data $export)."
-    )
-    config: str = Field(default="config/practice.yaml", description="Practice YAML file.")
-    as_of: datetime | None = Field(
-        default=None, description="Classify as of this instant (default: now)."
-    )
-    full: bool = Field(
-        default=False, description="Re-read every file, even those unchanged since the last sync."
-    )
-    deliver: bool = Field(
-        default=True, description="Send the outbox (digests, urgent messages) at the end."
-    )
-
-
 class SyncTasks:
     """The sync's stages as Prefect tasks: the flow's runner of the stage sequence."""
 
-    def __init__(self, params: SyncParameters, config: PinnedConfig, as_of: datetime) -> None:
-        self.source = params.source
+    def __init__(self, source: str, config: PinnedConfig, as_of: datetime, full: bool) -> None:
+        self.source = source
         self.config = config
-        self.full = params.full
+        self.full = full
         self.as_of = as_of
 
     def plan(self) -> SyncPlan:
@@ -86,13 +67,28 @@ class SyncTasks:
 
 
 @flow(name="chartroute-sync", retries=0, **LEASE_HOOKS)
-def sync_flow(params: SyncParameters) -> dict[str, Any]:
-    """Bring chartroute's work items up to date with the EHR."""
-    pin, config = pin_config(params.config)  # read once: every task checks it is unchanged
+def sync_flow(
+    source: SourceSpec,
+    config: PracticeFile = DEFAULT_CONFIG,
+    as_of: datetime | None = None,
+    full: bool = False,
+    deliver: bool = True,
+) -> dict[str, Any]:
+    """Bring chartroute's work items up to date with the EHR.
+
+    Args:
+        source: Folder of FHIR NDJSON / Bundle files, a FHIR base URL (incremental REST), or
+            bulk+<base URL> (Bulk Data $export).
+        config: Practice YAML file.
+        as_of: Classify as of this instant (default: now).
+        full: Re-read every file, even those unchanged since the last sync.
+        deliver: Send the outbox (digests, urgent messages) at the end.
+    """
+    pin, practice = pin_config(config)  # read once: every task checks it is unchanged
     lease = take_lease_task(SYNC_LEASE)  # at most one sync at a time, across servers
-    as_of = params.as_of or datetime.now(UTC)
-    if as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=UTC)
-    outcome = run_sync(SyncTasks(params, pin, as_of), config, deliver=params.deliver)
+    when = as_of or datetime.now(UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    outcome = run_sync(SyncTasks(source, pin, when, full), practice, deliver=deliver)
     release_lease_task(lease)
     return outcome.as_dict()

@@ -30,11 +30,11 @@ from chartroute.backfill.sequence import (
     run_backfill_stages,
 )
 from chartroute.cli.errors import BadInput, exit_codes
+from chartroute.cli.options import config_option, not_empty
 from chartroute.config import PracticeConfig, load_config
 from chartroute.sources import is_url_spec, open_source
 from chartroute.store.engine import make_engine
 
-DEFAULT_CONFIG = "config/practice.yaml"
 STORE_SOURCE = "store"
 err = Console(stderr=True)
 _COLUMNS = (TextColumn("partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -60,8 +60,9 @@ def backfill(
         "--source",
         help="Historical export to load first (folder, FHIR URL or bulk+URL); "
         "without it, backfill the charts already in the store.",
+        callback=not_empty,
     ),
-    config: str = typer.Option(DEFAULT_CONFIG, "--config"),
+    config: str = config_option(),
     partition_days: int | None = typer.Option(
         None, "--partition-days", min=1, max=366, help="Days per partition (default: config)."
     ),
@@ -92,7 +93,7 @@ def backfill(
         result = _run_here(source, cfg, request)
     else:
         result = _with_progress(name, total, lambda: _run_flow(
-            source, config, first, last, days, dry_run, runner, workers
+            source, config, first, last, days, dry_run, runner, workers, cfg.practice.name
         ))  # fmt: skip
     err.print(
         f"backfill {result.backfill_id}: {result.partitions} partitions "
@@ -110,14 +111,18 @@ def _run_flow(
     dry_run: bool,
     runner: str | None,
     workers: int | None,
+    practice: str,
 ) -> BackfillSummary:
-    from chartroute.flows.backfill import BackfillParameters, run_backfill
+    """The flow, tagged for the failure alert (in the thread that starts it: tags are a
+    context variable, which a new thread does not inherit)."""
+    from chartroute.flows.backfill import run_backfill
+    from chartroute.flows.run_tags import tagged
 
-    params = BackfillParameters(
-        source=source or STORE_SOURCE, config=config, start=first, end=last,
-        partition_days=days, dry_run=dry_run, load=source is not None,
-    )  # fmt: skip
-    return run_backfill(params, runner, workers)
+    with tagged(practice):
+        return run_backfill(
+            source or STORE_SOURCE, first, last, config=config, partition_days=days,
+            dry_run=dry_run, load=source is not None, runner=runner, workers=workers,
+        )  # fmt: skip
 
 
 def _with_progress(name: str, total: int, work: Callable[[], BackfillSummary]) -> BackfillSummary:

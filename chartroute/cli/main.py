@@ -15,7 +15,7 @@ from rich.console import Console
 
 from chartroute.cli.backfill import register as register_backfill_command
 from chartroute.cli.errors import BadInput, exit_codes
-from chartroute.cli.options import DEFAULT_CONFIG, parse_as_of, parse_day
+from chartroute.cli.options import config_option, not_empty, parse_as_of, parse_day
 from chartroute.cli.outbox import register as register_outbox_commands
 from chartroute.cli.progress import reading_progress
 from chartroute.cli.quarantine import register as register_quarantine_command
@@ -70,8 +70,9 @@ def classify(
         ...,
         help="Folder of FHIR NDJSON (Bulk Data layout) or Bundles, a FHIR base URL, or "
         "bulk+<base URL> for a Bulk Data $export (credentials from the config's ehr: section).",
+        callback=not_empty,
     ),
-    config: str = typer.Option(DEFAULT_CONFIG, "--config", help="Practice YAML."),
+    config: str = config_option(),
     as_of: str | None = typer.Option(None, "--as-of", help="Classify as of this date/time."),
     fmt: Format = typer.Option(Format.table, "--format", help="table or jsonl."),
 ) -> None:
@@ -130,18 +131,26 @@ def generate(
     err.print(f"wrote {summary.encounters} encounters to {out_dir}")
 
 
-def _run_sync(source: str, config: str, as_of: datetime | None, full: bool) -> dict[str, Any]:
-    from chartroute.flows.sync import SyncParameters, sync_flow
+def _run_sync(
+    source: str, config: str, as_of: datetime | None, full: bool, practice: str
+) -> dict[str, Any]:
+    """The sync flow, tagged for the failure alert like a scheduled run of it."""
+    from chartroute.flows.run_tags import tagged
+    from chartroute.flows.sync import sync_flow
 
-    return sync_flow(SyncParameters(source=source, config=config, as_of=as_of, full=full))
+    with tagged(practice):
+        return sync_flow(source=source, config=config, as_of=as_of, full=full)
 
 
 @app.command()
 def sync(
     source: str = typer.Option(
-        ..., "--source", help="Folder of FHIR NDJSON / Bundles, a FHIR base URL or bulk+<URL>."
+        ...,
+        "--source",
+        help="Folder of FHIR NDJSON / Bundles, a FHIR base URL or bulk+<URL>.",
+        callback=not_empty,
     ),
-    config: str = typer.Option(DEFAULT_CONFIG, "--config"),
+    config: str = config_option(),
     as_of: str | None = typer.Option(None, "--as-of"),
     full: bool = typer.Option(False, "--full", help="Re-read unchanged files too."),
 ) -> None:
@@ -165,7 +174,7 @@ def sync(
                 raise BadInput(f"--source: {exc}") from None
         elif not Path(source).is_dir():
             raise BadInput(f"--source: folder not found: {source}")
-        result = _run_sync(source, config, parse_as_of(as_of), full)
+        result = _run_sync(source, config, parse_as_of(as_of), full, cfg.practice.name)
     _print_sync_result(result)
 
 
@@ -228,7 +237,7 @@ def worklist(
 
 
 @config_app.command("check")
-def config_check(config: str = typer.Option(DEFAULT_CONFIG, "--config")) -> None:
+def config_check(config: str = config_option()) -> None:
     """Validate the practice file; print every problem with file, line and field."""
     with exit_codes():
         cfg = load_config(config)
@@ -251,8 +260,9 @@ def demo(
 ) -> None:
     """Generate a synthetic practice; run sync, escalation sweep and report on the defaults."""
     from chartroute.cli.outbox import file_outbox_note
-    from chartroute.flows.escalate import SweepParameters, escalate_flow
-    from chartroute.flows.report import ReportParameters, report_flow
+    from chartroute.flows.escalate import escalate_flow
+    from chartroute.flows.report import report_flow
+    from chartroute.flows.run_tags import tagged
     from chartroute.generate import GeneratorProfile, generate_practice
     from chartroute.store.lease import LeaseHeld
 
@@ -267,14 +277,16 @@ def demo(
             f"clinic days in {target} (as of {summary.as_of:%Y-%m-%d %H:%M %Z})"
         )
         err.print(f"database: {database_url()}")
-        result = _run_sync(str(target), practice_file, summary.as_of, False)
+        practice = load_config(practice_file).practice.name
+        result = _run_sync(str(target), practice_file, summary.as_of, False, practice)
         _print_sync_result(result)
         err.print(file_outbox_note(result, practice_file))
-        swept = escalate_flow(SweepParameters(config=practice_file, as_of=summary.as_of))
-        err.print(
-            f"escalation sweep: {swept.get('escalated', 0)} escalations due at the as-of time"
-        )
-        rendered = report_flow(ReportParameters(config=practice_file, as_of=summary.as_of))
+        with tagged(practice):
+            swept = escalate_flow(config=practice_file, as_of=summary.as_of)
+            err.print(
+                f"escalation sweep: {swept.get('escalated', 0)} escalations due at the as-of time"
+            )
+            rendered = report_flow(config=practice_file, as_of=summary.as_of)
     err.print(f"management report: {rendered['path']}")
     err.print(
         "Next: `chartroute worklist` lists the items; `chartroute classify "

@@ -1,17 +1,42 @@
 """Option values every command reads the same way: the practice file, ``--as-of``, ISO days.
 
 Each parser raises ``BadInput`` naming the option, so ``exit_codes`` reports it with exit 2.
+``--config`` and ``--source`` refuse an empty value before a command starts: read as a path,
+"" means "this folder", which would fail later with an error about a directory.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import overload
+from typing import Any, overload
+
+import typer
 
 from chartroute.cli.errors import BadInput
+from chartroute.flows.parameters import DEFAULT_CONFIG
 
-#: The practice file every command reads unless ``--config`` names another.
-DEFAULT_CONFIG = "config/practice.yaml"
+__all__ = ["DEFAULT_CONFIG", "config_option", "not_empty", "parse_as_of", "parse_day"]
+
+_HOW_TO_NAME = {
+    "--config": "name the practice YAML file, e.g. --config config/practice.yaml",
+    "SOURCE": "name a folder of FHIR NDJSON / Bundles, a FHIR base URL or bulk+<base URL>",
+    "--source": "name a folder of FHIR NDJSON / Bundles, a FHIR base URL or bulk+<base URL>",
+}
+
+
+def not_empty(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | None:
+    """Refuse an empty path option (exit 2), saying how to give it (an option callback)."""
+    if value is not None and not value.strip():
+        option = param.opts[0] if param.opts else str(param.name)
+        option = option.upper() if not option.startswith("-") else option
+        how = _HOW_TO_NAME.get(option, "give a value")
+        raise typer.BadParameter(f"is empty: {how}")
+    return value
+
+
+def config_option(help: str = "Practice YAML.") -> Any:
+    """The ``--config`` option: the practice file, never empty."""
+    return typer.Option(DEFAULT_CONFIG, "--config", help=help, callback=not_empty)
 
 
 def parse_as_of(value: str | None) -> datetime:

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from chartroute.cli.errors import BadInput, exit_codes
-from chartroute.cli.options import DEFAULT_CONFIG
+from chartroute.cli.options import config_option
 from chartroute.cli.render import records_table
 from chartroute.config import load_config
 from chartroute.config.models import PracticeConfig
@@ -91,7 +91,7 @@ def _resolver(config: PracticeConfig) -> Any:
 
 
 def deliver_command(
-    config: str = typer.Option(DEFAULT_CONFIG, "--config", help="Practice YAML."),
+    config: str = config_option(),
     max_messages: int | None = typer.Option(
         None, "--max", min=1, help="Stop after this many send attempts."
     ),

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from chartroute.cli.errors import BadInput, exit_codes
-from chartroute.cli.options import DEFAULT_CONFIG, parse_day
+from chartroute.cli.options import config_option, parse_day
 from chartroute.config import load_config
 
 err = Console(stderr=True)
@@ -52,21 +52,22 @@ def report(
     end: str | None = typer.Option(
         None, "--to", help="Last day (ISO date; default: the newest snapshot's day)."
     ),
-    config: str = typer.Option(DEFAULT_CONFIG, "--config", help="Practice YAML."),
+    config: str = config_option(),
     snapshot: bool = typer.Option(
         True, "--snapshot/--no-snapshot", help="Take today's live snapshot first."
     ),
 ) -> None:
     """Write the management report (one self-contained HTML file) through the report flow."""
-    from chartroute.flows.report import ReportParameters, report_flow
+    from chartroute.flows.report import report_flow
+    from chartroute.flows.run_tags import tagged
 
     with exit_codes():
-        load_config(config)
+        practice = load_config(config).practice.name
         first, last = _range("--from", start, "--to", end)
-        params = ReportParameters(
-            config=config, out_dir=out_dir, start=first, end=last, snapshot=snapshot
-        )
-        result = report_flow(params)
+        with tagged(practice):
+            result = report_flow(
+                config=config, out_dir=out_dir, start=first, end=last, snapshot=snapshot
+            )
     for key, value in result["headlines"].items():
         err.print(f"{key}: {value}")
     err.print(
@@ -77,7 +78,7 @@ def report(
 
 
 def roi(
-    config: str = typer.Option(DEFAULT_CONFIG, "--config", help="Practice YAML."),
+    config: str = config_option(),
     baseline_from: str | None = typer.Option(
         None,
         "--baseline-from",

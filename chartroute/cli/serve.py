@@ -13,15 +13,18 @@ import os
 import typer
 
 from chartroute.cli.errors import BadInput, exit_codes
-from chartroute.cli.options import DEFAULT_CONFIG
+from chartroute.cli.options import config_option, not_empty
 from chartroute.config import load_config
 
 
 def serve(
     source: str = typer.Option(
-        ..., "--source", help="What the sync reads: a folder, a FHIR base URL or bulk+<URL>."
+        ...,
+        "--source",
+        help="What the sync reads: a folder, a FHIR base URL or bulk+<URL>.",
+        callback=not_empty,
     ),
-    config: str = typer.Option(DEFAULT_CONFIG, "--config", help="Practice YAML."),
+    config: str = config_option(),
     alert_block: str | None = typer.Option(
         None,
         "--alert-block",

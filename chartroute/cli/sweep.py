@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from chartroute.cli.errors import exit_codes
-from chartroute.cli.options import DEFAULT_CONFIG, parse_as_of
+from chartroute.cli.options import config_option, parse_as_of
 from chartroute.cli.render import records_table
 from chartroute.config import load_config
 
@@ -25,7 +25,7 @@ err = Console(stderr=True)
 
 
 def sweep(
-    config: str = typer.Option(DEFAULT_CONFIG, "--config", help="Practice YAML."),
+    config: str = config_option(),
     as_of: str | None = typer.Option(
         None, "--as-of", help="Escalate as of this ISO date/time (a date: the end of that day)."
     ),
@@ -35,13 +35,14 @@ def sweep(
     jsonl: bool = typer.Option(False, "--jsonl", help="Print the counts as one JSON line."),
 ) -> None:
     """Escalate overdue work items: record each escalation and notify the next person up."""
-    from chartroute.flows.escalate import SweepParameters, escalate_flow
+    from chartroute.flows.escalate import escalate_flow
+    from chartroute.flows.run_tags import tagged
     from chartroute.store.lease import LeaseHeld
 
     with exit_codes(failure=(LeaseHeld,)):  # LeaseHeld: another sweep is running
-        load_config(config)
-        params = SweepParameters(config=config, as_of=parse_as_of(as_of), deliver=deliver)
-        result = escalate_flow(params)
+        practice = load_config(config).practice.name
+        with tagged(practice):
+            result = escalate_flow(config=config, as_of=parse_as_of(as_of), deliver=deliver)
     if jsonl:
         sys.stdout.write(orjson.dumps(result).decode() + "\n")
         return

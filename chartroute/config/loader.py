@@ -41,9 +41,18 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+def practice_path(path: str | Path) -> Path:
+    """The practice file's path; an empty one is refused rather than read as this folder."""
+    if not str(path).strip():
+        raise ConfigError(
+            [ConfigProblem("(no file)", None, "", "the practice file's path is empty: name it")]
+        )
+    return Path(path)
+
+
 def load_config(path: str | Path) -> PracticeConfig:
     """Read and validate a practice file, raising ``ConfigError`` on any problem."""
-    path = Path(path)
+    path = practice_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

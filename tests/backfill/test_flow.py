@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chartroute.backfill.sequence import BackfillSummary
-from chartroute.flows.backfill import BackfillParameters, run_backfill
+from chartroute.flows.backfill import run_backfill
 
 from .conftest import FINAL_AS_OF, Practice
 from .helpers import snapshot_values
@@ -36,15 +36,11 @@ def _run(
 ) -> tuple[BackfillSummary, dict[tuple[Any, ...], float], str]:
     url = f"sqlite:///{tmp_path / name}.db"
     monkeypatch.setenv("CHARTROUTE_DATABASE_URL", url)
-    params = BackfillParameters(
-        source=str(practice.dir),
-        config=str(practice.dir / "practice.yaml"),
-        start=practice.first,
-        end=practice.last,
-        partition_days=7,
-        as_of=FINAL_AS_OF,
-    )
-    result = run_backfill(params, runner, 2)
+    result = run_backfill(
+        str(practice.dir), practice.first, practice.last,
+        config=str(practice.dir / "practice.yaml"), partition_days=7, as_of=FINAL_AS_OF,
+        runner=runner, workers=2,
+    )  # fmt: skip
     from chartroute.store.engine import make_engine
 
     return result, snapshot_values(make_engine(url)), url
@@ -62,14 +58,31 @@ def test_dask_local_cluster_equals_threads(
 
     # The same backfill again on the threaded store: every partition is skipped.
     monkeypatch.setenv("CHARTROUTE_DATABASE_URL", url)
-    params = BackfillParameters(
-        source=str(practice.dir), config=str(practice.dir / "practice.yaml"),
-        start=practice.first, end=practice.last, partition_days=7, as_of=FINAL_AS_OF,
+    again = run_backfill(
+        str(practice.dir), practice.first, practice.last,
+        config=str(practice.dir / "practice.yaml"), partition_days=7, as_of=FINAL_AS_OF,
+        runner="threads", workers=2,
     )  # fmt: skip
-    again = run_backfill(params, "threads", 2)
     assert again.ran == 0 and again.skipped == threaded.partitions
     from chartroute.store.engine import make_engine
 
     assert snapshot_values(make_engine(url)) == threaded_values
     progress = _progress_artifacts()
     assert progress and max(a.data for a in progress) == pytest.approx(100.0)
+
+
+def test_a_range_ending_before_it_starts_fails_the_run_at_once(
+    prefect_harness: None, tmp_path: Path
+) -> None:
+    from datetime import date
+
+    from chartroute.flows.backfill import backfill_flow
+    from tests.conftest import ROOT
+
+    state = backfill_flow(
+        source=str(tmp_path), start=date(2026, 2, 1), end=date(2026, 1, 1),
+        config=str(ROOT / "config" / "practice.yaml"), return_state=True,
+    )  # fmt: skip
+    assert state.is_failed()
+    with pytest.raises(ValueError, match="end 2026-01-01 is before start 2026-02-01"):
+        state.result()

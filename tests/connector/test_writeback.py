@@ -165,20 +165,23 @@ def test_sync_flow_over_rest_with_write_back(
 ) -> None:
     from prefect.testing.utilities import prefect_test_harness
 
-    from chartroute.flows.sync import SyncParameters, sync_flow
+    from chartroute.flows.sync import sync_flow
     from tests.connector.conftest import write_practice_yaml
 
     ehr = ehr_settings(loaded_server.base_url, key_file, tmp_path, writeback={"enabled": True})
     config_file = write_practice_yaml(practice, ehr, tmp_path / "practice.yaml")
     monkeypatch.setenv("CHARTROUTE_DATABASE_URL", f"sqlite:///{tmp_path / 'flow.db'}")
     monkeypatch.setenv("CHARTROUTE_HOME", str(tmp_path / "home"))
-    params = SyncParameters(
-        source=loaded_server.base_url, config=str(config_file), as_of=classify_time(), deliver=False
-    )
+    params: dict[str, Any] = {
+        "source": loaded_server.base_url,
+        "config": str(config_file),
+        "as_of": classify_time(),
+        "deliver": False,
+    }
     with prefect_test_harness(server_startup_timeout=120):
-        first = sync_flow(params)
+        first = sync_flow(**params)
         time.sleep(3)
-        second = sync_flow(params)
+        second = sync_flow(**params)
     opened = first["classify"]["opened"]
     assert opened > 20 and first["ingest"]["quarantined"] == 0
     assert second["ingest"]["partitions_skipped"] >= 9  # only our own Tasks changed

@@ -19,23 +19,23 @@ def test_sync_flow_end_to_end(
     prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
 
-    from chartroute.flows.sync import SyncParameters, sync_flow
+    from chartroute.flows.sync import sync_flow
 
     monkeypatch.setenv("CHARTROUTE_DATABASE_URL", f"sqlite:///{tmp_path / 'flow.db'}")
     b.write_ndjson(
         tmp_path / "src",
         [b.encounter("e1"), b.order("s1"), b.encounter("e2"), b.note("n2", "Encounter/e2")],
     )
-    params = SyncParameters(
-        source=str(tmp_path / "src"),
-        config=str(ROOT / "config" / "practice.yaml"),
-        as_of="2026-03-10T12:00:00Z",
-    )
+    params: dict[str, Any] = {
+        "source": str(tmp_path / "src"),
+        "config": str(ROOT / "config" / "practice.yaml"),
+        "as_of": "2026-03-10T12:00:00Z",
+    }
     since = datetime.now(UTC)
-    result = sync_flow(params)
+    result = sync_flow(**params)
     assert result["ingest"]["stored"] == 4
     assert result["classify"]["opened"] == 2
-    again = sync_flow(params)
+    again = sync_flow(**params)
     assert again["classify"]["opened"] == 0 and again["ingest"]["partitions_skipped"] == 3
 
     found = artifacts_since(since)
@@ -64,7 +64,7 @@ def test_a_config_edited_during_a_run_stops_it_and_nothing_is_done_twice(
 
     from chartroute import sync
     from chartroute.config import ConfigError
-    from chartroute.flows.sync import SyncParameters, sync_flow
+    from chartroute.flows.sync import sync_flow
     from chartroute.store.engine import make_engine
     from chartroute.store.schema import notification, work_item
 
@@ -83,10 +83,12 @@ def test_a_config_edited_during_a_run_stops_it_and_nothing_is_done_twice(
         config.write_bytes(config.read_bytes() + b"\n# edited while the sync ran\n")
 
     monkeypatch.setattr(sync, "commit_cursors", commit_then_edit)
-    params = SyncParameters(
-        source=str(tmp_path / "src"), config=str(config), as_of="2026-03-10T12:00:00Z"
-    )
-    state = sync_flow(params, return_state=True)
+    params: dict[str, Any] = {
+        "source": str(tmp_path / "src"),
+        "config": str(config),
+        "as_of": "2026-03-10T12:00:00Z",
+    }
+    state = sync_flow(**params, return_state=True)
     assert state.is_failed()
     with pytest.raises(ConfigError, match="changed during the run") as refused:
         state.result()
@@ -105,12 +107,12 @@ def test_a_config_edited_during_a_run_stops_it_and_nothing_is_done_twice(
 
     assert count(work_item) == 0 and count(notification) == 0
     monkeypatch.setattr(sync, "commit_cursors", commit)
-    again = sync_flow(params)  # the edited file, from the start
+    again = sync_flow(**params)  # the edited file, from the start
     assert again["ingest"]["partitions_skipped"] == 3  # stored by the refused run, not re-read
     assert again["classify"]["opened"] == 2
     items, notices = count(work_item), count(notification)
     assert items == 2 and notices > 0
-    third = sync_flow(params)
+    third = sync_flow(**params)
     assert third["classify"]["opened"] == 0
     assert (count(work_item), count(notification)) == (items, notices)
     engine.dispose()

@@ -262,17 +262,15 @@ def test_prefect_yaml_deploys_and_a_scheduled_run_executes(
     assert deployments["chartroute-simulate/simulation"].schedules == []  # ad hoc
     backfill = deployments["chartroute-backfill/backfill"]
     assert backfill.schedules == []  # ad hoc
-    form = backfill.parameter_openapi_schema["definitions"]["BackfillParameters"]
+    form = backfill.parameter_openapi_schema
     assert {"start", "end"} <= set(form["required"])
     for dep in deployments.values():
         assert dep.global_concurrency_limit is not None and dep.global_concurrency_limit.limit == 1
         assert dep.concurrency_options.collision_strategy == "CANCEL_NEW"
         assert dep.work_pool_name == "chartroute" and "chartroute" in dep.tags
-    assert sync.parameters == {
-        "params": {"source": practice["source"], "config": practice["config"]}
-    }
-    # the typed parameters are a form in the UI: the pydantic model's fields, with descriptions
-    fields = sweep.parameter_openapi_schema["definitions"]["SweepParameters"]["properties"]
+    assert sync.parameters == {"source": practice["source"], "config": practice["config"]}
+    # the typed parameters are a form in the UI: one field each, with descriptions
+    fields = sweep.parameter_openapi_schema["properties"]
     assert {"config", "as_of", "deliver"} <= set(fields) and fields["as_of"]["description"]
 
     # the same file with the sweep due every minute: the scheduler creates the run, a worker runs it
@@ -410,12 +408,7 @@ def test_chartroute_serve_runs_every_flow_and_alerts_on_failure(
 
             failing = run_deployment(
                 "chartroute-sync/sync",
-                parameters={
-                    "params": {
-                        "source": str(tmp_path / "no-such-folder"),
-                        "config": practice["config"],
-                    }
-                },
+                parameters={"source": str(tmp_path / "no-such-folder")},
                 timeout=120,
                 poll_interval=1,
             )

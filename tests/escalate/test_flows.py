@@ -31,19 +31,20 @@ def test_sweep_flow_escalates_publishes_and_releases_its_lease(
     prefect_harness: None, database: str
 ) -> None:
 
-    from chartroute.flows.escalate import SweepParameters, escalate_flow
+    from chartroute.flows.escalate import escalate_flow
 
     engine = make_engine(database)
     opened = datetime(2026, 3, 2, 17, tzinfo=UTC)
     add_item(engine, "wi-1", opened, assignee="dr-avery")
-    params = SweepParameters(
-        config=str(ROOT / "config" / "practice.yaml"), as_of=opened + timedelta(days=3)
-    )
+    params: dict[str, Any] = {
+        "config": str(ROOT / "config" / "practice.yaml"),
+        "as_of": opened + timedelta(days=3),
+    }
     since = datetime.now(UTC)
-    result = escalate_flow(params)
+    result = escalate_flow(**params)
     assert result["items"] == 1 and result["escalated"] == 1 and result["notifications"] >= 1
     assert "deliver" in result
-    again = escalate_flow(params)
+    again = escalate_flow(**params)
     assert again["escalated"] == 0 and again["notifications"] == 0
     with engine.connect() as conn:
         assert len(conn.execute(select(escalation_event)).all()) == 1
@@ -58,21 +59,21 @@ def test_sweep_flow_escalates_publishes_and_releases_its_lease(
 def test_a_sync_cannot_start_while_another_holds_the_lease(
     prefect_harness: None, database: str, tmp_path: Path
 ) -> None:
-    from chartroute.flows.sync import SyncParameters, sync_flow
+    from chartroute.flows.sync import sync_flow
 
     engine = make_engine(database)
     b.write_ndjson(tmp_path / "src", [b.encounter("e1")])
-    params = SyncParameters(
-        source=str(tmp_path / "src"),
-        config=str(ROOT / "config" / "practice.yaml"),
-        as_of=datetime(2026, 3, 10, 12, tzinfo=UTC),
-    )
+    params: dict[str, Any] = {
+        "source": str(tmp_path / "src"),
+        "config": str(ROOT / "config" / "practice.yaml"),
+        "as_of": datetime(2026, 3, 10, 12, tzinfo=UTC),
+    }
     other = acquire(engine, "chartroute-sync", "other-server:1", timedelta(minutes=5))
     with pytest.raises(LeaseHeld, match="other-server"):
-        sync_flow(params)
+        sync_flow(**params)
     assert holder_of(engine, "chartroute-sync") == ("other-server:1", other.expires_at)
     release(engine, other)
-    result: dict[str, Any] = sync_flow(params)
+    result: dict[str, Any] = sync_flow(**params)
     assert result["classify"]["opened"] >= 1
     assert holder_of(engine, "chartroute-sync") is None
 
@@ -80,12 +81,9 @@ def test_a_sync_cannot_start_while_another_holds_the_lease(
 def test_a_failed_sync_releases_its_lease(
     prefect_harness: None, database: str, tmp_path: Path
 ) -> None:
-    from chartroute.flows.sync import SyncParameters, sync_flow
+    from chartroute.flows.sync import sync_flow
 
     engine = make_engine(database)
-    params = SyncParameters(
-        source=str(tmp_path / "missing"), config=str(ROOT / "config" / "practice.yaml")
-    )
     with pytest.raises(Exception):  # noqa: B017 - whatever the source error, the lease goes
-        sync_flow(params)
+        sync_flow(source=str(tmp_path / "missing"), config=str(ROOT / "config" / "practice.yaml"))
     assert holder_of(engine, "chartroute-sync") is None

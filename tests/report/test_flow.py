@@ -52,16 +52,15 @@ def test_report_command_runs_the_flow_and_publishes_artifacts(
 def test_report_flow_takes_the_days_snapshot(
     prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chartroute.flows.report import ReportParameters, report_flow
+    from chartroute.flows.report import report_flow
 
     url = f"sqlite:///{tmp_path / 'r.db'}"
     monkeypatch.setenv("CHARTROUTE_DATABASE_URL", url)
-    params = ReportParameters(
+    result = report_flow(
         config=str(ROOT / "config" / "practice.yaml"),
         out_dir=str(tmp_path / "out"),
         as_of="2026-03-10T22:00:00Z",
     )
-    result = report_flow(params)
     assert result["snapshot"]["day"] == "2026-03-10"
     assert Path(result["path"]).exists()
     with make_engine(url).connect() as conn:
@@ -72,7 +71,7 @@ def test_report_flow_takes_the_days_snapshot(
 def test_sync_flow_ends_with_a_snapshot(
     prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chartroute.flows.sync import SyncParameters, sync_flow
+    from chartroute.flows.sync import sync_flow
 
     url = f"sqlite:///{tmp_path / 's.db'}"
     monkeypatch.setenv("CHARTROUTE_DATABASE_URL", url)
@@ -81,13 +80,12 @@ def test_sync_flow_ends_with_a_snapshot(
         tmp_path / "src",
         [b.encounter("e1"), b.order("s1"), b.encounter("e2"), b.note("n2", "Encounter/e2")],
     )
-    params = SyncParameters(
+    result = sync_flow(
         source=str(tmp_path / "src"),
         config=str(ROOT / "config" / "practice.yaml"),
         as_of="2026-03-10T12:00:00Z",
         deliver=False,
     )
-    result = sync_flow(params)
     snapshot = result["snapshot"]
     assert snapshot["day"] == "2026-03-10"
     assert snapshot["open_charts"] == 1 and snapshot["open_items"] == 2  # note + result on e1

@@ -189,15 +189,13 @@ def test_manual_days_stay_within_every_clinicians_minutes(
 def test_the_prefect_flows_give_the_same_days_as_the_stages(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefect_harness: None
 ) -> None:
-    from chartroute.flows.simulate import SimulateParameters, simulate_flow
+    from chartroute.flows.simulate import simulate_flow
 
     settings = SimSettings(providers=2, days=3, seed=11)
     stages = routed(settings, tmp_path / "stages", sqlite_store(tmp_path / "s.db"))
     monkeypatch.setenv("CHARTROUTE_HOME", str(tmp_path / "home"))
     returned = simulate_flow(
-        SimulateParameters(
-            days=3, providers=2, policy="routed", seed=11, out=str(tmp_path / "flow")
-        )
+        days=3, providers=2, policy="routed", seed=11, out=str(tmp_path / "flow")
     )
     flow_rows = returned["days"]
     assert flow_rows == [asdict(r) for r in stages.rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -15,9 +15,6 @@ from chartroute.store.schema import source_cursor, sync_run, work_item
 from chartroute.validation.threshold import TooManyBadRecords
 from tests import builders as b
 from tests.conftest import ROOT, artifacts_since
-
-if TYPE_CHECKING:
-    from chartroute.flows.sync import SyncParameters
 
 pytestmark = pytest.mark.slow
 
@@ -30,15 +27,13 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return url
 
 
-def _params(folder: Path) -> SyncParameters:
-    from chartroute.flows.sync import SyncParameters
-
-    return SyncParameters(
-        source=str(folder),
-        config=str(ROOT / "config" / "practice.yaml"),
-        as_of="2026-03-10T12:00:00Z",
-        deliver=False,
-    )
+def _params(folder: Path) -> dict[str, Any]:
+    return {
+        "source": str(folder),
+        "config": str(ROOT / "config" / "practice.yaml"),
+        "as_of": "2026-03-10T12:00:00Z",
+        "deliver": False,
+    }
 
 
 def test_a_few_bad_records_pass_with_artifacts_and_data_docs(
@@ -49,7 +44,7 @@ def test_a_few_bad_records_pass_with_artifacts_and_data_docs(
     since = datetime.now(UTC)
     good = [b.encounter(f"e{i:02d}") for i in range(40)]
     b.write_ndjson(tmp_path / "src", [*good, b.encounter("bad", status="closed")])
-    result = sync_flow(_params(tmp_path / "src"))
+    result = sync_flow(**_params(tmp_path / "src"))
     assert result["ingest"]["stored"] == 40 and result["ingest"]["quarantined"] == 1
     assert result["validation"]["bad_share"] == pytest.approx(1 / 41)
     docs = Path(result["validation"]["data_docs"])
@@ -70,7 +65,7 @@ def test_a_broken_feed_fails_the_flow_run_before_routing(
     bad = [b.encounter(f"x{i}", status="closed") for i in range(2)]
     b.write_ndjson(tmp_path / "src", [*good, *bad])
     with pytest.raises(TooManyBadRecords, match=r"2 of 12 records quarantined \(16\.67%\)"):
-        sync_flow(_params(tmp_path / "src"))
+        sync_flow(**_params(tmp_path / "src"))
     engine = make_engine(home)
     with engine.connect() as conn:
         assert conn.execute(select(sync_run.c.status)).scalars().all() == ["failed"]
