@@ -1,4 +1,5 @@
-"""Schedules derived from the practice file, so the served deployments follow the clinic.
+"""Schedules derived from the practice file, so the deployments follow the clinic — served by
+``chartroute serve`` or written into ``prefect.yaml`` by ``chartroute deployments render``.
 
 Syncs run every 15 minutes while the clinic is open: one cron schedule per group of weekdays
 that share opening hours, in the practice's own timezone (Prefect then keeps the clinic's wall
@@ -11,6 +12,8 @@ keep quiet hours. The report is rendered daily at 06:30, before the clinic opens
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from typing import Literal
 
 from chartroute.calendar import WEEKDAYS, ClinicCalendar, parse_hours
 
@@ -38,3 +41,28 @@ def clinic_hours_crons(calendar: ClinicCalendar, every: int = SYNC_EVERY_MINUTES
         f"*/{every} {first}-{last} * * {','.join(sorted(days, key=int))}"
         for (first, last), days in sorted(groups.items())
     ]
+
+
+#: When a deployment runs: every quarter hour the clinic is open, hourly, daily, or only by hand.
+ScheduleKind = Literal["clinic-hours", "hourly", "daily", "none"]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A cron schedule in a timezone: what ``prefect.yaml`` writes and ``serve`` registers."""
+
+    cron: str
+    timezone: str
+
+
+def schedules_for(kind: ScheduleKind, timezone: str, calendar: ClinicCalendar) -> list[Schedule]:
+    """The schedules of one kind, in the practice's timezone; ``none`` for an ad hoc deployment."""
+    if kind == "clinic-hours":
+        crons = clinic_hours_crons(calendar)
+    elif kind == "hourly":
+        crons = [SWEEP_CRON]
+    elif kind == "daily":
+        crons = [REPORT_CRON]
+    else:
+        crons = []
+    return [Schedule(cron, timezone) for cron in crons]

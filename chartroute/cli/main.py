@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from chartroute.cli.backfill import register as register_backfill_command
+from chartroute.cli.deployments import register as register_deployments_commands
 from chartroute.cli.errors import BadInput, exit_codes
 from chartroute.cli.options import config_option, not_empty, parse_as_of, parse_day
 from chartroute.cli.outbox import register as register_outbox_commands
@@ -50,6 +51,7 @@ register_serve_command(app)
 register_simulate_command(app)
 register_report_commands(app)
 register_backfill_command(app)
+register_deployments_commands(app)
 
 out = Console()
 err = Console(stderr=True)
