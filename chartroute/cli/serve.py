@@ -4,6 +4,7 @@ The embedded default for a single machine: the deployments (sync every 15 minute
 hours, escalation sweep hourly, in the practice's timezone) are registered with the Prefect
 API in ``PREFECT_API_URL`` and their runs execute in subprocesses of this one, until it is
 stopped. The runs appear in the Prefect UI like any other; see "For engineers" in the README.
+It refuses (exit 2) while deployments of the same names belong to a work pool.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ def serve(
     ),
 ) -> None:
     """Schedule and run every chartroute flow in this process (Ctrl-C stops it)."""
-    from chartroute.deployments.serve import serve_all
+    from chartroute.deployments.serve import DeploymentsOwnedElsewhere, serve_all
 
-    with exit_codes():
+    # A deployment prefect deploy made for a work pool is the engineer's to free or keep.
+    with exit_codes(bad_input=(DeploymentsOwnedElsewhere,)):
         load_config(config)
         if "://" not in source and not os.path.isdir(source):
             raise BadInput(f"--source: folder not found: {source}")
