@@ -123,8 +123,9 @@ def serve_all(
         ensure_failure_alert(alert_block)
     else:
         log.warning(
-            "no failure alert configured: pass --alert-block <block-type>/<name> to be told "
-            "when a flow run fails"
+            "no failure alert configured: pass --alert-block <block-type>/<name> (or run "
+            "`chartroute alerts create <block-type>/<name>` once) to be told when a flow run "
+            "fails"
         )
     try:
         serve(*deployments, limit=limit, pause_on_shutdown=False)

@@ -13,6 +13,7 @@ import orjson
 import typer
 from rich.console import Console
 
+from chartroute.cli.alerts import register as register_alerts_commands
 from chartroute.cli.backfill import register as register_backfill_command
 from chartroute.cli.deployments import register as register_deployments_commands
 from chartroute.cli.errors import BadInput, exit_codes
@@ -52,6 +53,7 @@ register_simulate_command(app)
 register_report_commands(app)
 register_backfill_command(app)
 register_deployments_commands(app)
+register_alerts_commands(app)
 
 out = Console()
 err = Console(stderr=True)

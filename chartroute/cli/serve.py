@@ -36,10 +36,11 @@ def serve(
     ),
 ) -> None:
     """Schedule and run every chartroute flow in this process (Ctrl-C stops it)."""
+    from chartroute.deployments.automations import AlertBlockNotFound
     from chartroute.deployments.serve import DeploymentsOwnedElsewhere, serve_all
 
     # A deployment prefect deploy made for a work pool is the engineer's to free or keep.
-    with exit_codes(bad_input=(DeploymentsOwnedElsewhere,)):
+    with exit_codes(bad_input=(DeploymentsOwnedElsewhere, AlertBlockNotFound)):
         load_config(config)
         if "://" not in source and not os.path.isdir(source):
             raise BadInput(f"--source: folder not found: {source}")
