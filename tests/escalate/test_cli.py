@@ -69,3 +69,13 @@ def test_sweep_command_runs_the_flow(database: str) -> None:
     assert counts["escalated"] == 1 and counts["notifications"] == 1
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and "escalated" in again.stdout
+    # a sweep started by hand carries the tags the failure alert matches
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    run_id = counts["run_id"]
+    with get_client(sync_client=True) as client:
+        (run,) = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+        )
+    assert {"chartroute", "practice:Example Family Medicine"} <= set(run.tags)

@@ -194,12 +194,21 @@ def test_the_prefect_flows_give_the_same_days_as_the_stages(
     settings = SimSettings(providers=2, days=3, seed=11)
     stages = routed(settings, tmp_path / "stages", sqlite_store(tmp_path / "s.db"))
     monkeypatch.setenv("CHARTROUTE_HOME", str(tmp_path / "home"))
-    returned = simulate_flow(
-        days=3, providers=2, policy="routed", seed=11, out=str(tmp_path / "flow")
-    )
-    flow_rows = returned["days"]
+    state = simulate_flow(
+        days=3, providers=2, policy="routed", seed=11, out=str(tmp_path / "flow"),
+        return_state=True,
+    )  # fmt: skip
+    flow_rows = state.result()["days"]
     assert flow_rows == [asdict(r) for r in stages.rows]
     assert_invariant_every_day([DayRow(**r) for r in flow_rows])
+    # the evenings' sync and sweep subflows carry the tag the failure alert matches
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+
+    parent = FlowRunFilterParentFlowRunId(any_=[state.state_details.flow_run_id])
+    with get_client(sync_client=True) as client:
+        evenings = client.read_flow_runs(flow_run_filter=FlowRunFilter(parent_flow_run_id=parent))
+    assert len(evenings) == 6 and all("chartroute" in run.tags for run in evenings)
 
 
 def test_every_sensitivity_cell_keeps_what_it_changed(tmp_path: Path) -> None:
