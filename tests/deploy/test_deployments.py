@@ -316,36 +316,31 @@ def test_rendered_prefect_yaml_deploys_and_a_worker_runs_it(
     form = backfill.parameter_openapi_schema
     assert {"start", "end"} <= set(form["required"]) and form["properties"]["end"]["description"]
 
-    # an empty path is refused when the run is created, naming the parameter
-    empty = prefect(env, "deployment", "run", "chartroute-sync/sync", "-p", "config=")
-    assert "Validation failed for field 'config'" in " ".join(empty.stdout.split())
-
-    # the same file with the sweep due every minute: redeployed without a FutureWarning
+    # the same file with the sweep due every 10 s: redeployed without a FutureWarning
     spec = yaml.safe_load(rendered.read_text())
     for deployment in spec["deployments"]:
         if deployment["name"] == "escalation-sweep":
-            deployment["schedules"][0]["cron"] = "* * * * *"
+            deployment["schedules"] = [{"interval": 10, "timezone": "America/Chicago"}]
         else:
             for schedule in deployment["schedules"] or []:
                 schedule["active"] = False
-    every_minute = tmp_path / "every-minute.yaml"
-    every_minute.write_text(yaml.safe_dump(spec))
-    redeployed = prefect(env, "--no-prompt", "deploy", "--all", "--prefect-file", str(every_minute))
+    every_10s = tmp_path / "every-10s.yaml"
+    every_10s.write_text(yaml.safe_dump(spec))
+    redeployed = prefect(env, "--no-prompt", "deploy", "--all", "--prefect-file", str(every_10s))
     assert redeployed.returncode == 0, redeployed.stdout + redeployed.stderr
     assert "Warning" not in redeployed.stdout + redeployed.stderr
 
-    started = {
-        "sync": prefect(env, "deployment", "run", "chartroute-sync/sync"),
-        "backfill": prefect(
-            env, "deployment", "run", "chartroute-backfill/backfill",
-            "-p", "start=2026-03-01", "-p", "end=2026-03-04",
-        ),
-    }  # fmt: skip
-    run_ids = {}
-    for name, created in started.items():
-        match = re.search(r"UUID: ([0-9a-f-]{36})", created.stdout)
-        assert match, created.stdout + created.stderr
-        run_ids[name] = match.group(1)
+    # a backfill as an engineer starts one: one -p per parameter, the rest from the deployment
+    backfill_run = prefect(
+        env, "deployment", "run", "chartroute-backfill/backfill",
+        "-p", "start=2026-03-01", "-p", "end=2026-03-04",
+    )  # fmt: skip
+    match = re.search(r"UUID: ([0-9a-f-]{36})", backfill_run.stdout)
+    assert match, backfill_run.stdout + backfill_run.stderr
+    run_ids = {
+        "backfill": match.group(1),
+        "sync": str(client_call(api, lambda c: c.create_flow_run_from_deployment(sync.id)).id),
+    }
 
     worker_log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - closed below
     worker = subprocess.Popen(
