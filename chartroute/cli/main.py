@@ -181,12 +181,17 @@ def _open_source(spec: str, cfg: Any) -> Any:
 
 
 def _print_sync_result(result: dict[str, Any]) -> None:
+    from chartroute.cli.outbox import SHADOW_NOTE
+
     ingest, classified = result["ingest"], result["classify"]
     err.print(
         f"sync {result['run_id']}: read {ingest['read']} records, stored {ingest['stored']}, "
         f"quarantined {ingest['quarantined']}; {classified['charts']} charts classified, "
         f"{classified['opened']} items opened, {classified['closed']} closed"
     )
+    if classified.get("mode") == "shadow":
+        messages = (result.get("deliver") or {}).get("shadow", 0)
+        err.print(SHADOW_NOTE.format(messages=messages))
     from chartroute.summary import backlog_summary
 
     with make_engine().connect() as conn:
