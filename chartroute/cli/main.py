@@ -21,6 +21,7 @@ from chartroute.cli.progress import reading_progress
 from chartroute.cli.quarantine import register as register_quarantine_command
 from chartroute.cli.render import records_table, summary_tables
 from chartroute.cli.report import register as register_report_commands
+from chartroute.cli.review import register as register_review_commands
 from chartroute.cli.serve import register as register_serve_command
 from chartroute.cli.simulate import register as register_simulate_command
 from chartroute.cli.sweep import register as register_sweep_command
@@ -50,6 +51,7 @@ register_serve_command(app)
 register_simulate_command(app)
 register_report_commands(app)
 register_backfill_command(app)
+register_review_commands(app)
 
 out = Console()
 err = Console(stderr=True)
