@@ -67,8 +67,11 @@ def report(
             config=config, out_dir=out_dir, start=first, end=last, snapshot=snapshot
         )
         result = report_flow(params)
+    if result.get("mode") == "shadow":
+        err.print("shadow mode: the report shows work recorded in shadow; nobody was notified")
     for key, value in result["headlines"].items():
         err.print(f"{key}: {value}")
+    err.print(f"ready to go live: {'yes' if result.get('ready_to_go_live') else 'no'}")
     err.print(
         f"report {result['start']} to {result['end']} "
         f"({result['days_with_snapshots']} days with snapshots)"

@@ -18,6 +18,7 @@ from chartroute.analytics.snapshots import AGE_BUCKETS, UNKNOWN
 from chartroute.report import graphs
 from chartroute.report.model import ReportData
 from chartroute.report.page import data_table, page, section
+from chartroute.report.review import accuracy_section
 from chartroute.vocabulary import Category, DocumentationField, category_label, ordered_categories
 
 #: Labels of the finer reasons of the Pareto (``analytics.snapshots.stuck_reason``).
@@ -27,6 +28,10 @@ REASON_LABELS: dict[str, str] = {
     **{f"{Category.DOCUMENTATION_GAP}/{f}": f"Missing {f.label}" for f in DocumentationField},
     f"{Category.DOCUMENTATION_GAP}/form": "Missing form",
 }
+
+
+#: What the report says of a practice in shadow mode (chartroute/mode.py).
+SHADOW_NOTICE = "shadow mode: work is recorded, nobody has been notified"
 
 
 def reason_label(code: str) -> str:
@@ -280,13 +285,15 @@ def render_report(data: ReportData, people: Mapping[str, str] | None = None) -> 
         after_hours(data),
         charge_lag(data),
         escalations(data),
+        accuracy_section(data.accuracy),
     ]
     title = f"{data.practice}: where charts get stuck"
     subtitle = (
         f"{escape(str(data.start))} to {escape(str(data.end))} · generated "
         f"{escape(local.strftime('%Y-%m-%d %H:%M %Z'))} · snapshots: {escape(_coverage(data))}"
     )
-
+    if data.mode == "shadow":
+        subtitle += f" · <b>{escape(SHADOW_NOTICE)}</b>"
     glossary = [
         ("Open chart", "A visit with at least one open work item (a blocker)."),
         (
