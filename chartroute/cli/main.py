@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from chartroute.cli.backfill import register as register_backfill_command
+from chartroute.cli.config_diff import register as register_config_diff_command
 from chartroute.cli.errors import BadInput, exit_codes
 from chartroute.cli.options import DEFAULT_CONFIG, parse_as_of, parse_day
 from chartroute.cli.outbox import register as register_outbox_commands
@@ -42,8 +43,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-config_app = typer.Typer(help="Check the practice configuration.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Check the practice configuration, or preview a change to it.", no_args_is_help=True
+)
 app.add_typer(config_app, name="config")
+register_config_diff_command(config_app)
 register_outbox_commands(app)
 register_quarantine_command(app)
 register_sweep_command(app)
