@@ -120,8 +120,7 @@ def read_sheet(path: Path) -> list[SheetRow]:
     _check_header(name, header)
     rows: list[SheetRow] = []
     seen: dict[tuple[str, str, str], int] = {}
-    for record in reader:
-        line = reader.line_num
+    for line, record in enumerate(reader, start=2):  # the spreadsheet's row: the header is 1
         if None in record:
             raise SheetError(name, line, "(row)", "more cells than the header has columns")
         if not any((value or "").strip() for value in record.values()):
