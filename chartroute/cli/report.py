@@ -71,7 +71,8 @@ def report(
         err.print("shadow mode: the report shows work recorded in shadow; nobody was notified")
     for key, value in result["headlines"].items():
         err.print(f"{key}: {value}")
-    err.print(f"ready to go live: {'yes' if result.get('ready_to_go_live') else 'no'}")
+    if result.get("mode") == "shadow":  # the review's answer (docs/go-live.md)
+        err.print(f"ready to go live: {'yes' if result.get('ready_to_go_live') else 'not yet'}")
     err.print(
         f"report {result['start']} to {result['end']} "
         f"({result['days_with_snapshots']} days with snapshots)"

@@ -9,7 +9,7 @@ charts that really were closed.
 
 A category is *ready* when at least ``review.min_reviewed`` of its blockers were reviewed and
 its interval's lower bound reaches ``review.min_precision``; the practice is ready to go live
-when every category it has work items in, and its closed charts, are. Below that, the rules,
+when every category it has open work items in, and its closed charts, are. Below that, the rules,
 documentation fields and evidence types most often marked wrong say where to look.
 """
 
@@ -25,7 +25,7 @@ from sqlalchemy import Connection, select
 
 from chartroute.analytics.snapshots import stuck_reason
 from chartroute.config.review import ReviewSettings
-from chartroute.lifecycle import ChartState
+from chartroute.lifecycle import ChartState, ItemStatus
 from chartroute.review.sheet import NONE, ROW_CATEGORIES, Verdict
 from chartroute.review.verdicts import StoredVerdict, stored_verdicts
 from chartroute.review.wilson import CONFIDENCE, wilson_interval
@@ -126,8 +126,15 @@ def measure(
 
 
 def measure_store(conn: Connection, settings: ReviewSettings) -> Accuracy:
-    """The accuracy from the stored verdicts, over every category the store has work in."""
-    present = set(conn.execute(select(work_item.c.category).distinct()).scalars())
+    """The accuracy from the stored verdicts, over every category with open work (the ones a
+    sample can draw) and every category that has verdicts."""
+    present = set(
+        conn.execute(
+            select(work_item.c.category)
+            .where(work_item.c.status == ItemStatus.OPEN.value)
+            .distinct()
+        ).scalars()
+    )
     closed = conn.execute(
         select(chart.c.encounter).where(chart.c.state == ChartState.CLOSED.value).limit(1)
     ).first()

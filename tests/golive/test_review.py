@@ -16,13 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from chartroute.config.review import ReviewSettings
-from chartroute.review.accuracy import CategoryAccuracy, measure_store
+from chartroute.review.accuracy import CategoryAccuracy, measure, measure_store
 from chartroute.review.sample import allocate, draw_sample
 from chartroute.review.sheet import COLUMNS, NONE, SheetRow, Verdict, read_sheet, sheet_csv
-from chartroute.review.verdicts import ImportCounts, import_verdicts
+from chartroute.review.verdicts import ImportCounts, StoredVerdict, import_verdicts
 from chartroute.store.schema import review_verdict, work_item
 from chartroute.vocabulary import Category
 from tests.golive.conftest import Practice, fill_from_truth
@@ -212,3 +212,38 @@ def test_importing_the_same_sheet_again_changes_nothing(
     assert (again.added, again.changed, again.unchanged) == (0, 0, len(rows))
     assert before == after
     assert (third.added, third.changed, third.unchanged) == (0, 1, len(rows) - 1)
+
+
+def _verdicts(category: str, correct: int, wrong: int = 0) -> list[StoredVerdict]:
+    return [
+        StoredVerdict(f"Encounter/{category}-{i}", category, f"s{i}", verdict, None, "")
+        for i, verdict in enumerate([Verdict.CORRECT] * correct + [Verdict.WRONG] * wrong)
+    ]
+
+
+def test_the_practice_is_ready_only_when_every_category_present_is() -> None:
+    settings = ReviewSettings()
+    reviewed = _verdicts("unsigned-note", 35) + _verdicts(NONE, 40)
+    assert measure(reviewed, {"unsigned-note", NONE}, settings).ready
+    waiting = measure(reviewed, {"unsigned-note", NONE, "pending-result"}, settings)
+    assert not waiting.ready
+    assert [c.status for c in waiting.categories if c.category == "pending-result"] == [
+        "needs 20 more reviews"
+    ]
+    short = measure(_verdicts("unsigned-note", 34) + _verdicts(NONE, 40), {NONE}, settings)
+    assert not short.ready  # 34 of 34: the lower end is 0.898
+    low = measure(_verdicts("unsigned-note", 38, 2), {"unsigned-note"}, settings)
+    assert [c.status for c in low.categories] == ["below 0.90"]
+
+
+def test_a_category_with_no_open_work_left_is_not_waited_for(
+    synced: Engine, practice: Practice
+) -> None:
+    with synced.begin() as conn:
+        conn.execute(
+            update(work_item)
+            .where(work_item.c.category == Category.CODING_QUERY.value)
+            .values(status="closed")
+        )
+        shown = {c.category for c in measure_store(conn, ReviewSettings()).categories}
+    assert Category.CODING_QUERY not in shown and Category.UNSIGNED_NOTE in shown
