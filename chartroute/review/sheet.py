@@ -155,8 +155,13 @@ def _check_header(name: str, header: list[str]) -> None:
             raise SheetError(name, 1, column, "column missing from the header")
 
 
+#: Columns holding a code, read whatever case a spreadsheet's autocorrect gave them.
+_CODES = ("category", "verdict", "correct_category")
+
+
 def _row(name: str, line: int, cells: dict[str, str]) -> SheetRow:
-    row = SheetRow(**{c: cells[c] for c in COLUMNS}, line=line)
+    codes = {c: cells[c].lower() for c in _CODES}
+    row = SheetRow(**{c: codes.get(c, cells[c]) for c in COLUMNS}, line=line)
 
     def bad(column: str, message: str) -> SheetError:
         return SheetError(name, line, column, message)
