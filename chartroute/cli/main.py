@@ -243,7 +243,8 @@ def config_check(config: str = typer.Option(DEFAULT_CONFIG, "--config")) -> None
     """Validate the practice file; print every problem with file, line and field."""
     with exit_codes():
         cfg = load_config(config)
-    err.print(f"{config}: ok ({len(cfg.roster)} people)")
+    mode = cfg.mode or "not set (shadow until the practice has run live)"
+    err.print(f"{config}: ok ({len(cfg.roster)} people, mode {mode})")
 
 
 @config_app.command("schema")

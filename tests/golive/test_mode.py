@@ -76,3 +76,21 @@ def test_upgrading_a_store_that_already_ran_keeps_it_live(engine: Engine) -> Non
 def test_a_new_store_has_never_gone_live(engine: Engine) -> None:
     with engine.connect() as conn:
         assert live_since(conn) is None
+
+
+def test_config_check_says_the_mode(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from chartroute.cli.main import app
+    from tests.conftest import ROOT
+
+    text = (ROOT / "config" / "practice.yaml").read_text()
+    unsaid = tmp_path / "unsaid.yaml"
+    unsaid.write_text(text.replace("\nmode: shadow\n", "\n"))
+    said = CliRunner().invoke(
+        app, ["config", "check", "--config", str(ROOT / "config" / "practice.yaml")]
+    )
+    quiet = CliRunner().invoke(app, ["config", "check", "--config", str(unsaid)])
+    assert said.exit_code == quiet.exit_code == 0
+    assert "mode shadow" in said.stderr
+    assert "mode not set (shadow until the practice has run live)" in " ".join(quiet.stderr.split())
