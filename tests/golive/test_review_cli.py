@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,11 +19,24 @@ from tests.golive.conftest import Practice, fill_from_truth
 from tests.notify.conftest import run_sync
 
 
+@pytest.fixture(scope="module")
+def synced_file(tmp_path_factory: pytest.TempPathFactory, practice: Practice) -> Path:
+    """The practice synced once into a SQLite file that each test copies."""
+    path = tmp_path_factory.mktemp("review-store") / "synced.db"
+    engine = make_engine(f"sqlite:///{path}")
+    run_sync(engine, practice.config, practice.folder, practice.summary.as_of)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def store_url(tmp_path: Path, practice: Practice, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path / 'review.db'}"
+def store_url(tmp_path: Path, synced_file: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    copy = tmp_path / "review.db"
+    shutil.copyfile(synced_file, copy)
+    url = f"sqlite:///{copy}"
     monkeypatch.setenv("CHARTROUTE_DATABASE_URL", url)
-    run_sync(make_engine(url), practice.config, practice.folder, practice.summary.as_of)
     return url
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chartroute.review.sample import allocate
@@ -39,7 +39,8 @@ def rows(draw: st.DrawFn) -> SheetRow:
     )
 
 
-@given(st.lists(rows(), max_size=15))
+@settings(max_examples=50)
+@given(st.lists(rows(), max_size=12))
 def test_a_written_sheet_reads_back_as_written(written: list[SheetRow]) -> None:
     with TemporaryDirectory() as folder:
         path = Path(folder) / "sheet.csv"
@@ -48,6 +49,7 @@ def test_a_written_sheet_reads_back_as_written(written: list[SheetRow]) -> None:
     assert [r.cells() for r in read] == [r.cells() for r in written if any(r.cells())]
 
 
+@settings(max_examples=50)
 @given(st.lists(rows(), min_size=1, max_size=8), st.data())
 def test_a_bad_verdict_is_named_by_its_row_and_column(
     written: list[SheetRow], data: st.DataObject
