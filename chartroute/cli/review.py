@@ -71,6 +71,9 @@ def sample(
             write_report(page, out_file.parent, out_file.name)
     charts = len({r.chart for r in rows})
     err.print(f"wrote {len(rows)} rows on {charts} charts to {out_file} (seed {seed})")
+    if not rows:
+        err.print("the store holds no classified chart yet: run `chartroute sync` first")
+        return
     err.print(
         f"`--seed {seed}` draws the same sample again (e.g. as .html to read, .csv to fill); "
         f"fill `verdict` and run `chartroute review import {out_file.with_suffix('.csv')}`"
