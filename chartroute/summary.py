@@ -67,9 +67,17 @@ def backlog_summary(conn: Connection) -> BacklogSummary:
     return summary
 
 
-def summary_markdown(summary: BacklogSummary) -> str:
-    """The summary as Markdown tables (used for the Prefect artifact)."""
-    lines = [
+#: The first line of a summary written in shadow mode (chartroute/mode.py).
+SHADOW_BANNER = (
+    "**Shadow mode:** work items, escalations and messages are recorded; nobody was notified "
+    "and nothing was written to the EHR."
+)
+
+
+def summary_markdown(summary: BacklogSummary, mode: str = "") -> str:
+    """The summary as Markdown tables (used for the Prefect artifact); ``mode`` shadow says so."""
+    lines = [SHADOW_BANNER, ""] if mode == "shadow" else []
+    lines += [
         f"**Open charts:** {summary.open_charts} (closed: {summary.closed_charts})  ",
         f"**On clinicians:** {summary.charts_on_clinicians} ({summary.clinician_share:.0%}) · "
         f"**on staff only:** {summary.charts_on_staff_only} ({summary.staff_share:.0%})",

@@ -30,6 +30,7 @@ from chartroute.business_time import BusinessClock
 from chartroute.config.models import PracticeConfig
 from chartroute.counts import Counts
 from chartroute.escalate import Directory, EscalationEvent, clock_for, escalate_items
+from chartroute.mode import current_mode
 from chartroute.notify.outbox import Notice, enqueue
 from chartroute.route import Router
 from chartroute.store import escalations as store
@@ -52,6 +53,7 @@ class SweepCounts(Counts):
     states: int = 0  # ladder states written
     settled: int = 0  # ladders stopped because their item closed
     by_tier: dict[str, int] = field(default_factory=dict)  # escalations per tier ("kind/tier")
+    mode: str = ""  # shadow: escalations recorded, their notices never sent; or live
 
     def count(self, escalations: list[EscalationEvent]) -> None:
         kinds = Counter(e.kind for e in escalations)
@@ -89,6 +91,7 @@ def run_sweep(
     counts = SweepCounts()
     with engine.begin() as conn:
         counts.settled = store.settle_closed(conn, now)
+        counts.mode = str(current_mode(conn, config))
     if not config.escalation.enabled:
         return counts
     clock = clock or clock_for(config)

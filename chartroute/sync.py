@@ -29,6 +29,7 @@ from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
 from chartroute.fhirclient.connect import connect
 from chartroute.lifecycle import ChartOutcome, holders
+from chartroute.mode import acting_mode, current_mode
 from chartroute.notify.outbox import enqueue_transitions
 from chartroute.route import Router
 from chartroute.sources.base import Partition, Source, SourceRecord
@@ -42,6 +43,7 @@ from chartroute.validation.feed import FeedValidator
 from chartroute.validation.reasons import reason_label
 from chartroute.validation.report import RunValidation, validate_run
 from chartroute.validation.threshold import TooManyBadRecords
+from chartroute.vocabulary import Mode
 from chartroute.writeback import WritebackCounts, mirror_work_items
 
 #: Bump when fact extraction changes, so unchanged files are re-read once.
@@ -99,6 +101,7 @@ class ClassifyCounts(Counts):
     updated: int = 0
     unchanged: int = 0
     notifications: int = 0  # outbox rows enqueued with the transitions
+    mode: str = ""  # shadow: the notifications are recorded and never sent; or live
 
 
 def config_fingerprint(config: PracticeConfig) -> str:
@@ -323,6 +326,7 @@ def classify_pending(
             runs.put_setting(conn, "config_fingerprint", fingerprint)
         fact_store.mark_dirty(conn, item_store.due_future_charts(conn, as_of))
         load = item_store.open_load(conn)
+        counts.mode = str(current_mode(conn, config))
     router = Router(config, as_of, load)
     while True:
         with engine.begin() as conn:
@@ -377,14 +381,24 @@ def deleted_chart_verdict(encounter: str) -> ChartVerdict:
 def write_back(
     engine: Engine, config: PracticeConfig, blocks: BlockLoader | None = None
 ) -> WritebackCounts:
-    """Mirror the work items changed since the last mirror into the EHR as FHIR Tasks."""
+    """Mirror the work items changed since the last mirror into the EHR as FHIR Tasks.
+
+    In shadow mode nothing is written and the mirror's point stays where it was: the first
+    live run mirrors the open items as they stand then (docs/go-live.md).
+    """
     if config.ehr is None:
         raise ValueError("write-back needs an `ehr:` section in the practice config")
+    with engine.begin() as conn:
+        mode = acting_mode(conn, config)
+    if mode is Mode.SHADOW:
+        return WritebackCounts(mode=str(mode))
     http = connect(config.ehr, blocks)
     try:
-        return mirror_work_items(engine, http, config)
+        counts = mirror_work_items(engine, http, config)
     finally:
         http.close()
+    counts.mode = str(mode)
+    return counts
 
 
 def run_record(

@@ -147,3 +147,15 @@ def form_subject(canonical: str) -> str:
 def gap_key(subject: str) -> str:
     """The per-field settings key of a documentation gap's subject: the field, or ``forms``."""
     return FORMS if subject.startswith(_FORM_PREFIX) else subject
+
+
+class Mode(StrEnum):
+    """Whether chartroute may reach people and the EHR (``mode:`` in the practice file).
+
+    In ``shadow`` every run computes and records what it would do (work items, escalations,
+    messages marked ``shadow`` in the outbox) but sends nothing and writes nothing back to the
+    EHR; ``live`` delivers. docs/go-live.md says how a practice moves from one to the other.
+    """
+
+    SHADOW = "shadow"
+    LIVE = "live"

@@ -46,6 +46,8 @@ def deliver_task(config: PinnedConfig) -> DeliverCounts:
         counts.retrying,
         counts.failed,
     )
+    if counts.mode == "shadow":
+        logger.info("shadow mode: %d messages recorded as shadow; nothing sent", counts.shadow)
     for name, why in counts.unavailable.items():
         logger.warning("channel %s skipped: %s", name, why)
     if counts.failed:

@@ -55,6 +55,7 @@ def sweep_task(config: PinnedConfig, as_of: datetime | None) -> dict[str, Any]:
 def sweep_summary_task(result: dict[str, Any]) -> dict[str, Any]:
     """Publish the sweep's counts as a table artifact."""
     rows = [{"count": k, "value": v} for k, v in result.items() if isinstance(v, int)]
+    rows.append({"count": "mode", "value": result["mode"]})  # shadow: nothing was sent
     rows += [{"count": f"sent: {k}", "value": v} for k, v in sorted(result["by_tier"].items())]
     create_table_artifact(
         key="escalation-sweep",

@@ -15,7 +15,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from chartroute.pinned_config import PinnedConfig
 from chartroute.report.html import render_report, report_filename, write_report
-from chartroute.report.markdown import headline_markdown, headline_rows
+from chartroute.report.markdown import accuracy_rows, headline_markdown, headline_rows
 from chartroute.report.model import build_report_data
 from chartroute.summary import SnapshotCounts, take_snapshot
 from chartroute.tasks import context
@@ -62,6 +62,13 @@ def render_report_task(
         table=headline_rows(data),
         description=f"Headline numbers {data.start} to {data.end}",
     )
+    accuracy = data.accuracy
+    create_table_artifact(
+        key="review-accuracy",
+        table=accuracy_rows(data),
+        description="Classification accuracy per category from the ops lead's review: "
+        + ("ready to go live" if accuracy and accuracy.ready else "not ready to go live yet"),
+    )
     get_run_logger().info(
         "report %s to %s: %d of %d days with a snapshot, written to %s",
         data.start,
@@ -76,4 +83,6 @@ def render_report_task(
         "end": data.end.isoformat(),
         "days_with_snapshots": len(data.stored),
         "headlines": {h.key: h.value for h in data.headlines},
+        "mode": data.mode,
+        "ready_to_go_live": bool(accuracy and accuracy.ready),
     }

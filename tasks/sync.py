@@ -104,7 +104,7 @@ def summary_task(
         summary = backlog_summary(conn)
     create_markdown_artifact(
         key="backlog-summary",
-        markdown=summary_markdown(summary),
+        markdown=summary_markdown(summary, classified.mode),
         description="Open charts by category, role and person after this sync",
     )
     record = sync.run_record(plan, ingested, classified)

@@ -20,6 +20,9 @@ from chartroute.writeback import WritebackCounts
 def writeback_task(config: PinnedConfig) -> WritebackCounts:
     """Create, update or complete the EHR Task of every work item changed since the last mirror."""
     counts = sync.write_back(context.engine(), context.config(config), prefect_secret)
+    if counts.mode == "shadow":
+        get_run_logger().info("write-back: shadow mode, no Task written to the EHR")
+        return counts
     get_run_logger().info(
         "write-back: %d items considered; %d Tasks created, %d updated, %d completed, %d unchanged",
         counts.considered,

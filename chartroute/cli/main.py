@@ -15,6 +15,7 @@ from rich.console import Console
 
 from chartroute.cli.alerts import register as register_alerts_commands
 from chartroute.cli.backfill import register as register_backfill_command
+from chartroute.cli.config_diff import register as register_config_diff_command
 from chartroute.cli.deployments import register as register_deployments_commands
 from chartroute.cli.errors import BadInput, exit_codes
 from chartroute.cli.options import config_option, not_empty, parse_as_of, parse_day
@@ -23,6 +24,7 @@ from chartroute.cli.progress import reading_progress
 from chartroute.cli.quarantine import register as register_quarantine_command
 from chartroute.cli.render import records_table, summary_tables
 from chartroute.cli.report import register as register_report_commands
+from chartroute.cli.review import register as register_review_commands
 from chartroute.cli.serve import register as register_serve_command
 from chartroute.cli.simulate import register as register_simulate_command
 from chartroute.cli.sweep import register as register_sweep_command
@@ -43,8 +45,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-config_app = typer.Typer(help="Check the practice configuration.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Check the practice configuration, or preview a change to it.", no_args_is_help=True
+)
 app.add_typer(config_app, name="config")
+register_config_diff_command(config_app)
 register_outbox_commands(app)
 register_quarantine_command(app)
 register_sweep_command(app)
@@ -54,6 +59,7 @@ register_report_commands(app)
 register_backfill_command(app)
 register_deployments_commands(app)
 register_alerts_commands(app)
+register_review_commands(app)
 
 out = Console()
 err = Console(stderr=True)
@@ -194,12 +200,17 @@ def _open_source(spec: str, cfg: Any) -> Any:
 
 
 def _print_sync_result(result: dict[str, Any]) -> None:
+    from chartroute.cli.outbox import SHADOW_NOTE
+
     ingest, classified = result["ingest"], result["classify"]
     err.print(
         f"sync {result['run_id']}: read {ingest['read']} records, stored {ingest['stored']}, "
         f"quarantined {ingest['quarantined']}; {classified['charts']} charts classified, "
         f"{classified['opened']} items opened, {classified['closed']} closed"
     )
+    if classified.get("mode") == "shadow":
+        messages = (result.get("deliver") or {}).get("shadow", 0)
+        err.print(SHADOW_NOTE.format(messages=messages))
     from chartroute.summary import backlog_summary
 
     with make_engine().connect() as conn:
@@ -245,7 +256,8 @@ def config_check(config: str = config_option()) -> None:
     """Validate the practice file; print every problem with file, line and field."""
     with exit_codes():
         cfg = load_config(config)
-    err.print(f"{config}: ok ({len(cfg.roster)} people)")
+    mode = cfg.mode or "not set (shadow until the practice has run live)"
+    err.print(f"{config}: ok ({len(cfg.roster)} people, mode {mode})")
 
 
 @config_app.command("schema")

@@ -25,6 +25,7 @@ from chartroute.config.models import PracticeConfig
 from chartroute.config.secrets import SecretRef
 from chartroute.notify.secrets import env_secrets
 from chartroute.store.engine import make_engine
+from chartroute.vocabulary import Mode
 
 outbox_app = typer.Typer(
     help="List outbox messages (`--status failed` for dead letters) and retry them.",
@@ -35,12 +36,19 @@ outbox_app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
+#: What a run in shadow mode tells the person who started it (docs/go-live.md).
+SHADOW_NOTE = (
+    "shadow mode: {messages} messages recorded and marked shadow, none sent; nothing is written "
+    "to the EHR (`chartroute outbox --status shadow` lists them; `mode: live` delivers)"
+)
+
 
 class Status(StrEnum):
     pending = "pending"
     sending = "sending"
     sent = "sent"
     failed = "failed"
+    shadow = "shadow"
 
 
 class OutputFormat(StrEnum):
@@ -104,6 +112,8 @@ def deliver_command(
         counts = deliver(make_engine(), cfg, resolve=_resolver(cfg), max_messages=max_messages)
     for name, why in counts.unavailable.items():
         err.print(f"channel {name} skipped: {why}")
+    if counts.mode == Mode.SHADOW:
+        err.print(SHADOW_NOTE.format(messages=counts.shadow))
     err.print(
         f"composed {counts.digests} digests and {counts.immediate} urgent messages "
         f"({counts.held} notifications held for clinic hours); sent {counts.sent}, "

@@ -68,8 +68,12 @@ def report(
             result = report_flow(
                 config=config, out_dir=out_dir, start=first, end=last, snapshot=snapshot
             )
+    if result.get("mode") == "shadow":
+        err.print("shadow mode: the report shows work recorded in shadow; nobody was notified")
     for key, value in result["headlines"].items():
         err.print(f"{key}: {value}")
+    if result.get("mode") == "shadow":  # the review's answer (docs/go-live.md)
+        err.print(f"ready to go live: {'yes' if result.get('ready_to_go_live') else 'not yet'}")
     err.print(
         f"report {result['start']} to {result['end']} "
         f"({result['days_with_snapshots']} days with snapshots)"

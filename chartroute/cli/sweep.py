@@ -15,6 +15,7 @@ from rich.console import Console
 
 from chartroute.cli.errors import exit_codes
 from chartroute.cli.options import config_option, parse_as_of
+from chartroute.cli.outbox import SHADOW_NOTE
 from chartroute.cli.render import records_table
 from chartroute.config import load_config
 
@@ -46,6 +47,9 @@ def sweep(
     if jsonl:
         sys.stdout.write(orjson.dumps(result).decode() + "\n")
         return
+    if result.get("mode") == "shadow":
+        messages = (result.get("deliver") or {}).get("shadow", 0)
+        err.print(SHADOW_NOTE.format(messages=messages))
     records_table(
         out,
         f"escalation sweep at {result['as_of']}",

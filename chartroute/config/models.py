@@ -19,9 +19,10 @@ from chartroute.config.choices import FieldCode, GapKeyCode, RoleCode, RoutedCat
 from chartroute.config.ehr import Ehr
 from chartroute.config.escalation import EscalationConfig, EscalationField
 from chartroute.config.notify import NotifyConfig, NotifyField
+from chartroute.config.review import ReviewSettings
 from chartroute.config.roi import RoiInputs
 from chartroute.config.validation import Validation
-from chartroute.vocabulary import FORMS, Category, DocumentationField, Role
+from chartroute.vocabulary import FORMS, Category, DocumentationField, Mode, Role
 
 _ID_PATTERN = r"^[a-z0-9][a-z0-9\-_.]{0,63}$"
 
@@ -199,6 +200,12 @@ class PracticeConfig(StrictModel):
     """The whole practice file."""
 
     practice: PracticeInfo
+    mode: Mode | None = Field(
+        default=None,
+        description="`shadow`: compute and record everything, reach nobody (outbox rows "
+        "marked shadow, no EHR write-back); `live`: deliver. Without it a practice runs in "
+        "shadow until it has once run live, and live from then on (docs/go-live.md).",
+    )
     charts: ChartRules = Field(default_factory=ChartRules)
     roster: list[Person] = Field(min_length=1)
     routing: Routing = Field(default_factory=Routing)
@@ -223,6 +230,10 @@ class PracticeConfig(StrictModel):
     backfill: BackfillSettings = Field(
         default_factory=BackfillSettings,
         description="Task runner, workers and partition size of backfills (docs/backfill.md).",
+    )
+    review: ReviewSettings = Field(
+        default_factory=ReviewSettings,
+        description="When a category's reviewed accuracy is enough to go live (docs/go-live.md).",
     )
 
     @model_validator(mode="after")

@@ -2,7 +2,9 @@
 
 The routing, documentation and billing sections are kept from the practice template, so the
 generated config exercises the same rules a real practice would use; only the people change
-(and the practice timezone follows the profile).
+(and the practice timezone follows the profile). A synthetic practice runs ``live``: every
+person in it is invented, so there is nobody to protect by shadow mode, and ``chartroute demo``
+shows delivery working (its messages go to the file channel).
 """
 
 from __future__ import annotations
@@ -130,11 +132,12 @@ def _plan_absences(people: list[Person], profile: GeneratorProfile) -> None:
 
 
 def practice_config(template: dict[str, Any], profile: GeneratorProfile) -> dict[str, Any]:
-    """The template with the generated roster and the profile's timezone."""
+    """The template with the generated roster, the profile's timezone, and ``mode: live``."""
     config = dict(template)
     practice = dict(config.get("practice") or {})
     practice["timezone"] = profile.timezone
     config["practice"] = practice
+    config["mode"] = "live"
     config["roster"] = build_roster(profile)
     return config
 

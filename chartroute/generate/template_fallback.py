@@ -16,6 +16,12 @@ practice:
   # Deep link into the EHR for a chart; {encounter_id} is replaced.
   ehr_link_template: "https://ehr.example.org/chart/encounter/{encounter_id}"
 
+# shadow: every run classifies, routes, escalates and records the messages it would send
+# (`chartroute outbox --status shadow`), but reaches nobody and writes nothing to the EHR.
+# live: deliver. Review a sample first (docs/go-live.md), then set `mode: live`. Without this
+# line a practice runs in shadow until it has once run live, and live from then on.
+mode: shadow
+
 charts:
   # Encounter statuses and classes (v3 ActCode) that make a chart.
   encounter_statuses: [finished, in-progress, onleave]

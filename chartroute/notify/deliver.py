@@ -8,7 +8,8 @@ A temporary failure schedules a retry with backoff and stops the drain from tryi
 channel again in this run, so an outage costs one attempt per run, and the person's later
 messages wait behind the failed one to keep their order. Permanent failures, and temporary
 ones past ``max_attempts``, are dead letters: listed by ``chartroute outbox --status failed``
-and put back by ``chartroute outbox retry``.
+and put back by ``chartroute outbox retry``. In shadow mode (``chartroute.mode``) the step
+composes, marking the messages ``shadow``, and sends nothing: no channel is even opened.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ from chartroute.calendar import BusinessCalendar
 from chartroute.config.models import PracticeConfig
 from chartroute.config.notify import NotifyConfig
 from chartroute.counts import Counts
+from chartroute.mode import acting_mode
 from chartroute.notify.channels import build_channel
 from chartroute.notify.channels.base import Channel, DeliveryError, short_error
 from chartroute.notify.digest import compose
 from chartroute.notify.outbox import status_counts
 from chartroute.notify.outbox_claims import OutboxClaim, claim_next, mark_failed, mark_sent
 from chartroute.notify.secrets import MissingSecret, SecretResolver, env_secrets
+from chartroute.vocabulary import Mode
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -48,6 +51,7 @@ class DeliverCounts(Counts):
     immediate: int = 0
     held: int = 0
     unroutable: int = 0
+    shadow: int = 0  # messages composed in shadow mode: recorded, never sent
     sent: int = 0
     reconciled: int = 0  # an interrupted attempt had reached the provider: not sent again
     resent_unknown: int = 0  # sent again after an interrupted attempt the channel cannot look up
@@ -56,6 +60,7 @@ class DeliverCounts(Counts):
     lost: int = 0  # lease expired and another worker took the message over
     unavailable: dict[str, str] = field(default_factory=dict)  # channel → why it was skipped
     outbox: dict[str, int] = field(default_factory=dict)  # messages per status afterwards
+    mode: str = ""  # shadow (nothing sent) or live
 
 
 def open_channels(
@@ -180,8 +185,12 @@ def deliver(
     """
     composed = compose(engine, config, clock())
     counts = DeliverCounts().add(composed)
+    with engine.begin() as conn:
+        counts.mode = str(acting_mode(conn, config))
     owned = channels is None
-    if channels is None:
+    if counts.mode == Mode.SHADOW:
+        channels, owned = {}, False  # nothing reaches anyone: no channel is opened or drained
+    elif channels is None:
         channels, counts.unavailable = open_channels(config.notify, resolve)
     try:
         drain(

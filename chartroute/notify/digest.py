@@ -5,7 +5,9 @@ category, the top items by priority with age and due date, links into the EHR â€
 that opens forty items sends one message, not forty. Notifications marked urgent become a
 message of their own. Outside clinic hours, channels that keep quiet hours compose nothing
 (urgent ones too, unless ``urgent_ignores_quiet_hours``): the notifications wait, and the
-first run after opening sends one digest with all of them.
+first run after opening sends one digest with all of them. Notifications made in shadow mode
+are composed the same way into messages marked ``shadow`` (what would have been sent, and
+when), which no worker ever claims; they never share a message with live ones.
 
 Composition happens in one transaction under a lock (a PostgreSQL advisory lock; SQLite's
 write lock), so two deliver runs at once cannot split a person's digest in two.
@@ -49,6 +51,7 @@ class ComposeCounts(Counts):
     notifications: int = 0  # composed into a message
     held: int = 0  # waiting for clinic hours
     unroutable: int = 0  # channel no longer configured, or no address for the person
+    shadow: int = 0  # of the messages composed, those marked shadow (never sent)
 
 
 def lock_outbox(conn: Connection) -> None:
@@ -81,12 +84,14 @@ def compose(
         ).all()
         if not waiting:
             return counts
-        groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        groups: dict[tuple[str, str, bool], list[Any]] = defaultdict(list)
         for row in waiting:
-            groups[(row.recipient, row.channel)].append(row)
+            groups[(row.recipient, row.channel, bool(row.shadow))].append(row)
         items = _items(conn, {r.work_item_id for r in waiting})
         open_totals = _open_totals(conn, sorted({r.recipient for r in waiting}))
-        for (recipient, channel), rows in groups.items():
+        for (recipient, channel, shadow), rows in groups.items():
+            status = "shadow" if shadow else "pending"
+            composed = counts.digests + counts.immediate
             cfg = notify.channels.get(channel)
             person = people.get(recipient)
             address = address_for(cfg, person) if cfg is not None and person is not None else None
@@ -100,7 +105,7 @@ def compose(
                     content = _content(
                         config, "immediate", recipient, [row], items, open_totals, now
                     )
-                    _store(conn, channel, recipient, address, content, [row], True, now)
+                    _store(conn, channel, recipient, address, content, [row], True, now, status)
                     counts.immediate += 1
                     counts.notifications += 1
                 elif row.urgent:
@@ -111,14 +116,16 @@ def compose(
             elif rest and per_item(cfg):
                 for row in rest:
                     content = _content(config, "item", recipient, [row], items, open_totals, now)
-                    _store(conn, channel, recipient, address, content, [row], False, now)
+                    _store(conn, channel, recipient, address, content, [row], False, now, status)
                     counts.immediate += 1
                     counts.notifications += 1
             elif rest:
                 content = _content(config, "digest", recipient, rest, items, open_totals, now)
-                _store(conn, channel, recipient, address, content, rest, False, now)
+                _store(conn, channel, recipient, address, content, rest, False, now, status)
                 counts.digests += 1
                 counts.notifications += len(rest)
+            if shadow:
+                counts.shadow += counts.digests + counts.immediate - composed
     return counts
 
 
@@ -216,6 +223,7 @@ def _store(
     rows: list[Any],
     urgent: bool,
     now: datetime,
+    status: str,
 ) -> None:
     keys = sorted(r.dedupe_key for r in rows)
     digest = hashlib.sha256("\x1f".join([channel, recipient, *keys]).encode()).hexdigest()
@@ -229,7 +237,7 @@ def _store(
             kind=content.kind,
             urgent=urgent,
             content=content.to_json(),
-            status="pending",
+            status=status,
             attempts=0,
             failures=0,
             next_attempt_at=now,

@@ -5,8 +5,9 @@ the change, so the notification commits or rolls back with it: never a change no
 about, never a message about a change that did not happen. Each notice becomes one
 ``notification`` row per channel the person hears on, keyed by a dedupe key over
 (work item, event, occurrence, recipient, channel), so enqueueing the same notice twice —
-a retried task, a re-run sweep — stores it once. The deliver step (``deliver.py``) turns the rows
-into digests and sends them.
+a retried task, a re-run sweep — stores it once. A notification made while the practice runs
+in shadow mode is marked so (``shadow``) and only ever becomes a shadow message. The deliver
+step (``deliver.py``) turns the rows into digests and sends them.
 
 Sync enqueues work item transitions with ``enqueue_transitions``; an escalation sweep builds
 ``Notice(work_item_id, "escalated", occurrence=<level or step>, recipient=<person>)`` values
@@ -25,10 +26,12 @@ from sqlalchemy import Connection, func, select
 
 from chartroute.config.models import Person, PracticeConfig
 from chartroute.config.notify import NotifyConfig, UrgentRule
+from chartroute.mode import acting_mode
 from chartroute.notify.channels import address_for
 from chartroute.route import age_days
 from chartroute.store.batching import chunks, insert_ignore
 from chartroute.store.schema import notification, outbox_message, work_item, work_item_event
+from chartroute.vocabulary import Mode
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ def enqueue(
     Notices for events the config does not notify, or for people no longer on the roster, are
     dropped; a person is notified on each of their channels that has an address for them.
     Urgent rules judge ages and deadlines as of ``as_of`` (the classification's), else ``now``.
+    In shadow mode the rows are stored marked ``shadow``: recorded, never sent.
     """
     notify = config.notify
     people = {p.id: p for p in config.roster}
@@ -113,6 +117,7 @@ def enqueue(
     undecided = {n.work_item_id for n in wanted if n.urgent is None}
     items = _items(conn, undecided) if notify.urgent and undecided else {}
     rows: dict[str, dict[str, Any]] = {}
+    shadow = bool(wanted) and acting_mode(conn, config) is Mode.SHADOW
     for n in wanted:
         urgent = n.urgent
         if urgent is None:
@@ -131,6 +136,7 @@ def enqueue(
                 "created_at": now,
                 "run_id": run_id,
                 "message_id": None,
+                "shadow": shadow,
             }
     if not rows:
         return 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from chartroute.report.model import ReportData
+from chartroute.report.review import ACCURACY_HEADERS, accuracy_cells, wrong_lines
+from chartroute.summary import SHADOW_BANNER
 
 
 def headline_rows(data: ReportData) -> list[dict[str, str]]:
@@ -19,7 +21,8 @@ def headline_rows(data: ReportData) -> list[dict[str, str]]:
 
 def headline_markdown(data: ReportData, path: Path) -> str:
     """Headline numbers and a link to the HTML file."""
-    lines = [
+    lines = [SHADOW_BANNER, ""] if data.mode == "shadow" else []
+    lines += [
         f"**{data.practice}**: management report, {data.start} to {data.end}",
         "",
         "| headline | value | detail |",
@@ -29,3 +32,16 @@ def headline_markdown(data: ReportData, path: Path) -> str:
         f"[Open the full report]({path.resolve().as_uri()}) (`{path}`)",
     ]
     return "\n".join(lines)
+
+
+def accuracy_rows(data: ReportData) -> list[dict[str, str]]:
+    """The classification review's table, as the report shows it (for a table artifact)."""
+    if data.accuracy is None:
+        return []
+    return [
+        {
+            **dict(zip(ACCURACY_HEADERS, accuracy_cells(row), strict=True)),
+            "most often wrong": "; ".join(wrong_lines(row)),
+        }
+        for row in data.accuracy.categories
+    ]

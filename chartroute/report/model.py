@@ -24,6 +24,8 @@ from chartroute.analytics.metrics import (
 )
 from chartroute.analytics.snapshots import TOTAL, day_bounds, iter_days, local_day
 from chartroute.config.models import PracticeConfig
+from chartroute.mode import current_mode
+from chartroute.review.accuracy import Accuracy, measure_store
 from chartroute.store.schema import (
     backlog_snapshot,
     chart,
@@ -62,6 +64,8 @@ class ReportData:
     time_to_close: dict[str, DurationStats]
     charge_lag: DurationStats
     headlines: list[Headline] = field(default_factory=list)
+    mode: str = ""  # shadow: nobody was notified of what the report shows
+    accuracy: Accuracy | None = None  # the classification review's measure
 
     @property
     def latest(self) -> StoredDay | None:
@@ -149,6 +153,8 @@ def build_report_data(
         stored=stored,
         time_to_close=time_to_close(closed_items_between(conn, first, last)),
         charge_lag=duration_stats(charge_lags_between(conn, first, last)),
+        mode=str(current_mode(conn, config)),
+        accuracy=measure_store(conn, config.review),
     )
     data.headlines = headlines(data)
     return data

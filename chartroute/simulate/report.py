@@ -14,7 +14,8 @@ from html import escape
 from pathlib import Path
 
 from chartroute.report import graphs
-from chartroute.report.html import data_table, page, section, write_report
+from chartroute.report.html import write_report
+from chartroute.report.page import data_table, page, section
 from chartroute.simulate.assumptions import SimAssumptions, assumption_rows
 from chartroute.simulate.compare import (
     AFTER_HOURS,

@@ -199,6 +199,9 @@ notification = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("run_id", String(36)),
     Column("message_id", Integer),  # null while waiting to be composed into a message
+    # Made while the practice ran in shadow mode (chartroute/mode.py): composed into a message
+    # marked ``shadow``, never sent, even after the practice goes live.
+    Column("shadow", Boolean, nullable=False, default=False),
     Index("ix_notification_message_id", "message_id"),
     Index("ix_notification_work_item_id", "work_item_id"),
 )
@@ -214,7 +217,7 @@ outbox_message = Table(
     Column("kind", String(16), nullable=False),  # digest | immediate | item
     Column("urgent", Boolean, nullable=False),
     Column("content", JSON, nullable=False),
-    Column("status", String(16), nullable=False),  # pending | sending | sent | failed
+    Column("status", String(16), nullable=False),  # pending | sending | sent | failed | shadow
     Column("attempts", Integer, nullable=False),  # every claim, never reset
     Column("failures", Integer, nullable=False),  # failed attempts since the last manual retry
     Column("next_attempt_at", UtcDateTime(), nullable=False),
@@ -348,4 +351,28 @@ backfill_figure = Table(
     Column("key", String(KEY), primary_key=True),
     Column("first_day", Date, nullable=False),
     Column("counts", JSON, nullable=False),  # one count per day from first_day
+)
+
+# The classification review (chartroute/review/). ``review_verdict`` holds what the ops lead
+# said about one blocker of one chart on a review sheet, keyed (chart, category, subject) like
+# the work item it judges, so importing the same sheet again changes nothing. ``category`` is
+# ``none`` for a closed chart's row; ``subject`` is "" where a row names none (a closed chart,
+# a missed blocker added by the reviewer without one). ``note`` is the reviewer's own text: it
+# stays in the database, and reports, logs and artifacts never show it.
+review_verdict = Table(
+    "review_verdict",
+    metadata,
+    Column("chart", String(KEY), primary_key=True),  # Encounter/<id>
+    Column("category", String(32), primary_key=True),
+    Column("subject", String(KEY), primary_key=True),
+    Column("verdict", String(16), nullable=False),  # correct | wrong | missing
+    Column("correct_category", String(32)),
+    Column("role", String(32)),
+    Column("assignee", String(64)),
+    Column("evidence", Text, nullable=False),
+    Column("note", Text),
+    Column("work_item_id", String(32)),  # the item judged; null for a missed blocker
+    Column("imported_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_review_verdict_category", "category"),
 )

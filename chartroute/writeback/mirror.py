@@ -51,6 +51,7 @@ class WritebackCounts(Counts):
     completed: int = 0
     unchanged: int = 0
     absent: int = 0
+    mode: str = ""  # shadow: nothing written (see ``chartroute.sync.write_back``); or live
 
 
 def state_name(base_url: str) -> str:

@@ -35,6 +35,9 @@ def test_sync_flow_end_to_end(
     result = sync_flow(**params)
     assert result["ingest"]["stored"] == 4
     assert result["classify"]["opened"] == 2
+    # The example practice file runs in shadow: the messages are recorded, none is sent.
+    assert result["classify"]["mode"] == result["deliver"]["mode"] == "shadow"
+    assert result["deliver"]["shadow"] > 0 and result["deliver"]["sent"] == 0
     again = sync_flow(**params)
     assert again["classify"]["opened"] == 0 and again["ingest"]["partitions_skipped"] == 3
 
@@ -43,6 +46,7 @@ def test_sync_flow_end_to_end(
     assert {"backlog-summary", "sync-counts"} <= keys
     summary = next(a for a in found if a.key == "backlog-summary")
     assert "unsigned-note" in str(summary.data) and "Patient/" not in str(summary.data)
+    assert "Shadow mode" in str(summary.data)
 
 
 def _task_runs(flow_run_id: Any) -> list[Any]:

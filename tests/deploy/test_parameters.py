@@ -108,6 +108,8 @@ def test_a_range_ending_before_it_starts_is_refused() -> None:
         (["sweep", "--config", ""], "--config", "practice YAML"),
         (["report", "--config", ""], "--config", "practice YAML"),
         (["deliver", "--config", ""], "--config", "practice YAML"),
+        (["review", "report", "--config", ""], "--config", "practice YAML"),
+        (["config", "diff", CONFIG, "--config", ""], "--config", "practice YAML"),
     ],
 )  # fmt: skip
 def test_the_cli_refuses_an_empty_path_by_name(args: list[str], option: str, how: str) -> None:

@@ -67,8 +67,10 @@ def test_sweep_command_runs_the_flow(database: str) -> None:
     assert first.exit_code == 0, first.output
     counts = json.loads(first.stdout.strip().splitlines()[-1])
     assert counts["escalated"] == 1 and counts["notifications"] == 1
+    assert counts["mode"] == "shadow"  # the example practice file has not gone live
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and "escalated" in again.stdout
+    assert "shadow mode" in " ".join(again.stderr.split())
     # a sweep started by hand carries the tags the failure alert matches
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId

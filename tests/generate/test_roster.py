@@ -29,9 +29,10 @@ def test_round_trips_with_generated_roster(
     template = load_template()
     assert list(config) == list(template)
     for section in template:
-        if section not in ("roster", "practice"):
+        if section not in ("roster", "practice", "mode"):
             assert config[section] == template[section], section
     assert config["practice"]["timezone"] == default_profile.timezone
+    assert (template["mode"], config["mode"]) == ("shadow", "live")  # synthetic people: live
     assert config["roster"] == yaml.safe_load(yaml.safe_dump(build_roster(default_profile)))
 
 

@@ -30,12 +30,22 @@ SECRETS = {
 SLACK_USERS = ("U000AVERY",)
 
 
-def write_config(folder: Path, notify: dict[str, Any], **practice: Any) -> Path:
-    """config/practice.yaml with a ``notify`` section (and practice overrides) in ``folder``."""
+def write_config(
+    folder: Path, notify: dict[str, Any], mode: str | None = "live", **practice: Any
+) -> Path:
+    """config/practice.yaml with a ``notify`` section (and practice overrides) in ``folder``.
+
+    The example file runs in shadow mode; these tests deliver, so the file says ``mode: live``
+    unless a test asks for another mode (None: no ``mode`` line at all).
+    """
     data = yaml.safe_load((ROOT / "config" / "practice.yaml").read_text())
     data["practice"].setdefault("calendar", {})["hours"] = ALWAYS_OPEN
     data["practice"].update(practice)
     data["notify"] = notify
+    if mode is None:
+        data.pop("mode", None)
+    else:
+        data["mode"] = mode
     path = folder / "practice.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

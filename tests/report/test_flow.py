@@ -40,10 +40,10 @@ def test_report_command_runs_the_flow_and_publishes_artifacts(
     html = path.read_text(encoding="utf-8")
 
     found = {a.key: a for a in artifacts_since(since) if a.key}
-    assert {"management-report", "report-headlines"} <= set(found)
+    assert {"management-report", "report-headlines", "review-accuracy"} <= set(found)
     markdown = str(found["management-report"].data)
     assert path.resolve().as_uri() in markdown and "Open charts" in markdown
-    table = json.dumps(found["report-headlines"].data)
+    table = json.dumps(found["report-headlines"].data) + json.dumps(found["review-accuracy"].data)
     phi = phi_strings(simulation.practice.source_dir)
     for text in (html, markdown, table, result.output):
         assert leaked(text, phi) == []

@@ -30,6 +30,7 @@ SECTIONS = (
     "after-hours",
     "charge-lag",
     "escalations",
+    "review",
 )
 
 
