@@ -19,6 +19,13 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from chartroute.config import PracticeConfig, load_config
 from chartroute.store.engine import make_engine
+from tests.progress import (  # noqa: F401  (hooks: one progress line per test file)
+    pytest_collection_finish,
+    pytest_configure,
+    pytest_report_teststatus,
+    pytest_runtest_logreport,
+    pytest_xdist_node_collection_finished,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get(
