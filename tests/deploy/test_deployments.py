@@ -256,6 +256,19 @@ def finished_runs(env: dict[str, str], deployment: str) -> list[Any]:
     return client_call(env, read)
 
 
+SWEEP = "chartroute-escalate/escalation-sweep"
+
+
+def completed_or_refused(runs: list[Any]) -> list[Any] | None:
+    """The completed runs, once there is one; any other finished run must be one the
+    deployment's concurrency limit refused."""
+    for run in runs:
+        if not run.state.is_completed():
+            assert run.state.is_cancelled(), run.state
+            assert "concurrency limit" in (run.state.message or ""), run.state
+    return [run for run in runs if run.state.is_completed()] or None
+
+
 def read_deployments(env: dict[str, str]) -> dict[str, Any]:
     return client_call(env, lambda client: {n: client.read_deployment_by_name(n) for n in NAMES})
 
@@ -356,9 +369,11 @@ def test_rendered_prefect_yaml_deploys_and_a_worker_runs_it(
         return run if run.state is not None and run.state.is_final() else None
 
     try:
+        # every 10 s, a sweep due while the last still runs is cancelled (CANCEL_NEW): under
+        # load that can be the first to finish, so wait for one that completed
         swept = wait_for(
-            "a scheduled sweep run to finish",
-            lambda: finished_runs(api, "chartroute-escalate/escalation-sweep") or None,
+            "a scheduled sweep run to complete",
+            lambda: completed_or_refused(finished_runs(api, SWEEP)),
             240,
             2,
         )[0]
