@@ -19,7 +19,10 @@ export DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
 .venv/bin/mypy chartroute
 .venv/bin/lint-imports --no-logo
 set +e
-.venv/bin/pytest -m "" -q -p no:cacheprovider "$@"
+# Two workers (pytest-xdist, one per core here), each test file whole on one worker so its
+# module fixtures are built once; each worker has its own Prefect API and PostgreSQL database.
+# A line per finished file says where the run is (tests/progress.py).
+.venv/bin/pytest -m "" -q -p no:cacheprovider -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"
 status=$?
 set -e
 # pytest exits 5 when it collected no tests: that is a failure of the suite, not a pass.
