@@ -21,7 +21,7 @@ from chartroute.store.schema import backfill_figure, backfill_partition
 from chartroute.sync import config_fingerprint
 
 #: Bump when reconstruction changes, so an old backfill's partitions are not reused.
-RECONSTRUCTION_VERSION = "1"
+RECONSTRUCTION_VERSION = "2"  # 2: open items by stuck reason, for the report's Pareto
 
 
 def backfill_id(start: date, end: date, partition_days: int, config_hash: str) -> str:
