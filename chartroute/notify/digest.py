@@ -54,6 +54,7 @@ class ComposeCounts(Counts):
 
     digests: int = 0
     immediate: int = 0
+    urgent: int = 0  # of the messages composed, those sent at once (digests or immediate)
     notifications: int = 0  # composed into a message
     held: int = 0  # waiting for clinic hours
     unroutable: int = 0  # channel no longer configured, or no address for the person
@@ -122,6 +123,7 @@ def compose(
                         now, status,
                     )  # fmt: skip
                     counts.immediate += 1
+                    counts.urgent += bool(row.urgent)
                     counts.notifications += 1
             elif urgent or rest:
                 together = sorted(urgent + rest, key=lambda r: r.id)
@@ -133,6 +135,7 @@ def compose(
                 )  # fmt: skip
                 counts.immediate += kind == "immediate"
                 counts.digests += kind == "digest"
+                counts.urgent += bool(urgent)
                 counts.notifications += len(together)
             if shadow:
                 counts.shadow += counts.digests + counts.immediate - composed

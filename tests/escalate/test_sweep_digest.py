@@ -63,7 +63,7 @@ def test_a_first_sweep_over_a_backlog_is_one_digest_per_person(engine: Engine, m
     messages = _messages(engine)
     recipients = [m.recipient for m in messages]
     assert sorted(recipients) == sorted(set(recipients)) == ["md-a", "mgr-a", "mgr-b"]
-    assert composed.immediate == 0 and composed.digests == len(messages)
+    assert composed.immediate == 0 and composed.digests == composed.urgent == len(messages)
     assert {m.status for m in messages} == {"shadow" if mode is Mode.SHADOW else "pending"}
     with engine.connect() as conn:
         rows = list(conn.execute(select(notification)))
