@@ -1,5 +1,6 @@
 """The backfill flow: the stage sequence of ``chartroute/backfill/sequence.py`` as Prefect tasks,
-backfill-load → backfill-plan → backfill-partition [key] per partition → backfill-snapshots.
+backfill-load (or backfill-index, without an export) → backfill-plan → backfill-partition [key]
+per partition → backfill-snapshots.
 
 Partitions run on the task runner the practice's ``backfill:`` settings choose (threads,
 processes or Dask); ``run_backfill`` picks it and starts the flow.
@@ -30,6 +31,7 @@ from chartroute.flows.parameters import (
 )
 from chartroute.pinned_config import PinnedConfig, pin_config
 from chartroute.tasks.backfill import (
+    index_task,
     load_task,
     partition_task,
     plan_task,
@@ -49,6 +51,9 @@ class BackfillTasks:
 
     def load(self) -> LoadResult:
         return load_task(self.source, self.config, self.as_of)
+
+    def index(self) -> int:
+        return index_task(self.config)
 
     def plan(self, request: BackfillRequest) -> BackfillPlan:
         planned = plan_task(self.config, request)
@@ -85,6 +90,7 @@ def backfill_flow(
     dry_run: bool = False,
     load: bool = True,
     as_of: datetime | None = None,
+    force: bool = False,
 ) -> BackfillSummary:
     """Reconstruct the backlog of past days from historical charts, partition by partition.
 
@@ -97,8 +103,9 @@ def backfill_flow(
         partition_days: Days per partition (default: the config's).
         dry_run: Plan and count encounters per partition from the store; load and write
             nothing.
-        load: Load the source into the store first (skip if already done).
+        load: Load the source into the store first; off, backfill what the store holds.
         as_of: When the export was taken (default: now).
+        force: Redo every partition, even those a previous run completed over the same store.
     """
     check_day_range(start, end)
     pin, practice = pin_config(config)  # read once: every task checks it is unchanged
@@ -107,7 +114,7 @@ def backfill_flow(
         taken = taken.replace(tzinfo=UTC)
     request = BackfillRequest(
         start, end, partition_days or practice.backfill.partition_days,
-        load=load, dry_run=dry_run,
+        load=load, dry_run=dry_run, force=force,
     )  # fmt: skip
     return run_backfill_stages(BackfillTasks(source, pin, taken), request)
 
@@ -124,6 +131,7 @@ def run_backfill(
     as_of: datetime | None = None,
     runner: str | None = None,
     workers: int | None = None,
+    force: bool = False,
 ) -> BackfillSummary:
     """Run the flow on the task runner the config chooses (or ``runner``/``workers``)."""
     settings = load_config(config).backfill  # the launcher's choice, before the run
@@ -132,6 +140,6 @@ def run_backfill(
     )
     result: BackfillSummary = backfill_flow.with_options(task_runner=task_runner)(
         source=source, start=start, end=end, config=config,
-        partition_days=partition_days, dry_run=dry_run, load=load, as_of=as_of,
+        partition_days=partition_days, dry_run=dry_run, load=load, as_of=as_of, force=force,
     )  # fmt: skip
     return result

@@ -1,4 +1,4 @@
-"""Tasks of the backfill flow: load and index, plan, one partition, snapshots.
+"""Tasks of the backfill flow: load and index (or index only), plan, one partition, snapshots.
 
 Each carries out one stage of ``chartroute/backfill/sequence.py`` and returns identifiers and
 counts as typed values; a partition task is named after its date range so the UI shows which
@@ -24,6 +24,7 @@ from chartroute.backfill.ledger import PartitionResult, completed_partitions
 from chartroute.backfill.partitions import DatePartition
 from chartroute.backfill.run import (
     LoadResult,
+    index_encounters,
     load_export,
     run_partition,
     write_reconstructed_snapshots,
@@ -58,6 +59,15 @@ def load_task(source_spec: str, config: PinnedConfig, as_of: datetime) -> LoadRe
     return loaded
 
 
+@task(name="backfill-index", **DATABASE_ONLY.options(), **UNCACHED)
+def index_task(config: PinnedConfig) -> int:
+    """Index the encounters the store already holds by start day, for a backfill without an
+    export: without it the partitions would find nothing. Safe to retry (rows by encounter)."""
+    indexed = index_encounters(context.engine(), context.config(config).practice.timezone)
+    get_run_logger().info("indexed %d stored encounters by start day", indexed)
+    return indexed
+
+
 @dataclass(frozen=True)
 class PlanWithProgress:
     """The backfill's plan, and the progress artifact its partition tasks update."""
@@ -76,11 +86,12 @@ def plan_task(config: PinnedConfig, request: BackfillRequest) -> PlanWithProgres
         description=f"Backfill {request.start} to {request.end}: partitions completed",
     )
     get_run_logger().info(
-        "backfill %s: %d partitions of %d days, %d already completed",
+        "backfill %s: %d partitions of %d days, %d already completed, %d to redo",
         plan.backfill_id,
         len(plan.partitions),
         request.partition_days,
         len(plan.completed),
+        len(plan.redone),
     )
     return PlanWithProgress(plan, str(progress))
 

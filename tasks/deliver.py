@@ -36,10 +36,11 @@ def deliver_task(config: PinnedConfig) -> DeliverCounts:
     counts = deliver(context.engine(), context.config(config), resolve=resolve_secret)
     logger = get_run_logger()
     logger.info(
-        "composed %d digests, %d urgent (%d held for clinic hours); sent %d, already sent %d, "
-        "retrying %d, dead-lettered %d",
+        "composed %d digests and %d single-item messages, %d urgent (%d held for clinic hours); "
+        "sent %d, already sent %d, retrying %d, dead-lettered %d",
         counts.digests,
         counts.immediate,
+        counts.urgent,
         counts.held,
         counts.sent,
         counts.reconciled,

@@ -20,6 +20,7 @@ from chartroute.analytics.snapshots import (
     UNASSIGNED,
     day_bounds,
     local_day,
+    stuck_reason,
 )
 from chartroute.backfill.asof import change_points, open_blockers_at
 from chartroute.charts import ChartFacts
@@ -141,6 +142,11 @@ class HistoryBuilder:
             add(("open_items", TOTAL, ""), start, stop)
             add(("open_items", "category", blocker.category), start, stop)
             add(("open_items", "role", role), start, stop)
+            add(
+                ("open_items", "reason", stuck_reason(blocker.category, blocker.subject)),
+                start,
+                stop,
+            )
         add(("open_charts", TOTAL, ""), start, stop)
         for category in categories:
             add(("open_charts", "category", category), start, stop)

@@ -21,7 +21,7 @@ from chartroute.store.schema import backfill_figure, backfill_partition
 from chartroute.sync import config_fingerprint
 
 #: Bump when reconstruction changes, so an old backfill's partitions are not reused.
-RECONSTRUCTION_VERSION = "1"
+RECONSTRUCTION_VERSION = "2"  # 2: open items by stuck reason, for the report's Pareto
 
 
 def backfill_id(start: date, end: date, partition_days: int, config_hash: str) -> str:
@@ -45,6 +45,37 @@ class PartitionResult:
     charts: int
     open_item_days: int
     skipped: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """A completed partition as recorded: the encounters it covered and when it finished."""
+
+    partition: str
+    encounters: int
+    finished_at: datetime
+
+
+def ledger_rows(conn: Connection, backfill: str) -> dict[str, LedgerRow]:
+    """The completed partitions of ``backfill``, by key, with what each covered."""
+    rows = conn.execute(
+        select(
+            backfill_partition.c.partition,
+            backfill_partition.c.encounters,
+            backfill_partition.c.finished_at,
+        ).where(backfill_partition.c.backfill_id == backfill)
+    )
+    return {r.partition: LedgerRow(r.partition, r.encounters, r.finished_at) for r in rows}
+
+
+def forget_partitions(conn: Connection, backfill: str, keys: list[str]) -> None:
+    """Drop the figures and completion rows of ``keys``, so the run redoes them."""
+    if not keys:
+        return
+    for table in (backfill_figure, backfill_partition):
+        conn.execute(
+            delete(table).where(table.c.backfill_id == backfill, table.c.partition.in_(keys))
+        )
 
 
 def completed_partitions(conn: Connection, backfill: str) -> set[str]:

@@ -140,12 +140,12 @@ def run_partition(
     Skipped when already completed, so a resumed backfill does no work twice. A dry run
     counts encounters and writes nothing.
     """
-    with engine.connect() as conn:
-        if is_completed(conn, backfill, partition):
-            return PartitionResult(partition.key, 0, 0, 0, skipped=True)
     encounters = partition_encounters(engine, partition)
     if dry_run:
         return PartitionResult(partition.key, len(encounters), 0, 0)
+    with engine.connect() as conn:
+        if is_completed(conn, backfill, partition):
+            return PartitionResult(partition.key, 0, 0, 0, skipped=True)
     history = HistoryBuilder(config, partition.start, last_day)
     for batch in chunks(encounters, CHART_BATCH):
         with engine.connect() as conn:

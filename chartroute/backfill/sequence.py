@@ -1,14 +1,16 @@
 """The backfill's stages in their one order, and what each hands the next.
 
-    load the export (the sync's first half) and index its encounters → plan the partitions
-    → every partition not yet completed → the reconstructed snapshot of every day
+    load the export (the sync's first half) and index its encounters, or without an export
+    index what the store holds → plan the partitions (refusing a range with no encounters,
+    redoing those that no longer cover the store) → every partition not yet completed
+    → the reconstructed snapshot of every day
 
 ``run_backfill_stages`` is the only place that order is written. It runs on a
 ``BackfillStages``: the Prefect flow (``flows/backfill.py``) supplies one whose stages are
 named tasks, with the partitions spread over threads, processes or Dask; ``BackfillHere``
 runs the same domain functions one after another in this process (``chartroute backfill
---no-prefect``). A dry run loads and writes nothing: it plans and counts each partition's
-encounters in the store.
+--no-prefect``). A dry run loads nothing and writes no figures or snapshots: it refreshes
+the start-day index of what the store holds, plans, and counts each partition's encounters.
 """
 
 from __future__ import annotations
@@ -20,10 +22,22 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 
-from chartroute.backfill.ledger import PartitionResult, backfill_for, completed_partitions
+from chartroute.backfill.coverage import (
+    encounters_per_partition,
+    refuse_empty_range,
+    stale_partitions,
+    store_changed_at,
+)
+from chartroute.backfill.ledger import (
+    PartitionResult,
+    backfill_for,
+    forget_partitions,
+    ledger_rows,
+)
 from chartroute.backfill.partitions import DatePartition, plan_partitions
 from chartroute.backfill.run import (
     LoadResult,
+    index_encounters,
     load_export,
     run_partition,
     write_reconstructed_snapshots,
@@ -41,15 +55,18 @@ class BackfillRequest:
     partition_days: int
     load: bool = True
     dry_run: bool = False
+    force: bool = False  # redo every partition, even those that still cover the store
 
 
 @dataclass(frozen=True)
 class BackfillPlan:
-    """The backfill's name (its ledger), its partitions' keys and those already completed."""
+    """The backfill's name (its ledger), its partitions' keys, those already completed, and
+    those completed before that no longer cover the store (done again)."""
 
     backfill_id: str
     partitions: list[str]
     completed: list[str] = field(default_factory=list)
+    redone: list[str] = field(default_factory=list)
 
     @property
     def todo(self) -> list[str]:
@@ -64,10 +81,11 @@ class BackfillSummary:
     backfill_id: str
     load: LoadResult | None
     partitions: int
-    skipped: int  # completed by an earlier run
+    skipped: int  # completed by an earlier run, still covering the store
     ran: int
     encounters: int
     snapshot_days: int | None  # None for a dry run
+    redone: int = 0  # completed by an earlier run, done again (store changed, or --force)
 
 
 class BackfillStages(Protocol):
@@ -75,6 +93,10 @@ class BackfillStages(Protocol):
 
     def load(self) -> LoadResult:
         """Store the historical export and index its encounters by start day."""
+        ...
+
+    def index(self) -> int:
+        """Index the encounters the store holds by start day (a backfill without an export)."""
         ...
 
     def plan(self, request: BackfillRequest) -> BackfillPlan:
@@ -97,6 +119,8 @@ class BackfillStages(Protocol):
 def run_backfill_stages(stages: BackfillStages, request: BackfillRequest) -> BackfillSummary:
     """The whole backfill, in order (see the module's docstring)."""
     loaded = stages.load() if request.load and not request.dry_run else None
+    if loaded is None:
+        stages.index()
     plan = stages.plan(request)
     results = stages.run_partitions(plan, plan.todo, request)
     days = None if request.dry_run else stages.snapshots(plan, request, results)
@@ -108,16 +132,29 @@ def run_backfill_stages(stages: BackfillStages, request: BackfillRequest) -> Bac
         ran=len(results),
         encounters=sum(r.encounters for r in results),
         snapshot_days=days,
+        redone=len(plan.redone),
     )
 
 
 def plan_backfill(engine: Engine, config: PracticeConfig, request: BackfillRequest) -> BackfillPlan:
-    """The backfill's name, its partitions, and those its ledger says are completed."""
+    """The backfill's name, its partitions, and those its ledger says are completed.
+
+    Refuses (``NothingToBackfill``) a range where the store holds no encounter. A completed
+    partition that no longer covers the store (``coverage.stale_partitions``) is forgotten
+    here, so the run does it again; a dry run only reports it.
+    """
     name = backfill_for(config, request.start, request.end, request.partition_days)
-    keys = [p.key for p in plan_partitions(request.start, request.end, request.partition_days)]
-    with engine.connect() as conn:
-        done = completed_partitions(conn, name)
-    return BackfillPlan(name, keys, sorted(done & set(keys)))
+    partitions = plan_partitions(request.start, request.end, request.partition_days)
+    keys = [p.key for p in partitions]
+    with engine.begin() as conn:
+        held = encounters_per_partition(conn, partitions)
+        refuse_empty_range(conn, request.start, request.end, held)
+        done = ledger_rows(conn, name)
+        stale = stale_partitions(done, held, store_changed_at(conn), force=request.force)
+        if not request.dry_run:
+            forget_partitions(conn, name, stale)
+    completed = sorted((done.keys() & set(keys)) - set(stale))
+    return BackfillPlan(name, keys, completed, stale)
 
 
 class BackfillHere:
@@ -145,6 +182,9 @@ class BackfillHere:
         if self.source is None:
             raise ValueError("nothing to load: the backfill was given no source")
         return load_export(self.engine, self.source, self.as_of, self.config.practice.timezone)
+
+    def index(self) -> int:
+        return index_encounters(self.engine, self.config.practice.timezone)
 
     def plan(self, request: BackfillRequest) -> BackfillPlan:
         return plan_backfill(self.engine, self.config, request)

@@ -1,4 +1,8 @@
-"""``chartroute backfill --start D --end D [--source S]``: reconstruct the backlog of past days.
+"""``chartroute backfill --start D --end D [--source S] [--force]``: reconstruct past days.
+
+Without ``--source`` it reads the charts the store already holds (synced or loaded before).
+A partition done over the same store is skipped; one whose store changed since, or every one
+with ``--force``, is done again. A range where the store holds no encounter exits 2.
 
 Runs the backfill flow through Prefect on the task runner the config chooses, and draws a
 progress bar from the partition ledger (which every worker writes, wherever it runs).
@@ -19,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
+from chartroute.backfill.coverage import NothingToBackfill
 from chartroute.backfill.ledger import backfill_for, completed_partitions
 from chartroute.backfill.partitions import plan_partitions
 from chartroute.backfill.run import LoadResult
@@ -71,6 +76,9 @@ def backfill(
     ),
     workers: int | None = typer.Option(None, "--workers", min=1, max=256),
     dry_run: bool = typer.Option(False, "--dry-run", help="Plan and count; write nothing."),
+    force: bool = typer.Option(
+        False, "--force", help="Redo every partition, even those done over the same store."
+    ),
     no_prefect: bool = typer.Option(
         False, "--no-prefect", help="Run the stages in this process, without Prefect."
     ),
@@ -88,16 +96,20 @@ def backfill(
         days = partition_days or cfg.backfill.partition_days
         name = backfill_for(cfg, first, last, days)
         total = len(plan_partitions(first, last, days))
-    if no_prefect:
-        request = BackfillRequest(first, last, days, load=source is not None, dry_run=dry_run)
-        result = _run_here(source, cfg, request)
-    else:
-        result = _with_progress(name, total, lambda: _run_flow(
-            source, config, first, last, days, dry_run, runner, workers, cfg.practice.name
-        ))  # fmt: skip
+    request = BackfillRequest(
+        first, last, days, load=source is not None, dry_run=dry_run, force=force
+    )
+    with exit_codes(bad_input=(NothingToBackfill,)):
+        if no_prefect:
+            result = _run_here(source, cfg, request)
+        else:
+            result = _with_progress(name, total, lambda: _run_flow(
+                source, config, request, runner, workers, cfg.practice.name
+            ))  # fmt: skip
+    redone = f", {result.redone} redone" if result.redone else ""
     err.print(
         f"backfill {result.backfill_id}: {result.partitions} partitions "
-        f"({result.skipped} already done), {result.encounters} encounters; "
+        f"({result.skipped} already done{redone}), {result.encounters} encounters; "
         + ("dry run, nothing written" if dry_run else f"snapshots for {result.snapshot_days} days")
     )
 
@@ -105,10 +117,7 @@ def backfill(
 def _run_flow(
     source: str | None,
     config: str,
-    first: date,
-    last: date,
-    days: int,
-    dry_run: bool,
+    request: BackfillRequest,
     runner: str | None,
     workers: int | None,
     practice: str,
@@ -120,8 +129,9 @@ def _run_flow(
 
     with tagged(practice):
         return run_backfill(
-            source or STORE_SOURCE, first, last, config=config, partition_days=days,
-            dry_run=dry_run, load=source is not None, runner=runner, workers=workers,
+            source or STORE_SOURCE, request.start, request.end, config=config,
+            partition_days=request.partition_days, dry_run=request.dry_run, load=request.load,
+            runner=runner, workers=workers, force=request.force,
         )  # fmt: skip
 
 
@@ -172,6 +182,11 @@ class _HereWithProgress(BackfillHere):
             f"{loaded.indexed} encounters in {time.perf_counter() - began:.1f} s"
         )
         return loaded
+
+    def index(self) -> int:
+        indexed = super().index()
+        err.print(f"reading the store: indexed {indexed} new or changed encounters")
+        return indexed
 
     def plan(self, request: BackfillRequest) -> BackfillPlan:
         plan = super().plan(request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -123,22 +123,41 @@ def generate(
     providers: int = typer.Option(5, "--providers", min=1),
     days: int = typer.Option(20, "--days", min=1, help="Clinic days (Mon-Fri)."),
     seed: int = typer.Option(1, "--seed"),
-    start: str | None = typer.Option(None, "--start", help="First clinic day (ISO date)."),
+    start: str | None = typer.Option(
+        None, "--start", help="First clinic day (ISO date). Default: the window ends at --as-of."
+    ),
     as_of: str | None = typer.Option(
-        None, "--as-of", help="Emit the EHR as it stood at this date/time."
+        None, "--as-of", help="Emit the EHR as it stood at this date/time. Default: now."
     ),
 ) -> None:
-    """Write a synthetic practice (FHIR R4 NDJSON, Bulk Data layout, plus its practice.yaml)."""
+    """Write a synthetic practice (FHIR R4 NDJSON, Bulk Data layout, plus its practice.yaml).
+
+    Without ``--start`` the clinic days end on the as-of day (today unless ``--as-of`` says
+    otherwise), like ``demo``: sync, worklist and sweep read the clock, and a practice drawn in
+    another month would make every item months old, past filing limits and delinquent.
+    """
     from chartroute.generate import GeneratorProfile, generate_practice
 
     with exit_codes():
         kwargs: dict[str, Any] = {"providers": providers, "days": days, "seed": seed}
+        when = parse_as_of(as_of) if as_of else None
         if start:
             kwargs["start"] = parse_day("--start", start)
-        if as_of:
-            kwargs["as_of"] = parse_as_of(as_of)
+            if when is not None:
+                kwargs["as_of"] = when
+        else:
+            # Only the window's end moves to the clock; an explicit --start keeps the profile's
+            # own as-of (18:00 on its last clinic day), as before.
+            when = when or datetime.now(UTC)
+            today = when.astimezone(GeneratorProfile().tz).date()
+            kwargs["start"] = _clinic_days_back(today, days)
+            kwargs["as_of"] = when
         summary = generate_practice(out_dir, GeneratorProfile(**kwargs))
-    err.print(f"wrote {summary.encounters} encounters to {out_dir}")
+    err.print(
+        f"wrote {summary.encounters} encounters to {out_dir} (clinic days from "
+        f"{kwargs['start']}, as of "
+        f"{summary.as_of:%Y-%m-%d %H:%M %Z})"
+    )
 
 
 def _run_sync(

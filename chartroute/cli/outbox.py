@@ -115,7 +115,8 @@ def deliver_command(
     if counts.mode == Mode.SHADOW:
         err.print(SHADOW_NOTE.format(messages=counts.shadow))
     err.print(
-        f"composed {counts.digests} digests and {counts.immediate} urgent messages "
+        f"composed {counts.digests} digests and {counts.immediate} single-item messages "
+        f"({counts.urgent} urgent) "
         f"({counts.held} notifications held for clinic hours); sent {counts.sent}, "
         f"found already sent {counts.reconciled}, retrying later {counts.retrying}, "
         f"dead-lettered {counts.failed}"

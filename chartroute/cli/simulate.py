@@ -62,6 +62,22 @@ def parse_assumptions(pairs: list[str]) -> SimAssumptions:
         raise BadInput(f"--set: {problems}") from None
 
 
+def refuse_all_warmup(days: int, assumptions: SimAssumptions) -> None:
+    """Refuse a run whose every day is warm-up.
+
+    The averages leave the warm-up days out; with nothing after them, the summary would
+    average the warm-up after all while the page says it does not, and the charge lag would
+    read from one day's visits beside a daily table that disagrees.
+    """
+    if days <= assumptions.warmup_days:
+        raise BadInput(
+            f"--days {days} is not longer than warmup_days {assumptions.warmup_days}: "
+            "the warm-up days are left out of the averages, so nothing would be left to "
+            f"average; simulate more than {assumptions.warmup_days} days or lower it with "
+            f"--set warmup_days=N (N below {days})"
+        )
+
+
 def simulate_command(
     days: int = typer.Option(20, "--days", min=1, max=400, help="Clinic days to simulate."),
     providers: int = typer.Option(5, "--providers", min=1, max=200, help="Clinicians."),
@@ -86,6 +102,7 @@ def simulate_command(
             raise BadInput(f"--policy: {policy!r} is not manual, routed or both")
         first = parse_day("--start", start)
         assumptions = parse_assumptions(assume)
+        refuse_all_warmup(days, assumptions)
         if len(set(seeds)) != len(seeds):
             raise BadInput("--seed: each seed once")
         if os.environ.get(SIM_DATABASE_ENV) and len(seeds) * (2 if policy == "both" else 1) > 1:

@@ -74,7 +74,8 @@ class Tier(StrictModel):
     )
     urgent: bool | None = Field(
         default=None,
-        description="true: send at once instead of in the digest; false: digest; "
+        description="true: send at once instead of waiting for the next digest (still one "
+        "message per person per run, urgent items first); false: digest; "
         "unset: notify.urgent rules decide.",
     )
 

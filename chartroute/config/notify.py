@@ -171,7 +171,9 @@ class NotifyConfig(StrictModel):
         description="Which work item events are notified.",
     )
     urgent: list[UrgentRule] = Field(
-        default_factory=list, description="Rules that make a notification urgent (sent at once)."
+        default_factory=list,
+        description="Rules that make a notification urgent: its person's message of the run is "
+        "sent at once (one message per person and channel, urgent items first).",
     )
     urgent_ignores_quiet_hours: bool = Field(
         default=False, description="Send urgent messages outside clinic hours too."

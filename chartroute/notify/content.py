@@ -54,6 +54,7 @@ class MessageContent:
     as_of: str  # ISO instant the content was composed
     counts: dict[str, int] = field(default_factory=dict)  # per group in GROUP_ORDER
     by_category: dict[str, int] = field(default_factory=dict)  # new and escalated items
+    by_age: dict[str, int] = field(default_factory=dict)  # the same items by age bucket (days)
     open_total: int = 0  # the person's open work items when composed
     items: tuple[ItemLine, ...] = ()
     more: int = 0  # new/escalated items not listed one by one
@@ -69,7 +70,8 @@ class MessageContent:
                 verb = "urgent" if self.kind == "immediate" else item.event
             return f"chartroute: {verb} {item.category} work item {item.id}"
         parts = [f"{self.counts[g]} {GROUP_LABELS[g]}" for g in GROUP_ORDER if self.counts.get(g)]
-        return "chartroute: " + ("; ".join(parts) if parts else "no changes")
+        urgent = "urgent, " if self.items and self.items[0].urgent else ""
+        return "chartroute: " + urgent + ("; ".join(parts) if parts else "no changes")
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

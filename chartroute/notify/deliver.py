@@ -49,6 +49,7 @@ class DeliverCounts(Counts):
 
     digests: int = 0
     immediate: int = 0
+    urgent: int = 0  # messages composed to go at once (a digest or an immediate message)
     held: int = 0
     unroutable: int = 0
     shadow: int = 0  # messages composed in shadow mode: recorded, never sent

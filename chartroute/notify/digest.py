@@ -1,11 +1,15 @@
 """Compose waiting notifications into messages: one digest per person and channel per run.
 
-A digest lists what changed for the person since their last one — counts by event and by
-category, the top items by priority with age and due date, links into the EHR — so a sync
-that opens forty items sends one message, not forty. Notifications marked urgent become a
-message of their own. Outside clinic hours, channels that keep quiet hours compose nothing
-(urgent ones too, unless ``urgent_ignores_quiet_hours``): the notifications wait, and the
-first run after opening sends one digest with all of them. Notifications made in shadow mode
+A digest lists what changed for the person since their last one — counts by event, by
+category and by age, the top items by priority (escalations and the oldest first) with age
+and due date, links into the EHR — so a sync that opens forty items, or a first sweep that
+escalates a backlog of 270, sends one message, not forty or 270. Urgency decides *when* a
+message goes, never how many: a run's notifications to one person on one channel become one
+message, marked urgent (sent at once) when any of them is; a single urgent notification is
+an ``immediate`` message about its item. Outside clinic hours, channels that keep quiet hours
+compose nothing (urgent ones too, unless ``urgent_ignores_quiet_hours``, when the urgent ones
+alone go out as one message): the notifications wait, and the first run after opening sends
+one digest with all of them. Notifications made in shadow mode
 are composed the same way into messages marked ``shadow`` (what would have been sent, and
 when), which no worker ever claims; they never share a message with live ones.
 
@@ -17,12 +21,14 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, text, update
 
+from chartroute.analytics.snapshots import AGE_BUCKETS, UNKNOWN, age_bucket
 from chartroute.calendar import BusinessCalendar
 from chartroute.config.models import PracticeConfig
 from chartroute.counts import Counts
@@ -48,6 +54,7 @@ class ComposeCounts(Counts):
 
     digests: int = 0
     immediate: int = 0
+    urgent: int = 0  # of the messages composed, those sent at once (digests or immediate)
     notifications: int = 0  # composed into a message
     held: int = 0  # waiting for clinic hours
     unroutable: int = 0  # channel no longer configured, or no address for the person
@@ -99,31 +106,37 @@ def compose(
                 counts.unroutable += len(rows)
                 continue
             quiet = cfg.quiet_hours and not clinic_open
-            urgent_now = not quiet or notify.urgent_ignores_quiet_hours
-            for row in rows:
-                if row.urgent and urgent_now:
-                    content = _content(
-                        config, "immediate", recipient, [row], items, open_totals, now
-                    )
-                    _store(conn, channel, recipient, address, content, [row], True, now, status)
-                    counts.immediate += 1
-                    counts.notifications += 1
-                elif row.urgent:
-                    counts.held += 1
+            urgent = [r for r in rows if r.urgent]
             rest = [r for r in rows if not r.urgent]
-            if rest and quiet:
+            if quiet:
                 counts.held += len(rest)
-            elif rest and per_item(cfg):
-                for row in rest:
-                    content = _content(config, "item", recipient, [row], items, open_totals, now)
-                    _store(conn, channel, recipient, address, content, [row], False, now, status)
+                rest = []
+                if not notify.urgent_ignores_quiet_hours:
+                    counts.held += len(urgent)
+                    urgent = []
+            if per_item(cfg):
+                for row in urgent + rest:
+                    kind = "immediate" if row.urgent else "item"
+                    content = _content(config, kind, recipient, [row], items, open_totals, now)
+                    _store(
+                        conn, channel, recipient, address, content, [row], bool(row.urgent),
+                        now, status,
+                    )  # fmt: skip
                     counts.immediate += 1
+                    counts.urgent += bool(row.urgent)
                     counts.notifications += 1
-            elif rest:
-                content = _content(config, "digest", recipient, rest, items, open_totals, now)
-                _store(conn, channel, recipient, address, content, rest, False, now, status)
-                counts.digests += 1
-                counts.notifications += len(rest)
+            elif urgent or rest:
+                together = sorted(urgent + rest, key=lambda r: r.id)
+                kind = "immediate" if len(together) == 1 and urgent else "digest"
+                content = _content(config, kind, recipient, together, items, open_totals, now)
+                _store(
+                    conn, channel, recipient, address, content, together, bool(urgent), now,
+                    status,
+                )  # fmt: skip
+                counts.immediate += kind == "immediate"
+                counts.digests += kind == "digest"
+                counts.urgent += bool(urgent)
+                counts.notifications += len(together)
             if shadow:
                 counts.shadow += counts.digests + counts.immediate - composed
     return counts
@@ -165,9 +178,11 @@ def _line(row: Any, item: dict[str, Any] | None, template: str | None, now: date
 
 
 def _priority(line: ItemLine, item: dict[str, Any] | None) -> tuple[Any, ...]:
-    """Escalations first, then the worklist's order: oldest visit, billing impact, deadline."""
+    """Urgent first, then escalations, then the worklist's order: oldest visit, billing
+    impact, deadline."""
     visit = item.get("visit_at") if item else None
     return (
+        not line.urgent,
         line.event != "escalated",
         visit.timestamp() if visit else float("inf"),
         -((item or {}).get("billing_impact") or 0.0),
@@ -208,10 +223,18 @@ def _content(
         as_of=now.isoformat(),
         counts={g: groups[g] for g in GROUP_ORDER if groups[g]},
         by_category=dict(sorted(Counter(line.category for line, _ in active).items())),
+        by_age=_by_age(line.age_days for line, _ in active),
         open_total=open_totals.get(recipient, 0),
         items=tuple(line for line, _ in active[:top]),
         more=max(0, len(active) - top),
     )
+
+
+def _by_age(ages: Iterable[int | None]) -> dict[str, int]:
+    """Items per age bucket (the report's buckets), youngest bucket first."""
+    found = Counter(age_bucket(age) for age in ages)
+    order = [label for _, _, label in AGE_BUCKETS] + [UNKNOWN]
+    return {label: found[label] for label in order if found[label]}
 
 
 def _store(

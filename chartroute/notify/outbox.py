@@ -11,7 +11,8 @@ step (``deliver.py``) turns the rows into digests and sends them.
 
 Sync enqueues work item transitions with ``enqueue_transitions``; an escalation sweep builds
 ``Notice(work_item_id, "escalated", occurrence=<level or step>, recipient=<person>)`` values
-and calls ``enqueue`` directly (``urgent=True`` to send at once instead of in the digest).
+and calls ``enqueue`` directly (``urgent=True`` to send the person's message of the run at
+once rather than with the next digest; urgency never splits it into a message per item).
 """
 
 from __future__ import annotations

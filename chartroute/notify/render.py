@@ -57,6 +57,9 @@ def text(content: MessageContent, key: str) -> str:
     if content.by_category:
         lines += ["", "By category (new and escalated):"]
         lines += [f"  {cat}: {n}" for cat, n in content.by_category.items()]
+    if content.by_age:
+        lines += ["", "By age (days since the visit):"]
+        lines += [f"  {age}: {n}" for age, n in content.by_age.items()]
     if content.items:
         lines += ["", "Top items by priority:" if content.kind == "digest" else "Item:"]
         for rank, item in enumerate(content.items, start=1):
@@ -85,6 +88,10 @@ def html_body(content: MessageContent, key: str) -> str:
     if content.by_category:
         parts.append("<table><tr><th>category</th><th>items</th></tr>")
         parts += [f"<tr><td>{e(c)}</td><td>{n}</td></tr>" for c, n in content.by_category.items()]
+        parts.append("</table>")
+    if content.by_age:
+        parts.append("<table><tr><th>age (days)</th><th>items</th></tr>")
+        parts += [f"<tr><td>{e(a)}</td><td>{n}</td></tr>" for a, n in content.by_age.items()]
         parts.append("</table>")
     if content.items:
         parts.append(
@@ -139,6 +146,9 @@ def slack_blocks(
             for cat, n in list(content.by_category.items())[:SLACK_MAX_FIELDS]
         ]
         blocks.append({"type": "section", "fields": fields})
+    if content.by_age:
+        ages = " · ".join(f"{m(age)} days: {n}" for age, n in content.by_age.items())
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": ages}]})
     if content.items:
         blocks.append({"type": "divider"})
     room = SLACK_MAX_BLOCKS - len(blocks) - 2

@@ -140,14 +140,8 @@ def _legend(names: Sequence[str], colors: Sequence[str], y: float) -> list[str]:
 
 
 def empty_chart(label: str, message: str) -> str:
-    """A placeholder saying why there is nothing to draw."""
-    return _svg(
-        [
-            f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" '
-            f'class="empty">{escape(message)}</text>'
-        ],
-        label,
-    )
+    """Why there is nothing to draw, in words: no axes, no frame, nothing to misread as zero."""
+    return f'<p class="empty" role="note" aria-label="{escape(label)}">{escape(message)}</p>'
 
 
 def stacked_bars(

@@ -42,6 +42,11 @@ def _day_labels(data: ReportData) -> list[str]:
     return [d.strftime("%m-%d") for d in data.days]
 
 
+def _note(anchor: str, title: str, why: str, reason: str) -> str:
+    """A section with nothing to draw: its reason, said once, and no empty chart."""
+    return section(anchor, title, why, graphs.empty_chart(title, reason))
+
+
 def backlog_trend(data: ReportData) -> str:
     categories = ordered_categories(data.keys("open_items", "category"))
     series = {category_label(c): data.series("open_items", "category", c) for c in categories}
@@ -74,57 +79,70 @@ def clinician_backlog(data: ReportData) -> str:
 
 
 def opened_closed(data: ReportData) -> str:
+    title, why = (
+        "Opened, closed and escalated per day",
+        "When more close than open, the backlog shrinks.",
+    )
+    missing = data.not_measured("items_opened", "the items opened, closed and escalated")
+    if missing:
+        return _note("opened-closed", title, why, missing)
     series = {
         "items opened": data.series("items_opened"),
         "items closed": data.series("items_closed"),
         "escalations": data.series("escalations"),
     }
     graph = graphs.line_chart("Work items opened and closed per day", _day_labels(data), series)
-    return section(
-        "opened-closed",
-        "Opened, closed and escalated per day",
-        "When more close than open, the backlog shrinks.",
-        graph,
-    )
+    return section("opened-closed", title, why, graph)
 
 
 def aging(data: ReportData) -> str:
     latest = data.latest
     buckets = [label for _, _, label in AGE_BUCKETS]
-    counts = latest.breakdown("open_charts", "age") if latest else {}
+    counts, missing = data.latest_breakdown("open_charts", "age", "open charts by age")
+    day = f" on {latest.day}" if latest else ""
+    title = f"Aging of open charts{day}"
+    why = (
+        "Days since the visit of each open chart. Closure policies ask for 24-48 hours; "
+        "30 days is the usual deficiency threshold."
+    )
+    if missing:
+        return _note("aging", title, why, missing)
     if counts.get(UNKNOWN):
         buckets.append(UNKNOWN)
     labels = [f"{b} days" if b != UNKNOWN else b for b in buckets]
     values = [counts.get(b, 0.0) for b in buckets]
-    day = f" on {latest.day}" if latest else ""
     graph = graphs.bar_chart(f"Open charts by age{day}", labels, values)
-    return section(
-        "aging",
-        f"Aging of open charts{day}",
-        "Days since the visit of each open chart. Closure policies ask for 24-48 hours; "
-        "30 days is the usual deficiency threshold.",
-        graph,
-    )
+    return section("aging", title, why, graph)
 
 
 def pareto(data: ReportData) -> str:
     latest = data.latest
-    reasons = latest.breakdown("open_items", "reason") if latest else {}
+    reasons, missing = data.latest_breakdown("open_items", "reason", "open items by stuck reason")
+    day = f" on {latest.day}" if latest else ""
+    title = f"Where charts get stuck: Pareto of reasons{day}"
+    why = (
+        "Open work items by reason, largest first; the line is the cumulative share. The few "
+        "reasons left of 80% are where effort pays most."
+    )
+    if missing:
+        return _note("pareto", title, why, missing)
     labels = [reason_label(r) for r in reasons]
     graph = graphs.pareto_chart("Open work items by stuck reason", labels, list(reasons.values()))
-    day = f" on {latest.day}" if latest else ""
-    return section(
-        "pareto",
-        f"Where charts get stuck: Pareto of reasons{day}",
-        "Open work items by reason, largest first; the line is the cumulative share. The few "
-        "reasons left of 80% are where effort pays most.",
-        graph,
-    )
+    return section("pareto", title, why, graph)
 
 
 def person_queues(data: ReportData, people: Mapping[str, str]) -> str:
     latest = data.latest
-    queue = latest.breakdown("open_items", "person") if latest else {}
+    queue, missing = data.latest_breakdown(
+        "open_items", "person", "who held each item (that depended on each day's loads)"
+    )
+    day = f" on {latest.day}" if latest else ""
+    title, why = (
+        f"Per-person queues{day}",
+        "Open work items per person; the dark part is older than 7 days.",
+    )
+    if missing:
+        return _note("queues", title, why, missing)
     aged = latest.breakdown("open_items_aged", "person") if latest else {}
     order = sorted(queue, key=lambda p: (-queue[p], p))
     labels = [people.get(p, p) for p in order]
@@ -137,16 +155,19 @@ def person_queues(data: ReportData, people: Mapping[str, str]) -> str:
         value_name="open items",
     )
     rows = [[people.get(p, p), p, f"{queue[p]:,.0f}", f"{aged.get(p, 0.0):,.0f}"] for p in order]
-    day = f" on {latest.day}" if latest else ""
-    return section(
-        "queues",
-        f"Per-person queues{day}",
-        "Open work items per person; the dark part is older than 7 days.",
-        graph + data_table(["person", "id", "open items", "older than 7 days"], rows),
-    )
+    table = data_table(["person", "id", "open items", "older than 7 days"], rows)
+    return section("queues", title, why, graph + table)
 
 
 def closing_times(data: ReportData) -> str:
+    title = "Time to close by category"
+    why = (
+        f"Work items closed {data.start} to {data.end}: days from the visit until the item "
+        "closed, median and 90th percentile."
+    )
+    if not data.time_to_close:
+        missing = data.not_measured("time_to_close_days.count", "when items closed", "category")
+        return _note("time-to-close", title, why, missing or "No work items closed in these days.")
     categories = ordered_categories(list(data.time_to_close))
     stats = [data.time_to_close[c] for c in categories]
     labels = [category_label(c) for c in categories]
@@ -161,16 +182,20 @@ def closing_times(data: ReportData) -> str:
         [label, f"{s.count:,}", f"{s.median or 0.0:.1f}", f"{s.p90 or 0.0:.1f}"]
         for label, s in zip(labels, stats, strict=True)
     ]
-    return section(
-        "time-to-close",
-        "Time to close by category",
-        f"Work items closed {data.start} to {data.end}: days from the visit until the item "
-        "closed, median and 90th percentile.",
-        graph + data_table(["category", "closed", "median days", "p90 days"], rows),
-    )
+    table = data_table(["category", "closed", "median days", "p90 days"], rows)
+    return section("time-to-close", title, why, graph + table)
 
 
 def after_hours(data: ReportData) -> str:
+    title = "After-hours signing"
+    why = (
+        "Notes signed outside the practice's clinic hours (evenings, weekends, holidays), by "
+        "the signing time the EHR recorded. Family physicians average 1.4 hours a day of EHR "
+        "work after hours (Arndt et al., 2017)."
+    )
+    missing = data.not_measured("notes_signed", "when notes were signed")
+    if missing:
+        return _note("after-hours", title, why, missing)
     signed = data.series("notes_signed")
     after = data.series("notes_signed_after_hours")
     in_hours = [None if s is None else s - (a or 0.0) for s, a in zip(signed, after, strict=True)]
@@ -186,17 +211,18 @@ def after_hours(data: ReportData) -> str:
     share_chart = graphs.line_chart(
         "Share of notes signed after hours", _day_labels(data), {"after-hours share": share}, "%"
     )
-    return section(
-        "after-hours",
-        "After-hours signing",
-        "Notes signed outside the practice's clinic hours (evenings, weekends, holidays), by "
-        "the signing time the EHR recorded. Family physicians average 1.4 hours a day of EHR "
-        "work after hours (Arndt et al., 2017).",
-        graph + share_chart,
-    )
+    return section("after-hours", title, why, graph + share_chart)
 
 
 def charge_lag(data: ReportData) -> str:
+    title = "Charge lag"
+    why = (
+        "Days from the visit until the chart closed, the earliest its claim can go out. Top "
+        "practices bill within 3-5 days; the bottom quartile takes 10-15 (MGMA)."
+    )
+    if not data.charge_lag.count:
+        missing = data.not_measured("charge_lag_days.count", "when charts closed")
+        return _note("charge-lag", title, why, missing or "No charts closed in these days.")
     graph = graphs.line_chart(
         "Median charge lag of charts closed each day",
         _day_labels(data),
@@ -216,16 +242,18 @@ def charge_lag(data: ReportData) -> str:
             ]
         ],
     )
-    return section(
-        "charge-lag",
-        "Charge lag",
-        "Days from the visit until the chart closed, the earliest its claim can go out. Top "
-        "practices bill within 3-5 days; the bottom quartile takes 10-15 (MGMA).",
-        graph + summary,
-    )
+    return section("charge-lag", title, why, graph + summary)
 
 
 def escalations(data: ReportData) -> str:
+    title = "Escalations and delinquent charts"
+    why = (
+        f"Escalation steps sent {data.start} to {data.end}, and open charts the escalation "
+        "policy marks delinquent at the last snapshot (a chart counts once per category)."
+    )
+    missing = data.not_measured("escalations", "escalations or delinquency")
+    if missing:
+        return _note("escalations", title, why, missing)
     latest = data.latest
     delinquent = latest.breakdown("delinquent_charts", "category") if latest else {}
     escalated: dict[str, float] = {}
@@ -241,16 +269,12 @@ def escalations(data: ReportData) -> str:
     rows.append(
         [
             "all",
-            f"{data.window_total('escalations'):,.0f}",
+            f"{data.window_total('escalations') or 0.0:,.0f}",
             "n/a" if total_delinquent is None else f"{total_delinquent:,.0f}",
         ]
     )
     return section(
-        "escalations",
-        "Escalations and delinquent charts",
-        f"Escalation steps sent {data.start} to {data.end}, and open charts the escalation "
-        "policy marks delinquent at the last snapshot (a chart counts once per category).",
-        data_table(["category", "escalations", "delinquent now"], rows),
+        "escalations", title, why, data_table(["category", "escalations", "delinquent now"], rows)
     )
 
 

@@ -38,6 +38,31 @@ from chartroute.store.snapshots import StoredDay, read_snapshots
 #: Days shown when the caller gives no range.
 DEFAULT_DAYS = 30
 
+#: The (metric, dimension) pairs a backfill reconstructs (``chartroute/backfill/history.py``):
+#: the backlog as it stood at each day's end. Everything else — the day's movements, signing,
+#: charge lag, escalations, delinquency, per-person queues — is measured by live syncs only, so
+#: on a ``reconstructed`` day it is unknown: neither zero nor "nothing open".
+RECONSTRUCTED: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("open_items", TOTAL),
+        ("open_items", "category"),
+        ("open_items", "role"),
+        ("open_items", "age"),
+        ("open_items", "reason"),
+        ("open_charts", TOTAL),
+        ("open_charts", "category"),
+        ("open_charts", "age"),
+        ("clinician_backlog_charts", TOTAL),
+        ("clinician_backlog_charts", "person"),
+        ("staff_only_charts", TOTAL),
+    }
+)
+
+
+def measures(stored: StoredDay, metric: str, dimension: str = TOTAL) -> bool:
+    """Whether a stored day's snapshot measured ``metric`` by ``dimension`` at all."""
+    return stored.origin != "reconstructed" or (metric, dimension) in RECONSTRUCTED
+
 
 @dataclass(frozen=True)
 class Headline:
@@ -77,12 +102,13 @@ class ReportData:
         """One figure per day of the range; None for a day without a snapshot.
 
         A day whose snapshot lacks the figure gets ``absent``: 0 for counts (snapshots keep
-        only non-zero breakdowns), None for a statistic such as a median of nothing.
+        only non-zero breakdowns), None for a statistic such as a median of nothing. A day
+        whose snapshot could not measure it (a backfilled day's movements) gets None, a gap.
         """
         out: list[float | None] = []
         for day in self.days:
             stored = self.stored.get(day)
-            if stored is None:
+            if stored is None or not measures(stored, metric, dimension):
                 out.append(None)
             else:
                 value = stored.get(metric, dimension, key)
@@ -99,8 +125,42 @@ class ReportData:
         }
         return sorted(found)
 
-    def window_total(self, metric: str) -> float:
-        return sum(s.get(metric) or 0.0 for s in self.stored.values())
+    def window_total(self, metric: str) -> float | None:
+        """The metric summed over the days that measured it; None when none did."""
+        days = [s for s in self.stored.values() if measures(s, metric)]
+        return sum(s.get(metric) or 0.0 for s in days) if days else None
+
+    def not_measured(self, metric: str, what: str, dimension: str = TOTAL) -> str | None:
+        """Why no day of the range shows ``what`` (None when a day does): said once, by the
+        section, instead of drawing zeros or empty axes."""
+        if not self.stored:
+            return f"No snapshots from {self.start} to {self.end}."
+        if any(measures(s, metric, dimension) for s in self.stored.values()):
+            return None
+        return (
+            f"Not known for these days: the {len(self.stored)} days with a snapshot from "
+            f"{self.start} to {self.end} were reconstructed by a backfill, which rebuilds each "
+            f"day's backlog but not {what}. Live syncs measure it from the day they start."
+        )
+
+    def latest_breakdown(
+        self, metric: str, dimension: str, what: str
+    ) -> tuple[dict[str, float], str | None]:
+        """The last day's ``metric`` by ``dimension``, and why it is empty when it is."""
+        latest = self.latest
+        if latest is None:
+            return {}, f"No snapshots from {self.start} to {self.end}."
+        if not measures(latest, metric, dimension):
+            return {}, (
+                f"Not known for {latest.day}: its snapshot was reconstructed by a backfill, "
+                f"which rebuilds the day's backlog but not {what}."
+            )
+        values = latest.breakdown(metric, dimension)
+        if values:
+            return values, None
+        if latest.get(metric):
+            return {}, f"The snapshot of {latest.day} holds no breakdown of {what}."
+        return {}, f"Nothing open on {latest.day}."
 
     @property
     def origins(self) -> dict[str, int]:
@@ -212,10 +272,12 @@ def headlines(data: ReportData) -> list[Headline]:
     mine = latest.get("clinician_backlog_charts") if latest else None
     share = f"{mine / open_now:.0%} of open charts" if mine is not None and open_now else ""
     signed = data.window_total("notes_signed")
-    after = data.window_total("notes_signed_after_hours")
+    after = data.window_total("notes_signed_after_hours") or 0.0
     opened = data.window_total("items_opened")
     closed = data.window_total("items_closed")
+    escalated = data.window_total("escalations")
     as_of = f"on {latest.day}" if latest else "no snapshot in range"
+    live_only = "counted by live syncs only" if data.stored else "no snapshot in range"
     return [
         Headline("open_charts", "Open charts", _count(open_now), trend or as_of),
         Headline(
@@ -233,14 +295,14 @@ def headlines(data: ReportData) -> list[Headline]:
         Headline(
             "escalations",
             "Escalations",
-            f"{data.window_total('escalations'):,.0f}",
-            f"{data.start} to {data.end}",
+            _count(escalated),
+            f"{data.start} to {data.end}" if escalated is not None else live_only,
         ),
         Headline(
             "items_closed",
             "Work items closed",
-            f"{closed:,.0f}",
-            f"{opened:,.0f} opened in the same days",
+            _count(closed),
+            f"{opened or 0.0:,.0f} opened in the same days" if closed is not None else live_only,
         ),
         Headline(
             "charge_lag_median",
@@ -253,6 +315,6 @@ def headlines(data: ReportData) -> list[Headline]:
             "after_hours_share",
             "Notes signed after hours",
             f"{after / signed:.0%}" if signed else "n/a",
-            f"{after:,.0f} of {signed:,.0f} signed notes",
+            f"{after:,.0f} of {signed:,.0f} signed notes" if signed is not None else live_only,
         ),
     ]

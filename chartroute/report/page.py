@@ -38,7 +38,7 @@ svg text { font: 11px system-ui, sans-serif; fill: #3a4250; }
 svg text.legend { font-size: 12px; }
 svg text.value { font-size: 11px; fill: #1d2330; }
 svg text.ref { font-size: 11px; fill: #6b7280; }
-svg text.empty { font-size: 14px; fill: #6b7280; }
+p.empty { font-size: 14px; color: #6b7280; border-left: 3px solid #d1d5db; padding-left: 8px; }
 table { border-collapse: collapse; margin-top: 8px; font-size: 13px; }
 th, td { padding: 4px 10px; border-bottom: 1px solid #e3e6ea; text-align: right; }
 th:first-child, td:first-child { text-align: left; }

@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from chartroute.backfill.run import load_source
 from chartroute.cli.main import app
+from chartroute.sources import NdjsonDirSource
 from chartroute.store.engine import make_engine
 
-from .conftest import Practice
+from .conftest import FINAL_AS_OF, Practice
 from .helpers import snapshot_values
 
 runner = CliRunner()
@@ -52,9 +54,9 @@ def test_backfill_then_rerun_writes_each_day_once(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("CHARTROUTE_DATABASE_URL", url)
-    dry = runner.invoke(app, _args(practice, "--dry-run"))
-    assert dry.exit_code == 0, dry.output
-    assert "0 encounters; dry run" in _text(dry.output)
+    empty = runner.invoke(app, _args(practice, "--dry-run"))
+    assert empty.exit_code == 2, empty.output
+    assert "the store holds none" in _text(empty.output)
     first = runner.invoke(app, _args(practice, "--source", str(practice.dir)))
     assert first.exit_code == 0, first.output
     days = (practice.last - practice.first).days + 1
@@ -65,3 +67,25 @@ def test_backfill_then_rerun_writes_each_day_once(
     assert again.exit_code == 0, again.output
     assert "(9 already done)" in _text(again.output)
     assert snapshot_values(make_engine(url)) == values
+
+
+def test_without_a_source_it_backfills_what_sync_stored(
+    tmp_path: Path, practice: Practice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's ``backfill --start D --end D`` after a sync: the store's charts, not 0."""
+    url = f"sqlite:///{tmp_path / 'synced.db'}"
+    monkeypatch.setenv("CHARTROUTE_DATABASE_URL", url)
+    load_source(make_engine(url), NdjsonDirSource(practice.dir), FINAL_AS_OF)
+    first = runner.invoke(app, _args(practice))
+    assert first.exit_code == 0, first.output
+    assert "(0 already done), 900 encounters" in _text(first.output)
+    again = runner.invoke(app, _args(practice, "--source", str(practice.dir)))
+    assert "(9 already done), 0 encounters" in _text(again.output)
+    forced = runner.invoke(app, _args(practice, "--force"))
+    assert "(0 already done, 9 redone), 900 encounters" in _text(forced.output)
+    outside = runner.invoke(
+        app, [*_args(practice)[:1], "--start", "2024-06-03", "--end", "2024-06-30",
+              *_args(practice)[5:]],
+    )  # fmt: skip
+    assert outside.exit_code == 2, outside.output
+    assert "no encounters to backfill from 2024-06-03 to 2024-06-30" in _text(outside.output)

@@ -1,5 +1,5 @@
-"""The backfill's stage order is written once: load, plan, the partitions not yet completed,
-the snapshots; a dry run loads and writes nothing."""
+"""The backfill's stage order is written once: load (or, without an export, index the store),
+plan, the partitions not yet completed, the snapshots; a dry run loads and writes nothing."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ class Recorder:
         self.calls.append("load")
         return LoadResult("run-1", 1, 0, 10, 10, 0, indexed=4)
 
+    def index(self) -> int:
+        self.calls.append("index")
+        return 4
+
     def plan(self, request: BackfillRequest) -> BackfillPlan:
         self.calls.append(f"plan {request.partition_days}")
         return BackfillPlan("bf", ["a", "b", "c"], completed=["b"])
@@ -47,7 +51,7 @@ def test_load_plan_the_partitions_left_then_snapshots(load: bool) -> None:
     request = BackfillRequest(date(2025, 1, 1), date(2025, 1, 9), 3, load=load)
     summary = run_backfill_stages(stages, request)
     expected = ["plan 3", "partitions a,c", "snapshots of 2"]
-    assert stages.calls == (["load", *expected] if load else expected)
+    assert stages.calls == (["load", *expected] if load else ["index", *expected])
     assert (summary.backfill_id, summary.partitions, summary.skipped, summary.ran) == (
         "bf", 3, 1, 2,
     )  # fmt: skip
@@ -59,5 +63,5 @@ def test_a_dry_run_neither_loads_nor_writes_snapshots() -> None:
     stages = Recorder()
     request = BackfillRequest(date(2025, 1, 1), date(2025, 1, 9), 3, dry_run=True)
     summary = run_backfill_stages(stages, request)
-    assert stages.calls == ["plan 3", "partitions a,c"]
+    assert stages.calls == ["index", "plan 3", "partitions a,c"]
     assert summary.load is None and summary.snapshot_days is None

@@ -168,9 +168,10 @@ def test_one_digest_per_person_and_channel_per_run(engine: Engine, tmp_path: Pat
     assert again.digests == 2 and again.notifications == 2  # dr-avery and her MA
 
 
-def test_urgent_rules_send_at_once_and_the_rest_waits_for_the_digest(
+def test_urgent_rules_send_the_run_at_once_in_one_message_per_person(
     engine: Engine, tmp_path: Path
 ) -> None:
+    """Urgency decides when a person's message goes, not how many they get."""
     config = config_with(tmp_path, urgent=[{"categories": ["pending-result"], "min_age_days": 5}])
     b.write_ndjson(tmp_path / "src", chart_resources("e", 6))
     run_sync(engine, config, tmp_path / "src")
@@ -183,9 +184,15 @@ def test_urgent_rules_send_at_once_and_the_rest_waits_for_the_digest(
         i.category == "pending-result" and (AS_OF - i.visit_at).days < 5 for i in items.values()
     )
     composed = compose(engine, config, AS_OF)
-    assert composed.immediate == len(urgent)
-    immediate = [r for r in messages(engine) if r.kind == "immediate"]
-    assert all(r.urgent and len(MessageContent.from_json(r.content).items) == 1 for r in immediate)
+    sent = messages(engine)
+    assert len(sent) == len({(r.recipient, r.channel) for r in sent}) == composed.digests
+    assert composed.notifications == len(notifications(engine))
+    with_urgent = {(r.recipient, r.channel) for r in notifications(engine) if r.urgent}
+    for message in sent:
+        assert message.urgent is ((message.recipient, message.channel) in with_urgent)
+        if message.urgent:  # the urgent items lead the message
+            content = MessageContent.from_json(message.content)
+            assert content.items[0].urgent and content.headline.startswith("chartroute: urgent")
 
 
 def test_quiet_hours_hold_messages_until_the_clinic_opens(engine: Engine, tmp_path: Path) -> None:

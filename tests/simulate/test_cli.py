@@ -26,6 +26,8 @@ def run(*args: str) -> tuple[int, str, str]:
         (["--policy", "sometimes"], "--policy"),
         (["--start", "yesterday"], "--start"),
         (["--seed", "1", "--seed", "1"], "each seed once"),
+        (["--days", "5"], "--days 5 is not longer than warmup_days 5"),
+        (["--days", "4", "--set", "warmup_days=4"], "--days 4 is not longer than warmup_days 4"),
     ],
 )
 def test_bad_options_exit_2_naming_the_problem(
@@ -39,14 +41,16 @@ def test_bad_options_exit_2_naming_the_problem(
 
 def test_one_policy_prints_its_days_and_summary(tmp_path: Path) -> None:
     code, out, _ = run(
-        "--policy", "manual", "--days", "3", "--providers", "1", "--out", str(tmp_path), "--json"
-    )
+        "--policy", "manual", "--days", "3", "--providers", "1", "--out", str(tmp_path),
+        "--set", "warmup_days=1", "--json",
+    )  # fmt: skip
     assert code == 0
     (summary,) = json.loads(out)
     assert summary["policy"] == "manual" and summary["days"] == 3
     code, out, _ = run(
-        "--policy", "manual", "--days", "3", "--providers", "1", "--out", str(tmp_path)
-    )
+        "--policy", "manual", "--days", "3", "--providers", "1", "--out", str(tmp_path),
+        "--set", "warmup_days=1",
+    )  # fmt: skip
     assert code == 0 and "manual, seed 1" in out and "2026-01-07" in out
 
 
