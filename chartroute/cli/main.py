@@ -62,7 +62,7 @@ register_alerts_commands(app)
 register_review_commands(app)
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # paths stay whole (cli/render.py)
 
 
 class Format(StrEnum):
@@ -247,8 +247,27 @@ def worklist(
             "escalation_level",
             "next_escalation_at",
         ],
-        rows,
+        [{**row, "escalation": _escalation_cell(row)} for row in rows],
+        compact=[
+            "priority",
+            "id",
+            "category",
+            "assignee",
+            "age_days",
+            "encounter",
+            "escalation",
+            "detail",
+        ],
     )
+
+
+def _escalation_cell(row: dict[str, Any]) -> str | None:
+    """The narrow worklist's one column for the ladder: level, and when the next step is due."""
+    level, due = row.get("escalation_level"), row.get("next_escalation_at")
+    if not level and due is None:
+        return None
+    when = f" next {due:%m-%d %H:%M}" if isinstance(due, datetime) else ""
+    return f"level {level or 0}{when}"
 
 
 @config_app.command("check")

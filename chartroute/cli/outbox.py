@@ -34,7 +34,7 @@ outbox_app = typer.Typer(
 )
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # paths stay whole (cli/render.py)
 
 #: What a run in shadow mode tells the person who started it (docs/go-live.md).
 SHADOW_NOTE = (

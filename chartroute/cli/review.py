@@ -28,7 +28,7 @@ review_app = typer.Typer(
 )
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # paths stay whole (cli/render.py)
 
 
 class ReportFormat(StrEnum):

@@ -22,7 +22,7 @@ from chartroute.config import load_config
 COUNTS = ("items", "escalated", "repeated", "delinquent", "notifications", "unrouted", "settled")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # paths stay whole (cli/render.py)
 
 
 def sweep(

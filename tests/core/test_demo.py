@@ -30,8 +30,9 @@ def test_demo_runs_sync_sweep_and_report(tmp_path: Path) -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Open charts by category" in result.stdout
-    assert "on clinicians:" in result.stdout and "on staff only:" in result.stdout
+    assert "Open charts by category" in result.stderr  # piped: titles on stderr, rows on stdout
+    assert "on clinicians:" in result.stderr and "on staff only:" in result.stderr
+    assert "category\tcharts" in result.stdout
     home = tmp_path / "home"
     assert (home / "chartroute.db").exists()
     reports = list((home / "reports").glob("*.html"))
