@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -323,11 +324,31 @@ def demo(
             )
             rendered = report_flow(config=practice_file, as_of=summary.as_of)
     err.print(f"management report: {rendered['path']}")
+    command = how_to_run()
     err.print(
-        "Next: `chartroute worklist` lists the items; `chartroute classify "
+        f"Next: `{command} worklist` lists the items; `{command} classify "
         f"{target} --config {target / 'practice.yaml'}` explains each chart. To see the runs, "
         "start `prefect server start --host 127.0.0.1` and open http://127.0.0.1:4200/runs"
     )
+
+
+def how_to_run() -> str:
+    """How to run this installation's chartroute again from the user's shell.
+
+    ``chartroute`` only when that name on PATH is this installation (an activated virtual
+    environment); otherwise the script's own path (``.venv/bin/chartroute``), since a hint
+    that fails with "command not found" is worse than a long one.
+    """
+    script = Path(sys.executable).parent / "chartroute"
+    if not script.exists():
+        return f"{sys.executable} -m chartroute.cli.main"
+    found = shutil.which("chartroute")
+    if found and Path(found).resolve() == script.resolve():
+        return "chartroute"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
 
 
 def _clinic_days_back(end: date, days: int) -> date:
