@@ -26,7 +26,9 @@ deployments_app = typer.Typer(
 
 @deployments_app.command("render")
 def render(
-    config: str = config_option("Practice YAML: its timezone and hours make the schedules."),
+    config: str = config_option(
+        "Practice YAML: its timezone and hours make the schedules.", database=False
+    ),
     out: Path = typer.Option(
         Path(DEFAULT_OUT), "--out", help="Where to write prefect.yaml ('-' for stdout)."
     ),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -21,6 +20,15 @@ from chartroute.cli.deployments import register as register_deployments_commands
 from chartroute.cli.errors import BadInput, exit_codes
 from chartroute.cli.options import config_option, not_empty, parse_as_of, parse_day
 from chartroute.cli.outbox import register as register_outbox_commands
+from chartroute.cli.practice_home import (
+    HOME_PRACTICE,
+    Practice,
+    announce,
+    how_to_run,
+    reading_store,
+    record_home_default,
+    resolve_practice,
+)
 from chartroute.cli.progress import reading_progress
 from chartroute.cli.quarantine import register as register_quarantine_command
 from chartroute.cli.render import records_table, summary_tables
@@ -31,7 +39,7 @@ from chartroute.cli.simulate import register as register_simulate_command
 from chartroute.cli.sweep import register as register_sweep_command
 from chartroute.config import load_config
 from chartroute.config.loader import config_json_schema
-from chartroute.store.engine import database_url, home, make_engine
+from chartroute.store.engine import home, make_engine
 
 # Prefect's temporary server would try to send usage telemetry over the network; chartroute
 # runs on loopback only.
@@ -83,7 +91,7 @@ def classify(
         "bulk+<base URL> for a Bulk Data $export (credentials from the config's ehr: section).",
         callback=not_empty,
     ),
-    config: str = config_option(),
+    config: str = config_option(database=False),
     as_of: str | None = typer.Option(None, "--as-of", help="Classify as of this date/time."),
     fmt: Format = typer.Option(Format.table, "--format", help="table or jsonl."),
 ) -> None:
@@ -101,6 +109,7 @@ def classify(
             result = preview(feed, cfg, when)
         report_bad_records(result)
     records = list(jsonl_records(result))
+    _warn_if_roster_is_elsewhere(records, config)
     if fmt is Format.jsonl:
         for record in records:
             _jsonl(record)
@@ -115,6 +124,24 @@ def classify(
         f"{len(records)} open charts",
         ["encounter", "category", "role", "assignee", "detail"],
         rows,
+    )
+
+
+def _warn_if_roster_is_elsewhere(records: list[dict[str, Any]], config: str) -> None:
+    """Say so when the practice file's roster knows none of the source's clinicians.
+
+    A classify run on the home's default practice (or the repository's example) against
+    another practice's export routes every clinician blocker to nobody; without a warning the
+    preview looks like a practice whose clinicians have left.
+    """
+    blockers = [b for r in records for b in r["blockers"]]
+    clinicians = [b for b in blockers if b["role"] == "clinician"]
+    if not clinicians or any(b["assignee"] for b in clinicians):
+        return
+    unassigned = sum(1 for b in blockers if not b["assignee"])
+    err.print(
+        f"warning: the roster of {config} has none of this source's clinicians: "
+        f"{unassigned} blockers left unassigned; is it this practice's file? (--config FILE)"
     )
 
 
@@ -227,7 +254,8 @@ def worklist(
     """Open work items in priority order."""
     from chartroute.worklist import worklist as build
 
-    with exit_codes(), make_engine().connect() as conn:
+    announce(None, database=True)
+    with exit_codes(), reading_store().connect() as conn:
         rows = list(build(conn, parse_as_of(as_of), person))
     if fmt is Format.jsonl:
         for row in rows:
@@ -272,7 +300,7 @@ def _escalation_cell(row: dict[str, Any]) -> str | None:
 
 
 @config_app.command("check")
-def config_check(config: str = config_option()) -> None:
+def config_check(config: str = config_option(database=False)) -> None:
     """Validate the practice file; print every problem with file, line and field."""
     with exit_codes():
         cfg = load_config(config)
@@ -304,6 +332,7 @@ def demo(
 
     target = home() / "demo-practice"
     practice_file = str(target / "practice.yaml")
+    announce(Practice(practice_file, "demo"), database=True)
     start = _clinic_days_back(date.today(), days)
     profile = GeneratorProfile(providers=providers, days=days, seed=seed, start=start)
     with exit_codes(failure=(LeaseHeld,)):
@@ -312,7 +341,7 @@ def demo(
             f"generated {summary.encounters} encounters for {providers} providers over {days} "
             f"clinic days in {target} (as of {summary.as_of:%Y-%m-%d %H:%M %Z})"
         )
-        err.print(f"database: {database_url()}")
+        recorded = record_home_default(Path(practice_file))
         practice = load_config(practice_file).practice.name
         result = _run_sync(str(target), practice_file, summary.as_of, False, practice)
         _print_sync_result(result)
@@ -324,31 +353,16 @@ def demo(
             )
             rendered = report_flow(config=practice_file, as_of=summary.as_of)
     err.print(f"management report: {rendered['path']}")
+    err.print(recorded)
     command = how_to_run()
-    err.print(
-        f"Next: `{command} worklist` lists the items; `{command} classify "
-        f"{target} --config {target / 'practice.yaml'}` explains each chart. To see the runs, "
-        "start `prefect server start --host 127.0.0.1` and open http://127.0.0.1:4200/runs"
+    flag = (
+        "" if resolve_practice(None).path.endswith(HOME_PRACTICE) else f" --config {practice_file}"
     )
-
-
-def how_to_run() -> str:
-    """How to run this installation's chartroute again from the user's shell.
-
-    ``chartroute`` only when that name on PATH is this installation (an activated virtual
-    environment); otherwise the script's own path (``.venv/bin/chartroute``), since a hint
-    that fails with "command not found" is worse than a long one.
-    """
-    script = Path(sys.executable).parent / "chartroute"
-    if not script.exists():
-        return f"{sys.executable} -m chartroute.cli.main"
-    found = shutil.which("chartroute")
-    if found and Path(found).resolve() == script.resolve():
-        return "chartroute"
-    try:
-        return str(script.relative_to(Path.cwd()))
-    except ValueError:
-        return str(script)
+    err.print(
+        f"Next: `{command} worklist` lists the items; `{command} classify {target}{flag}` "
+        "explains each chart. To see the runs, start `prefect server start --host 127.0.0.1` "
+        "and open http://127.0.0.1:4200/runs"
+    )
 
 
 def _clinic_days_back(end: date, days: int) -> date:

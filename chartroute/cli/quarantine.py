@@ -48,11 +48,12 @@ def quarantine(
     ),
 ) -> None:
     """List the records held as bad, one per resource, with every reason (no record content)."""
-    from chartroute.store.engine import make_engine
+    from chartroute.cli.practice_home import announce, reading_store
     from chartroute.store.quarantine import held_record, held_records
 
+    announce(None, database=True)
     with exit_codes():
-        engine = make_engine()
+        engine = reading_store()
         if explain is not None:
             with engine.connect() as conn:
                 record = held_record(conn, explain)
