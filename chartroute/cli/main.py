@@ -13,13 +13,9 @@ import orjson
 import typer
 from rich.console import Console
 
-from chartroute.cli.alerts import register as register_alerts_commands
-from chartroute.cli.backfill import register as register_backfill_command
-from chartroute.cli.config_diff import register as register_config_diff_command
-from chartroute.cli.deployments import register as register_deployments_commands
 from chartroute.cli.errors import BadInput, exit_codes
+from chartroute.cli.lazy_commands import lazy_group
 from chartroute.cli.options import config_option, not_empty, parse_as_of, parse_day
-from chartroute.cli.outbox import register as register_outbox_commands
 from chartroute.cli.practice_home import (
     HOME_PRACTICE,
     Practice,
@@ -30,13 +26,7 @@ from chartroute.cli.practice_home import (
     resolve_practice,
 )
 from chartroute.cli.progress import reading_progress
-from chartroute.cli.quarantine import register as register_quarantine_command
 from chartroute.cli.render import records_table, summary_tables
-from chartroute.cli.report import register as register_report_commands
-from chartroute.cli.review import register as register_review_commands
-from chartroute.cli.serve import register as register_serve_command
-from chartroute.cli.simulate import register as register_simulate_command
-from chartroute.cli.sweep import register as register_sweep_command
 from chartroute.config import load_config
 from chartroute.config.loader import config_json_schema
 from chartroute.store.engine import home, make_engine
@@ -49,26 +39,36 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # longer than Prefect's 20 s default, which failed the README's first command; give it time.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
+#: The commands defined in other modules, imported when run (``cli/lazy_commands.py``).
+LAZY_COMMANDS = {
+    "alerts": "chartroute.cli.alerts",
+    "backfill": "chartroute.cli.backfill",
+    "deliver": "chartroute.cli.outbox",
+    "deployments": "chartroute.cli.deployments",
+    "outbox": "chartroute.cli.outbox",
+    "quarantine": "chartroute.cli.quarantine",
+    "report": "chartroute.cli.report",
+    "review": "chartroute.cli.review",
+    "roi": "chartroute.cli.report",
+    "serve": "chartroute.cli.serve",
+    "server": "chartroute.cli.prefect_server",
+    "simulate": "chartroute.cli.simulate",
+    "sweep": "chartroute.cli.sweep",
+}
+LAZY_CONFIG_COMMANDS = {"diff": "chartroute.cli.config_diff"}
+
 app = typer.Typer(
     help="Routes open primary-care charts to the person who can close them.",
     no_args_is_help=True,
     add_completion=False,
+    cls=lazy_group(LAZY_COMMANDS),
 )
 config_app = typer.Typer(
-    help="Check the practice configuration, or preview a change to it.", no_args_is_help=True
+    help="Check the practice configuration, or preview a change to it.",
+    no_args_is_help=True,
+    cls=lazy_group(LAZY_CONFIG_COMMANDS),
 )
 app.add_typer(config_app, name="config")
-register_config_diff_command(config_app)
-register_outbox_commands(app)
-register_quarantine_command(app)
-register_sweep_command(app)
-register_serve_command(app)
-register_simulate_command(app)
-register_report_commands(app)
-register_backfill_command(app)
-register_deployments_commands(app)
-register_alerts_commands(app)
-register_review_commands(app)
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # paths stay whole (cli/render.py)
@@ -173,6 +173,9 @@ def _run_sync(
     source: str, config: str, as_of: datetime | None, full: bool, practice: str
 ) -> dict[str, Any]:
     """The sync flow, tagged for the failure alert like a scheduled run of it."""
+    from chartroute.cli.prefect_server import use_for_flows
+
+    use_for_flows()  # before Prefect is imported: the environment's, the home's, or temporary
     from chartroute.flows.run_tags import tagged
     from chartroute.flows.sync import sync_flow
 
@@ -321,12 +324,16 @@ def demo(
     providers: int = typer.Option(5, "--providers", min=1),
     days: int = typer.Option(20, "--days", min=1),
     seed: int = typer.Option(1, "--seed"),
+    server: bool = typer.Option(
+        True,
+        "--server/--no-server",
+        help="Start the home's local Prefect server (kept running for the commands after) "
+        "unless PREFECT_API_URL names one; --no-server: a temporary one for this run.",
+    ),
 ) -> None:
     """Generate a synthetic practice; run sync, escalation sweep and report on the defaults."""
     from chartroute.cli.outbox import file_outbox_note
-    from chartroute.flows.escalate import escalate_flow
-    from chartroute.flows.report import report_flow
-    from chartroute.flows.run_tags import tagged
+    from chartroute.cli.prefect_server import ServerFailed, use_for_flows
     from chartroute.generate import GeneratorProfile, generate_practice
     from chartroute.store.lease import LeaseHeld
 
@@ -335,7 +342,12 @@ def demo(
     announce(Practice(practice_file, "demo"), database=True)
     start = _clinic_days_back(date.today(), days)
     profile = GeneratorProfile(providers=providers, days=days, seed=seed, start=start)
-    with exit_codes(failure=(LeaseHeld,)):
+    with exit_codes(failure=(LeaseHeld, ServerFailed)):
+        runs_at = use_for_flows(start_local=server)  # before Prefect is imported
+        from chartroute.flows.escalate import escalate_flow
+        from chartroute.flows.report import report_flow
+        from chartroute.flows.run_tags import tagged
+
         summary = generate_practice(target, profile)
         err.print(
             f"generated {summary.encounters} encounters for {providers} providers over {days} "
@@ -358,10 +370,15 @@ def demo(
     flag = (
         "" if resolve_practice(None).path.endswith(HOME_PRACTICE) else f" --config {practice_file}"
     )
+    runs = (
+        f"the runs are in the Prefect UI at {runs_at} (`{command} server stop` stops the local "
+        "server)"
+        if runs_at
+        else "the runs went to a temporary Prefect server, gone now"
+    )
     err.print(
         f"Next: `{command} worklist` lists the items; `{command} classify {target}{flag}` "
-        "explains each chart. To see the runs, start `prefect server start --host 127.0.0.1` "
-        "and open http://127.0.0.1:4200/runs"
+        f"explains each chart; {runs}"
     )
 
 

@@ -59,6 +59,9 @@ def report(
     ),
 ) -> None:
     """Write the management report (one self-contained HTML file) through the report flow."""
+    from chartroute.cli.prefect_server import use_for_flows
+
+    use_for_flows()  # before Prefect is imported: the environment's, the home's, or temporary
     from chartroute.flows.report import report_flow
     from chartroute.flows.run_tags import tagged
 

@@ -70,7 +70,7 @@ def test_demo_ends_with_the_file_channel_output(
 ) -> None:
     monkeypatch.setenv("CHARTROUTE_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("CHARTROUTE_DATABASE_URL", raising=False)
-    result = CliRunner().invoke(app, ["demo", "--providers", "2", "--days", "3"])
+    result = CliRunner().invoke(app, ["demo", "--providers", "2", "--days", "3", "--no-server"])
     code, err = result.exit_code, result.stderr
     assert code == 0, (err, repr(result.exception))
     outbox = tmp_path / "home" / "outbox"
