@@ -25,7 +25,6 @@ from chartroute.cli.practice_home import (
     record_home_default,
     resolve_practice,
 )
-from chartroute.cli.progress import reading_progress
 from chartroute.cli.render import records_table, summary_tables
 from chartroute.config import load_config
 from chartroute.config.loader import config_json_schema
@@ -96,6 +95,7 @@ def classify(
     fmt: Format = typer.Option(Format.table, "--format", help="table or jsonl."),
 ) -> None:
     """Preview: print one record per open chart with its blockers. Writes nothing."""
+    from chartroute.cli.progress import reading_progress
     from chartroute.cli.quarantine import report_bad_records
     from chartroute.fhirclient import FhirClientError
     from chartroute.preview import jsonl_records, preview

@@ -20,13 +20,14 @@ from __future__ import annotations
 import sys
 import textwrap
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from chartroute.summary import BacklogSummary
+if TYPE_CHECKING:  # a type only: read commands do not pay for the summary's queries module
+    from chartroute.summary import BacklogSummary
 
 __all__ = ["ID_COLUMNS", "WIDE", "records_table", "summary_tables"]
 
