@@ -4,6 +4,8 @@ which on its first line, and a command that only reads never creates an empty st
 from __future__ import annotations
 
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from typer.testing import CliRunner
 
 from chartroute.cli.main import app
 from chartroute.cli.practice_home import record_home_default
+from chartroute.store.engine import make_engine
 from tests import builders as b
 from tests.conftest import ROOT
 
@@ -128,3 +131,41 @@ def test_the_demo_practice_becomes_the_homes_default(elsewhere: Path) -> None:
     link.write_text(EXAMPLE.read_text())  # the operator's own file is never replaced
     assert "kept" in record_home_default(demo / "practice.yaml")
     assert not link.is_symlink()
+
+
+@pytest.fixture
+def empty_postgres(postgres_url: str) -> Iterator[str]:
+    """A PostgreSQL database with no tables at all (no chartroute store in it)."""
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import PG_ADMIN_URL
+
+    name = f"chartroute_e_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_reading_postgres_never_puts_a_schema_in_an_empty_database(
+    elsewhere: Path, empty_postgres: str, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import create_engine, inspect
+
+    monkeypatch.setenv("CHARTROUTE_DATABASE_URL", empty_postgres)
+    code, _, err = run("worklist")
+    assert code == 2 and "no chartroute tables in postgresql" in err
+    probe = create_engine(empty_postgres.replace("postgresql://", "postgresql+psycopg://", 1))
+    assert inspect(probe).get_table_names() == []
+    probe.dispose()
+
+    make_engine(postgres_url).dispose()  # a chartroute store
+    monkeypatch.setenv("CHARTROUTE_DATABASE_URL", postgres_url)
+    code, out, err = run("worklist")
+    assert code == 0 and first_line(err).startswith("using database postgresql")
+    assert out.startswith("priority\tid\t")
