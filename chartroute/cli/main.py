@@ -17,7 +17,6 @@ from chartroute.cli.errors import BadInput, exit_codes
 from chartroute.cli.lazy_commands import lazy_group
 from chartroute.cli.options import config_option, not_empty, parse_as_of, parse_day
 from chartroute.cli.practice_home import (
-    HOME_PRACTICE,
     Practice,
     announce,
     how_to_run,
@@ -367,9 +366,7 @@ def demo(
     err.print(f"management report: {rendered['path']}")
     err.print(recorded)
     command = how_to_run()
-    flag = (
-        "" if resolve_practice(None).path.endswith(HOME_PRACTICE) else f" --config {practice_file}"
-    )
+    flag = "" if _is_default(practice_file) else f" --config {practice_file}"
     runs = (
         f"the runs are in the Prefect UI at {runs_at} (`{command} server stop` stops the local "
         "server)"
@@ -380,6 +377,15 @@ def demo(
         f"Next: `{command} worklist` lists the items; `{command} classify {target}{flag}` "
         f"explains each chart; {runs}"
     )
+
+
+def _is_default(practice_file: str) -> bool:
+    """Whether a command given no --config would use this practice file."""
+    try:
+        found = resolve_practice(None)
+    except BadInput:
+        return False
+    return Path(found.path).resolve() == Path(practice_file).resolve()
 
 
 def _clinic_days_back(end: date, days: int) -> date:

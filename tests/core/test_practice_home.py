@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from chartroute.cli.main import app
+from chartroute.cli.main import _is_default, app
 from chartroute.cli.practice_home import record_home_default
 from chartroute.store.engine import make_engine
 from tests import builders as b
@@ -125,12 +125,14 @@ def test_the_demo_practice_becomes_the_homes_default(elsewhere: Path) -> None:
         f"using practice {elsewhere / 'home' / 'practice.yaml'} (from $CHARTROUTE_HOME)"
     )
     assert record_home_default(demo / "practice.yaml").endswith("need no --config")  # again
+    assert _is_default(str(demo / "practice.yaml"))  # the demo's hint then drops --config
 
     link = elsewhere / "home" / "practice.yaml"
     link.unlink()
     link.write_text(EXAMPLE.read_text())  # the operator's own file is never replaced
     assert "kept" in record_home_default(demo / "practice.yaml")
     assert not link.is_symlink()
+    assert not _is_default(str(demo / "practice.yaml"))  # so the hint keeps --config
 
 
 @pytest.fixture
