@@ -13,7 +13,7 @@ from rich.console import Console
 
 from chartroute.cli.errors import BadInput, exit_codes
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # paths stay whole (cli/render.py)
 
 alerts_app = typer.Typer(help="Alerts on failed flow runs.", no_args_is_help=True)
 

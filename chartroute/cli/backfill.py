@@ -124,6 +124,9 @@ def _run_flow(
 ) -> BackfillSummary:
     """The flow, tagged for the failure alert (in the thread that starts it: tags are a
     context variable, which a new thread does not inherit)."""
+    from chartroute.cli.prefect_server import use_for_flows
+
+    use_for_flows()  # before Prefect is imported: the environment's, the home's, or temporary
     from chartroute.flows.backfill import run_backfill
     from chartroute.flows.run_tags import tagged
 

@@ -23,7 +23,7 @@ from chartroute.config import load_config
 from chartroute.config_diff.compare import ConfigDiff
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # paths stay whole (cli/render.py)
 NOBODY = "(nobody)"
 
 

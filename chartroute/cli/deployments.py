@@ -17,7 +17,7 @@ from chartroute.cli.options import config_option
 from chartroute.config import load_config
 
 DEFAULT_OUT = "deployments/prefect.yaml"
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # paths stay whole (cli/render.py)
 
 deployments_app = typer.Typer(
     help="The deployments for a Prefect server with workers.", no_args_is_help=True
@@ -26,7 +26,9 @@ deployments_app = typer.Typer(
 
 @deployments_app.command("render")
 def render(
-    config: str = config_option("Practice YAML: its timezone and hours make the schedules."),
+    config: str = config_option(
+        "Practice YAML: its timezone and hours make the schedules.", database=False
+    ),
     out: Path = typer.Option(
         Path(DEFAULT_OUT), "--out", help="Where to write prefect.yaml ('-' for stdout)."
     ),

@@ -13,24 +13,21 @@ import orjson
 import typer
 from rich.console import Console
 
-from chartroute.cli.alerts import register as register_alerts_commands
-from chartroute.cli.backfill import register as register_backfill_command
-from chartroute.cli.config_diff import register as register_config_diff_command
-from chartroute.cli.deployments import register as register_deployments_commands
 from chartroute.cli.errors import BadInput, exit_codes
+from chartroute.cli.lazy_commands import lazy_group
 from chartroute.cli.options import config_option, not_empty, parse_as_of, parse_day
-from chartroute.cli.outbox import register as register_outbox_commands
-from chartroute.cli.progress import reading_progress
-from chartroute.cli.quarantine import register as register_quarantine_command
+from chartroute.cli.practice_home import (
+    Practice,
+    announce,
+    how_to_run,
+    reading_store,
+    record_home_default,
+    resolve_practice,
+)
 from chartroute.cli.render import records_table, summary_tables
-from chartroute.cli.report import register as register_report_commands
-from chartroute.cli.review import register as register_review_commands
-from chartroute.cli.serve import register as register_serve_command
-from chartroute.cli.simulate import register as register_simulate_command
-from chartroute.cli.sweep import register as register_sweep_command
 from chartroute.config import load_config
 from chartroute.config.loader import config_json_schema
-from chartroute.store.engine import database_url, home, make_engine
+from chartroute.store.engine import home, make_engine
 
 # Prefect's temporary server would try to send usage telemetry over the network; chartroute
 # runs on loopback only.
@@ -40,29 +37,39 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # longer than Prefect's 20 s default, which failed the README's first command; give it time.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
+#: The commands defined in other modules, imported when run (``cli/lazy_commands.py``).
+LAZY_COMMANDS = {
+    "alerts": "chartroute.cli.alerts",
+    "backfill": "chartroute.cli.backfill",
+    "deliver": "chartroute.cli.outbox",
+    "deployments": "chartroute.cli.deployments",
+    "outbox": "chartroute.cli.outbox",
+    "quarantine": "chartroute.cli.quarantine",
+    "report": "chartroute.cli.report",
+    "review": "chartroute.cli.review",
+    "roi": "chartroute.cli.report",
+    "serve": "chartroute.cli.serve",
+    "server": "chartroute.cli.prefect_server",
+    "simulate": "chartroute.cli.simulate",
+    "sweep": "chartroute.cli.sweep",
+}
+LAZY_CONFIG_COMMANDS = {"diff": "chartroute.cli.config_diff"}
+
 app = typer.Typer(
     help="Routes open primary-care charts to the person who can close them.",
     no_args_is_help=True,
     add_completion=False,
+    cls=lazy_group(LAZY_COMMANDS),
 )
 config_app = typer.Typer(
-    help="Check the practice configuration, or preview a change to it.", no_args_is_help=True
+    help="Check the practice configuration, or preview a change to it.",
+    no_args_is_help=True,
+    cls=lazy_group(LAZY_CONFIG_COMMANDS),
 )
 app.add_typer(config_app, name="config")
-register_config_diff_command(config_app)
-register_outbox_commands(app)
-register_quarantine_command(app)
-register_sweep_command(app)
-register_serve_command(app)
-register_simulate_command(app)
-register_report_commands(app)
-register_backfill_command(app)
-register_deployments_commands(app)
-register_alerts_commands(app)
-register_review_commands(app)
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # paths stay whole (cli/render.py)
 
 
 class Format(StrEnum):
@@ -82,11 +89,12 @@ def classify(
         "bulk+<base URL> for a Bulk Data $export (credentials from the config's ehr: section).",
         callback=not_empty,
     ),
-    config: str = config_option(),
+    config: str = config_option(database=False),
     as_of: str | None = typer.Option(None, "--as-of", help="Classify as of this date/time."),
     fmt: Format = typer.Option(Format.table, "--format", help="table or jsonl."),
 ) -> None:
     """Preview: print one record per open chart with its blockers. Writes nothing."""
+    from chartroute.cli.progress import reading_progress
     from chartroute.cli.quarantine import report_bad_records
     from chartroute.fhirclient import FhirClientError
     from chartroute.preview import jsonl_records, preview
@@ -100,6 +108,7 @@ def classify(
             result = preview(feed, cfg, when)
         report_bad_records(result)
     records = list(jsonl_records(result))
+    _warn_if_roster_is_elsewhere(records, config)
     if fmt is Format.jsonl:
         for record in records:
             _jsonl(record)
@@ -114,6 +123,24 @@ def classify(
         f"{len(records)} open charts",
         ["encounter", "category", "role", "assignee", "detail"],
         rows,
+    )
+
+
+def _warn_if_roster_is_elsewhere(records: list[dict[str, Any]], config: str) -> None:
+    """Say so when the practice file's roster knows none of the source's clinicians.
+
+    A classify run on the home's default practice (or the repository's example) against
+    another practice's export routes every clinician blocker to nobody; without a warning the
+    preview looks like a practice whose clinicians have left.
+    """
+    blockers = [b for r in records for b in r["blockers"]]
+    clinicians = [b for b in blockers if b["role"] == "clinician"]
+    if not clinicians or any(b["assignee"] for b in clinicians):
+        return
+    unassigned = sum(1 for b in blockers if not b["assignee"])
+    err.print(
+        f"warning: the roster of {config} has none of this source's clinicians: "
+        f"{unassigned} blockers left unassigned; is it this practice's file? (--config FILE)"
     )
 
 
@@ -164,6 +191,9 @@ def _run_sync(
     source: str, config: str, as_of: datetime | None, full: bool, practice: str
 ) -> dict[str, Any]:
     """The sync flow, tagged for the failure alert like a scheduled run of it."""
+    from chartroute.cli.prefect_server import use_for_flows
+
+    use_for_flows()  # before Prefect is imported: the environment's, the home's, or temporary
     from chartroute.flows.run_tags import tagged
     from chartroute.flows.sync import sync_flow
 
@@ -245,7 +275,8 @@ def worklist(
     """Open work items in priority order."""
     from chartroute.worklist import worklist as build
 
-    with exit_codes(), make_engine().connect() as conn:
+    announce(None, database=True)
+    with exit_codes(), reading_store().connect() as conn:
         rows = list(build(conn, parse_as_of(as_of), person))
     if fmt is Format.jsonl:
         for row in rows:
@@ -266,12 +297,31 @@ def worklist(
             "escalation_level",
             "next_escalation_at",
         ],
-        rows,
+        [{**row, "escalation": _escalation_cell(row)} for row in rows],
+        compact=[
+            "priority",
+            "id",
+            "category",
+            "assignee",
+            "age_days",
+            "encounter",
+            "escalation",
+            "detail",
+        ],
     )
 
 
+def _escalation_cell(row: dict[str, Any]) -> str | None:
+    """The narrow worklist's one column for the ladder: level, and when the next step is due."""
+    level, due = row.get("escalation_level"), row.get("next_escalation_at")
+    if not level and due is None:
+        return None
+    when = f" next {due:%m-%d %H:%M}" if isinstance(due, datetime) else ""
+    return f"level {level or 0}{when}"
+
+
 @config_app.command("check")
-def config_check(config: str = config_option()) -> None:
+def config_check(config: str = config_option(database=False)) -> None:
     """Validate the practice file; print every problem with file, line and field."""
     with exit_codes():
         cfg = load_config(config)
@@ -292,26 +342,36 @@ def demo(
     providers: int = typer.Option(5, "--providers", min=1),
     days: int = typer.Option(20, "--days", min=1),
     seed: int = typer.Option(1, "--seed"),
+    server: bool = typer.Option(
+        True,
+        "--server/--no-server",
+        help="Start the home's local Prefect server (kept running for the commands after) "
+        "unless PREFECT_API_URL names one; --no-server: a temporary one for this run.",
+    ),
 ) -> None:
     """Generate a synthetic practice; run sync, escalation sweep and report on the defaults."""
     from chartroute.cli.outbox import file_outbox_note
-    from chartroute.flows.escalate import escalate_flow
-    from chartroute.flows.report import report_flow
-    from chartroute.flows.run_tags import tagged
+    from chartroute.cli.prefect_server import ServerFailed, use_for_flows
     from chartroute.generate import GeneratorProfile, generate_practice
     from chartroute.store.lease import LeaseHeld
 
     target = home() / "demo-practice"
     practice_file = str(target / "practice.yaml")
+    announce(Practice(practice_file, "demo"), database=True)
     start = _clinic_days_back(date.today(), days)
     profile = GeneratorProfile(providers=providers, days=days, seed=seed, start=start)
-    with exit_codes(failure=(LeaseHeld,)):
+    with exit_codes(failure=(LeaseHeld, ServerFailed)):
+        runs_at = use_for_flows(start_local=server)  # before Prefect is imported
+        from chartroute.flows.escalate import escalate_flow
+        from chartroute.flows.report import report_flow
+        from chartroute.flows.run_tags import tagged
+
         summary = generate_practice(target, profile)
         err.print(
             f"generated {summary.encounters} encounters for {providers} providers over {days} "
             f"clinic days in {target} (as of {summary.as_of:%Y-%m-%d %H:%M %Z})"
         )
-        err.print(f"database: {database_url()}")
+        recorded = record_home_default(Path(practice_file))
         practice = load_config(practice_file).practice.name
         result = _run_sync(str(target), practice_file, summary.as_of, False, practice)
         _print_sync_result(result)
@@ -323,11 +383,28 @@ def demo(
             )
             rendered = report_flow(config=practice_file, as_of=summary.as_of)
     err.print(f"management report: {rendered['path']}")
-    err.print(
-        "Next: `chartroute worklist` lists the items; `chartroute classify "
-        f"{target} --config {target / 'practice.yaml'}` explains each chart. To see the runs, "
-        "start `prefect server start --host 127.0.0.1` and open http://127.0.0.1:4200/runs"
+    err.print(recorded)
+    command = how_to_run()
+    flag = "" if _is_default(practice_file) else f" --config {practice_file}"
+    runs = (
+        f"the runs are in the Prefect UI at {runs_at} (`{command} server stop` stops the local "
+        "server)"
+        if runs_at
+        else "the runs went to a temporary Prefect server, gone now"
     )
+    err.print(
+        f"Next: `{command} worklist` lists the items; `{command} classify {target}{flag}` "
+        f"explains each chart; {runs}"
+    )
+
+
+def _is_default(practice_file: str) -> bool:
+    """Whether a command given no --config would use this practice file."""
+    try:
+        found = resolve_practice(None)
+    except BadInput:
+        return False
+    return Path(found.path).resolve() == Path(practice_file).resolve()
 
 
 def _clinic_days_back(end: date, days: int) -> date:

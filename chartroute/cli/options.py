@@ -1,5 +1,9 @@
 """Option values every command reads the same way: the practice file, ``--as-of``, ISO days.
 
+``DEFAULT_CONFIG`` is where flows look when no caller names a file; a command resolves its
+practice file through ``config_option`` (``--config``, ``CHARTROUTE_CONFIG``, the home, then
+``DEFAULT_CONFIG``).
+
 Each parser raises ``BadInput`` naming the option, so ``exit_codes`` reports it with exit 2.
 ``--config`` and ``--source`` refuse an empty value before a command starts: read as a path,
 "" means "this folder", which would fail later with an error about a directory.
@@ -13,6 +17,7 @@ from typing import Any, overload
 import typer
 
 from chartroute.cli.errors import BadInput
+from chartroute.cli.practice_home import config_callback
 from chartroute.flows.parameters import DEFAULT_CONFIG
 
 __all__ = ["DEFAULT_CONFIG", "config_option", "not_empty", "parse_as_of", "parse_day"]
@@ -34,9 +39,18 @@ def not_empty(ctx: typer.Context, param: typer.CallbackParam, value: str | None)
     return value
 
 
-def config_option(help: str = "Practice YAML.") -> Any:
-    """The ``--config`` option: the practice file, never empty."""
-    return typer.Option(DEFAULT_CONFIG, "--config", help=help, callback=not_empty)
+def config_option(help: str = "Practice YAML.", *, database: bool = True) -> Any:
+    """The ``--config`` option: the practice file, never empty, found the one way every command
+    finds it (``cli/practice_home.py``); the command's first line names it, and the database
+    too unless ``database`` is false (a command that reads no store)."""
+    return typer.Option(
+        None,
+        "--config",
+        help=f"{help} Default: $CHARTROUTE_CONFIG, else $CHARTROUTE_HOME/practice.yaml, "
+        "else config/practice.yaml.",
+        callback=config_callback(database),
+        show_default=False,
+    )
 
 
 def parse_as_of(value: str | None) -> datetime:

@@ -19,6 +19,7 @@ from rich.console import Console
 
 from chartroute.cli.errors import BadInput, exit_codes
 from chartroute.cli.options import config_option
+from chartroute.cli.practice_home import announce, reading_store
 from chartroute.cli.render import records_table
 from chartroute.config import load_config
 from chartroute.config.models import PracticeConfig
@@ -34,7 +35,7 @@ outbox_app = typer.Typer(
 )
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # paths stay whole (cli/render.py)
 
 #: What a run in shadow mode tells the person who started it (docs/go-live.md).
 SHADOW_NOTE = (
@@ -138,7 +139,8 @@ def outbox(
         return
     from chartroute.notify.outbox import list_messages, waiting_notifications
 
-    with exit_codes(), make_engine().connect() as conn:
+    announce(None, database=True)
+    with exit_codes(), reading_store().connect() as conn:
         rows = list_messages(conn, status.value if status else None, limit)
         waiting = waiting_notifications(conn)
     if fmt is OutputFormat.jsonl:

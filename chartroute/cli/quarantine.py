@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 out = Console()
 
+#: A preview lists this many bad records one per line, then counts the rest: a broken export
+#: of thousands would otherwise bury the counts by reason and the charts.
+BAD_RECORD_LINES = 20
 #: The table's columns; the key already names the resource type and id (jsonl has each).
 COLUMNS = ["key", "location", "reasons", "first_seen", "times_seen"]
 
@@ -45,11 +48,12 @@ def quarantine(
     ),
 ) -> None:
     """List the records held as bad, one per resource, with every reason (no record content)."""
-    from chartroute.store.engine import make_engine
+    from chartroute.cli.practice_home import announce, reading_store
     from chartroute.store.quarantine import held_record, held_records
 
+    announce(None, database=True)
     with exit_codes():
-        engine = make_engine()
+        engine = reading_store()
         if explain is not None:
             with engine.connect() as conn:
                 record = held_record(conn, explain)
@@ -101,8 +105,11 @@ def report_bad_records(result: Preview) -> None:
     from chartroute.validation.reasons import reason_label
     from chartroute.validation.threshold import TooManyBadRecords
 
-    for bad in result.rejected:
+    for bad in result.rejected[:BAD_RECORD_LINES]:
         print(f"bad record at {bad.location}: {'; '.join(bad.reasons)}", file=sys.stderr)
+    if len(result.rejected) > BAD_RECORD_LINES:
+        more = len(result.rejected) - BAD_RECORD_LINES
+        print(f"... and {more} more bad records ({len(result.rejected)} in all)", file=sys.stderr)
     orphans = sum(
         c["failed"] for label, c in result.checks.items() if label.startswith("references / ")
     )
@@ -115,7 +122,7 @@ def report_bad_records(result: Preview) -> None:
     if share is None or not share.bad:
         return
     if share.exceeded:
-        raise TooManyBadRecords(share, "classify")
+        raise TooManyBadRecords(share, "classify", quarantined=False)
     labels: dict[str, int] = {}
     for bad in result.rejected:
         for label in dict.fromkeys(reason_label(r) for r in bad.reasons):

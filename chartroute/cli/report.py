@@ -17,6 +17,7 @@ from rich.console import Console
 
 from chartroute.cli.errors import BadInput, exit_codes
 from chartroute.cli.options import config_option, parse_day
+from chartroute.cli.practice_home import reading_store
 from chartroute.config import load_config
 
 err = Console(stderr=True)
@@ -58,12 +59,16 @@ def report(
     ),
 ) -> None:
     """Write the management report (one self-contained HTML file) through the report flow."""
+    from chartroute.cli.prefect_server import use_for_flows
+
+    use_for_flows()  # before Prefect is imported: the environment's, the home's, or temporary
     from chartroute.flows.report import report_flow
     from chartroute.flows.run_tags import tagged
 
     with exit_codes():
         practice = load_config(config).practice.name
         first, last = _range("--from", start, "--to", end)
+        reading_store().dispose()  # the report reads a store; it never starts an empty one
         with tagged(practice):
             result = report_flow(
                 config=config, out_dir=out_dir, start=first, end=last, snapshot=snapshot
@@ -98,14 +103,13 @@ def roi(
     """What routing is worth, before against after, from this practice's own snapshots."""
     from chartroute.analytics.roi import compute_roi
     from chartroute.analytics.roi_render import roi_json, roi_text
-    from chartroute.store.engine import make_engine
     from chartroute.store.snapshots import read_snapshots
 
     with exit_codes():
         cfg = load_config(config)
         base = _window("--baseline-from", baseline_from, "--baseline-to", baseline_to)
         current = _window("--from", start, "--to", end)
-        with make_engine().connect() as conn:
+        with reading_store().connect() as conn:
             days = read_snapshots(conn)
     result = compute_roi(days, cfg.roi, cfg.billing, base, current)
     if fmt is RoiFormat.json:

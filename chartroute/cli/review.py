@@ -19,6 +19,7 @@ from rich.console import Console
 
 from chartroute.cli.errors import BadInput, exit_codes
 from chartroute.cli.options import config_option
+from chartroute.cli.practice_home import reading_store
 from chartroute.cli.render import records_table
 from chartroute.config import load_config
 
@@ -28,7 +29,7 @@ review_app = typer.Typer(
 )
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # paths stay whole (cli/render.py)
 
 
 class ReportFormat(StrEnum):
@@ -53,7 +54,6 @@ def sample(
     from chartroute.report.review import review_sheet_page
     from chartroute.review.sample import draw_sample
     from chartroute.review.sheet import sheet_csv
-    from chartroute.store.engine import make_engine
 
     with exit_codes():
         cfg = load_config(config)
@@ -61,7 +61,7 @@ def sample(
         if kind not in (".csv", ".html"):
             raise BadInput(f"--out: {out_file} must end in .csv (to fill) or .html (to read)")
         seed = seed if seed is not None else random.SystemRandom().randrange(1_000_000)
-        with make_engine().connect() as conn:
+        with reading_store().connect() as conn:
             rows = draw_sample(conn, cfg, size, seed)
         if kind == ".csv":
             out_file.parent.mkdir(parents=True, exist_ok=True)
@@ -107,11 +107,10 @@ def report(
     """Per category: reviewed, precision with its 95% Wilson interval, misses, ready."""
     from chartroute.report.review import ACCURACY_HEADERS, accuracy_cells, wrong_lines
     from chartroute.review.accuracy import accuracy_json, measure_store
-    from chartroute.store.engine import make_engine
 
     with exit_codes():
         cfg = load_config(config)
-        with make_engine().connect() as conn:
+        with reading_store().connect() as conn:
             accuracy = measure_store(conn, cfg.review)
     if fmt is ReportFormat.json:
         sys.stdout.write(json.dumps(accuracy_json(accuracy), indent=2) + "\n")

@@ -36,6 +36,9 @@ def serve(
     ),
 ) -> None:
     """Schedule and run every chartroute flow in this process (Ctrl-C stops it)."""
+    from chartroute.cli.prefect_server import use_for_flows
+
+    use_for_flows()  # before Prefect is imported: the environment's server, else the home's
     from chartroute.deployments.automations import AlertBlockNotFound
     from chartroute.deployments.serve import DeploymentsOwnedElsewhere, serve_all
 

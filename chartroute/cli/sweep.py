@@ -22,7 +22,7 @@ from chartroute.config import load_config
 COUNTS = ("items", "escalated", "repeated", "delinquent", "notifications", "unrouted", "settled")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # paths stay whole (cli/render.py)
 
 
 def sweep(
@@ -36,6 +36,9 @@ def sweep(
     jsonl: bool = typer.Option(False, "--jsonl", help="Print the counts as one JSON line."),
 ) -> None:
     """Escalate overdue work items: record each escalation and notify the next person up."""
+    from chartroute.cli.prefect_server import use_for_flows
+
+    use_for_flows()  # before Prefect is imported: the environment's, the home's, or temporary
     from chartroute.flows.escalate import escalate_flow
     from chartroute.flows.run_tags import tagged
     from chartroute.store.lease import LeaseHeld

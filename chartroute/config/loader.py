@@ -16,7 +16,8 @@ import yaml
 from pydantic import ValidationError
 
 from chartroute.config.base import LocatedValueError
-from chartroute.config.models import PracticeConfig
+from chartroute.config.models import PracticeConfig, cross_reference_problems
+from chartroute.config.suggest import hint_for
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ def load_config_text(text: str, filename: str = "<config>") -> PracticeConfig:
         config = PracticeConfig.model_validate(data)
     except ValidationError as exc:
         problems.extend(_problems_from(exc, root, filename))
+        problems.extend(_cross_references(data, root, filename, problems))
         raise ConfigError(problems) from None
     if problems:
         raise ConfigError(problems)
@@ -107,10 +109,31 @@ def _problems_from(exc: ValidationError, root: yaml.Node, filename: str) -> list
         elif message.startswith("Value error, "):
             message = message[len("Value error, ") :]
         loc = tuple(p for p in loc if not (isinstance(p, str) and _is_union_tag(p)))
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        message += hint_for(PracticeConfig, error, loc)
         node = _node_at(root, loc)
         line = node.start_mark.line + 1 if node is not None else None
         field = ".".join(str(p) for p in loc)
         problems.append(ConfigProblem(filename, line, field, message))
+    return problems
+
+
+def _cross_references(
+    data: dict[str, Any], root: yaml.Node, filename: str, found: list[ConfigProblem]
+) -> list[ConfigProblem]:
+    """The roster's cross-reference problems pydantic did not reach (see
+    ``cross_reference_problems``), one per field not already reported."""
+    reported = {p.field for p in found}
+    problems = []
+    for error in cross_reference_problems(data):
+        field = ".".join(str(p) for p in error.loc)
+        if field in reported:
+            continue
+        node = _node_at(root, error.loc)
+        line = node.start_mark.line + 1 if node is not None else None
+        problems.append(ConfigProblem(filename, line, field, str(error)))
+        reported.add(field)
     return problems
 
 

@@ -7,7 +7,9 @@ editors use (``chartroute config schema``) is generated from these models.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -21,6 +23,7 @@ from chartroute.config.escalation import EscalationConfig, EscalationField
 from chartroute.config.notify import NotifyConfig, NotifyField
 from chartroute.config.review import ReviewSettings
 from chartroute.config.roi import RoiInputs
+from chartroute.config.suggest import did_you_mean
 from chartroute.config.validation import Validation
 from chartroute.vocabulary import FORMS, Category, DocumentationField, Mode, Role
 
@@ -238,43 +241,12 @@ class PracticeConfig(StrictModel):
 
     @model_validator(mode="after")
     def _roster_is_consistent(self) -> PracticeConfig:
-        ids = [p.id for p in self.roster]
-        seen: set[str] = set()
-        for i, pid in enumerate(ids):
-            if pid in seen:
-                raise _at(("roster", i, "id"), f"duplicate person id {pid!r}")
-            seen.add(pid)
-        by_id = {p.id: p for p in self.roster}
-        practitioners: dict[str, str] = {}
-        for i, person in enumerate(self.roster):
-            if person.backup is not None:
-                if person.backup not in by_id:
-                    raise _at(("roster", i, "backup"), f"unknown person {person.backup!r}")
-                if person.backup == person.id:
-                    raise _at(("roster", i, "backup"), "a person cannot be their own backup")
-            for j, member in enumerate(person.pod):
-                if member not in by_id or Role.CLINICIAN not in by_id[member].roles:
-                    raise _at(
-                        ("roster", i, "pod", j), f"{member!r} is not a clinician on the roster"
-                    )
-            if person.practitioner:
-                if person.practitioner in practitioners:
-                    raise _at(
-                        ("roster", i, "practitioner"),
-                        f"{person.practitioner} is also {practitioners[person.practitioner]!r}",
-                    )
-                practitioners[person.practitioner] = person.id
-        roles_present = {r for p in self.roster for r in p.roles}
-        routed: list[tuple[str, str, str, str]] = [
-            ("routing", "categories", c, r) for c, r in self.routing.categories.items()
-        ]
-        routed += [
-            ("routing", "documentation_fields", f, r)
-            for f, r in self.routing.documentation_fields.items()
-        ]
-        for *path, role in routed:
-            if role not in roles_present:
-                raise _at(tuple(path), f"no one on the roster has role {str(role)!r}")
+        problems = roster_problems(
+            [p.model_dump(mode="json", by_alias=True) for p in self.roster],
+            self.routing.model_dump(mode="json"),
+        )
+        if problems:
+            raise problems[0]  # the loader reports the others (``cross_reference_problems``)
         return self
 
     def person(self, person_id: str) -> Person:
@@ -283,6 +255,89 @@ class PracticeConfig(StrictModel):
             if p.id == person_id:
                 return p
         raise KeyError(person_id)
+
+
+def cross_reference_problems(data: Mapping[str, Any]) -> list[LocatedValueError]:
+    """Every roster and routing cross-reference problem of the file's raw data, located from
+    its top. A model validator stops at its first error and does not run at all while any
+    field is invalid, so an unknown ``backup`` used to surface only after the rest was fixed;
+    the loader adds these to pydantic's errors to report everything in one pass."""
+    roster = data.get("roster")
+    routing = data.get("routing")
+    return roster_problems(
+        roster if isinstance(roster, list) else [], routing if isinstance(routing, dict) else None
+    )
+
+
+def roster_problems(
+    roster: Sequence[Any], routing: Mapping[str, Any] | None
+) -> list[LocatedValueError]:
+    """Duplicate ids, unknown backups and pod members, a Practitioner on two people, routed roles
+    nobody holds; tolerant of malformed entries (pydantic reports those)."""
+    people = [p if isinstance(p, dict) else {} for p in roster]
+    ids = [p.get("id") for p in people]
+    known = {pid: p for pid, p in zip(ids, people, strict=True) if isinstance(pid, str)}
+    problems: list[LocatedValueError] = []
+    seen: set[object] = set()
+    practitioners: dict[str, object] = {}
+    for i, person in enumerate(people):
+        pid = person.get("id")
+        if isinstance(pid, str) and pid in seen:
+            problems.append(_at(("roster", i, "id"), f"duplicate person id {pid!r}"))
+        seen.add(pid)
+        backup = person.get("backup")
+        if isinstance(backup, str) and backup not in known:
+            problems.append(
+                _at(
+                    ("roster", i, "backup"),
+                    f"unknown person {backup!r}{did_you_mean(backup, known)}",
+                )
+            )
+        elif backup is not None and backup == pid:
+            problems.append(_at(("roster", i, "backup"), "a person cannot be their own backup"))
+        pod = person.get("pod")
+        clinicians = [k for k, p in known.items() if Role.CLINICIAN in _roles(p)]
+        for j, member in enumerate(pod if isinstance(pod, list) else []):
+            if member not in clinicians:
+                hint = did_you_mean(member, clinicians)
+                message = f"{member!r} is not a clinician on the roster{hint}"
+                problems.append(_at(("roster", i, "pod", j), message))
+        practitioner = person.get("practitioner")
+        if isinstance(practitioner, str) and practitioner:
+            if practitioner in practitioners:
+                problems.append(
+                    _at(
+                        ("roster", i, "practitioner"),
+                        f"{practitioner} is also {practitioners[practitioner]!r}",
+                    )
+                )
+            practitioners[practitioner] = pid
+    problems += _routed_roles_held(people, routing)
+    return problems
+
+
+def _roles(person: Mapping[str, Any]) -> set[str]:
+    roles = person.get("roles")
+    return {str(r) for r in roles} if isinstance(roles, list) else set()
+
+
+def _routed_roles_held(
+    people: list[dict[str, Any]], routing: Mapping[str, Any] | None
+) -> list[LocatedValueError]:
+    if not people or not any(_roles(p) for p in people):
+        return []  # no usable roster: pydantic says so, and every role would be "missing"
+    defaults = Routing()
+    present = {r for p in people for r in _roles(p)}
+    problems: list[LocatedValueError] = []
+    for section in ("categories", "documentation_fields"):
+        given = (routing or {}).get(section)
+        table = given if isinstance(given, dict) else getattr(defaults, section)
+        for key, role in table.items():
+            if isinstance(role, str) and role in set(Role) and role not in present:
+                problems.append(
+                    _at(("routing", section, str(key)), f"no one on the roster has role {role!r}")
+                )
+    return problems
 
 
 def _at(loc: tuple[str | int, ...], message: str) -> LocatedValueError:

@@ -38,10 +38,15 @@ class BadShare:
 class TooManyBadRecords(Exception):
     """Raised to fail a run whose feed is too broken to route work from."""
 
-    def __init__(self, share: BadShare, where: str = "run"):
+    def __init__(self, share: BadShare, where: str = "run", *, quarantined: bool = True):
+        # Only a run that stores its bad records can point at `chartroute quarantine`; a
+        # preview (classify) writes nothing, and has listed them itself.
+        listed = (
+            "see `chartroute quarantine`" if quarantined else "its bad records are listed above"
+        )
         super().__init__(
-            f"{where} stopped: {share.describe()}; nothing was routed. Fix the feed (see "
-            "`chartroute quarantine`) or raise the limit in the practice file."
+            f"{where} stopped: {share.describe()}; nothing was routed. Fix the feed ({listed}) "
+            "or raise the limit in the practice file."
         )
         self.share = share
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from chartroute.cli.main import app
@@ -151,3 +152,23 @@ def test_the_cli_gives_the_temporary_prefect_server_time_to_start() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
     )
     assert out.stdout.strip() == "45"
+
+
+def test_demo_hint_names_a_command_that_runs_without_an_activated_venv(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from chartroute.cli.main import how_to_run
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no chartroute on PATH: the venv is not active
+    monkeypatch.chdir(tmp_path)
+    command = how_to_run()
+    assert command != "chartroute"
+    done = subprocess.run(
+        [*command.split(), "--help"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0 and "worklist" in done.stdout
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    assert how_to_run() == "chartroute"

@@ -13,7 +13,8 @@ import typer
 from typer.testing import CliRunner
 
 import chartroute.cli
-from chartroute.cli.main import app
+from chartroute.cli.lazy_commands import registered_apps
+from chartroute.cli.main import LAZY_COMMANDS, LAZY_CONFIG_COMMANDS, app
 
 CLI = Path(chartroute.cli.__file__).parent
 
@@ -50,7 +51,18 @@ def commands(group: typer.Typer) -> Iterator[Callable[..., Any]]:
         yield from commands(sub.typer_instance)
 
 
+def every_command() -> Iterator[Callable[..., Any]]:
+    """The main app's commands and those its lazy groups import when run."""
+    yield from commands(app)
+    for lazy in (LAZY_COMMANDS, LAZY_CONFIG_COMMANDS):
+        for scratch in registered_apps(lazy):
+            yield from commands(scratch)
+
+
 def test_every_command_runs_inside_exit_codes() -> None:
-    found = {fn.__name__: "exit_codes(" in inspect.getsource(fn) for fn in commands(app)}
+    found = {
+        f"{fn.__module__}.{fn.__name__}": "exit_codes(" in inspect.getsource(fn)
+        for fn in every_command()
+    }
     assert len(found) >= 15
     assert [name for name, inside in found.items() if not inside] == []

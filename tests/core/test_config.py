@@ -97,3 +97,53 @@ def test_json_schema_describes_every_section() -> None:
     schema = config_json_schema()
     for section in ("practice", "roster", "routing", "documentation", "billing", "charts"):
         assert f'"{section}"' in schema
+
+
+def test_every_problem_is_reported_in_one_pass() -> None:
+    """An unknown backup was reported only after every field error was fixed."""
+    bad = GOOD.replace("backup: dr-blake", "backup: dr-blak").replace(
+        "daily_capacity: 60", "daily_capacity: -3", 1
+    )
+    found = problems(bad)
+    assert len(found) == 2, found
+    assert any("roster.2.daily_capacity" in p for p in found)
+    assert any(
+        f":{line_of(bad, 'backup: dr-blak')}: roster.0.backup: unknown person 'dr-blak'; "
+        "did you mean 'dr-blake'?" in p
+        for p in found
+    ), found
+
+
+def test_two_cross_reference_problems_are_both_reported() -> None:
+    bad = GOOD.replace("backup: dr-blake", "backup: dr-nobody").replace(
+        "roles: [front-desk]", "roles: [coder]"
+    )
+    found = problems(bad)
+    assert any("roster.0.backup: unknown person 'dr-nobody'" in p for p in found), found
+    assert any("no one on the roster has role 'front-desk'" in p for p in found), found
+
+
+def test_a_misspelt_key_or_role_gets_the_closest_valid_name() -> None:
+    bad = GOOD.replace("    slack: U000AVERY", "    slak: U000AVERY").replace(
+        "pending-result: medical-assistant", "pending-result: medical-asistant"
+    )
+    found = problems(bad)
+    assert any("roster.0.slak: unknown key; did you mean 'slack'?" in p for p in found), found
+    assert any(
+        "routing.categories.pending-result" in p and "did you mean 'medical-assistant'?" in p
+        for p in found
+    ), found
+    (top,) = problems(GOOD.replace("routing:", "routin:", 1))
+    assert "routin: unknown key; did you mean 'routing'?" in top
+
+
+def test_config_check_prints_every_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        GOOD.replace("backup: dr-blake", "backup: dr-blak").replace(
+            "timezone: America/New_York", "timezone: Mars/Olympus"
+        )
+    )
+    result = CliRunner().invoke(app, ["config", "check", "--config", str(bad)])
+    assert result.exit_code == 2
+    assert "practice.timezone" in result.stderr and "did you mean 'dr-blake'?" in result.stderr

@@ -21,17 +21,37 @@ def test_demo_runs_sync_sweep_and_report(tmp_path: Path) -> None:
     }
     env.pop("CHARTROUTE_DATABASE_URL", None)
     env.pop("PREFECT_API_URL", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "chartroute.cli.main", "demo", "--providers", "2", "--days", "5"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    command = [sys.executable, "-m", "chartroute.cli.main"]
+    try:
+        result = subprocess.run(
+            [*command, "demo", "--providers", "2", "--days", "5"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        # The commands after the demo need no flags and no waiting: the home's practice file
+        # and its Prefect server.
+        listed = subprocess.run(
+            [*command, "worklist"], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        status = subprocess.run(
+            [*command, "server", "status"], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+    finally:
+        subprocess.run([*command, "server", "stop"], cwd=tmp_path, env=env, capture_output=True)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Open charts by category" in result.stdout
-    assert "on clinicians:" in result.stdout and "on staff only:" in result.stdout
+    said = " ".join(result.stderr.split())
+    assert result.stderr.startswith("using practice ")
+    assert "the runs are in the Prefect UI at http://127.0.0.1:" in said
+    assert "temporary" not in said
+    assert listed.returncode == 0 and listed.stdout.startswith("priority\tid\t"), listed.stderr
+    assert status.stdout.startswith("running\t")
+    assert (tmp_path / "home" / "practice.yaml").is_symlink()
+    assert "Open charts by category" in result.stderr  # piped: titles on stderr, rows on stdout
+    assert "on clinicians:" in result.stderr and "on staff only:" in result.stderr
+    assert "category\tcharts" in result.stdout
     home = tmp_path / "home"
     assert (home / "chartroute.db").exists()
     reports = list((home / "reports").glob("*.html"))

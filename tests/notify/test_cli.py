@@ -48,10 +48,10 @@ def test_deliver_then_outbox_lists_what_was_sent(
     assert code == 0 and "sent 4," in err and "outbox: sent 8" in err
     assert len(webhook_receiver.accepted) == 4
 
-    code, out, _ = run("outbox", "--status", "sent")
-    assert code == 0 and "8 outbox messages (sent)" in out
-    code, out, _ = run("outbox", "--status", "failed")
-    assert code == 0 and "0 outbox messages" in out
+    code, out, said = run("outbox", "--status", "sent")  # piped: the title goes to stderr
+    assert code == 0 and "8 outbox messages (sent)" in said and len(out.splitlines()) == 1 + 8
+    code, out, said = run("outbox", "--status", "failed")
+    assert code == 0 and "0 outbox messages" in said
     code, _, err = run("outbox", "retry")
     assert code == 2 and "give message ids or --all" in err
     code, _, err = run("outbox", "retry", "--all")
@@ -70,7 +70,7 @@ def test_demo_ends_with_the_file_channel_output(
 ) -> None:
     monkeypatch.setenv("CHARTROUTE_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("CHARTROUTE_DATABASE_URL", raising=False)
-    result = CliRunner().invoke(app, ["demo", "--providers", "2", "--days", "3"])
+    result = CliRunner().invoke(app, ["demo", "--providers", "2", "--days", "3", "--no-server"])
     code, err = result.exit_code, result.stderr
     assert code == 0, (err, repr(result.exception))
     outbox = tmp_path / "home" / "outbox"

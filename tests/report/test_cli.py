@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chartroute.cli.main import app
+from chartroute.store.engine import make_engine
 from tests.conftest import ROOT
 from tests.report.conftest import Simulation, leaked, phi_strings
 
@@ -62,7 +63,11 @@ def test_bad_dates_exit_2_with_the_option_named(
 
 
 def test_roi_without_any_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CHARTROUTE_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    monkeypatch.setenv("CHARTROUTE_DATABASE_URL", url)
+    result = CliRunner().invoke(app, ["roi", "--config", CONFIG])
+    assert result.exit_code == 2 and "no database at" in result.stderr  # never creates one
+    make_engine(url).dispose()  # a store with no snapshots yet
     result = CliRunner().invoke(app, ["roi", "--config", CONFIG])
     assert result.exit_code == 0
     assert "no snapshots at all" in result.stdout

@@ -88,3 +88,19 @@ def test_a_broken_suite_file_is_bad_input(tmp_path: Path) -> None:
     code, out, err = classify(tmp_path / "feed", config)
     assert code == 2 and out == ""
     assert f"{suites / 'encounters.yaml'}: expectation 1" in err and "'colour'" in err
+
+
+def test_a_large_bad_feed_prints_twenty_lines_and_a_count(tmp_path: Path) -> None:
+    _feed(tmp_path, good=940, bad=60)  # 6%: above the limit
+    code, _, err = classify(tmp_path)
+    assert code == 2
+    assert err.count("bad record at ") == 20
+    assert "... and 40 more bad records (60 in all)" in err
+
+
+def test_classify_does_not_send_the_user_to_an_empty_quarantine(tmp_path: Path) -> None:
+    """classify stores nothing, so `chartroute quarantine` would show none of its bad records."""
+    _feed(tmp_path, good=94, bad=6)
+    code, _, err = classify(tmp_path)
+    assert code == 2 and "chartroute quarantine" not in err
+    assert "its bad records are listed above" in " ".join(err.split())

@@ -123,7 +123,7 @@ def test_listing_shows_identifiers_and_reasons_only(
     # nothing from the record itself beyond identifiers: no subject, no reason text
     assert "Patient/p1" not in result.stdout and "cough" not in result.stdout
     table = CliRunner().invoke(app, ["quarantine"], env={"COLUMNS": "200"})
-    assert table.exit_code == 0 and "2 records in quarantine" in table.stdout
+    assert table.exit_code == 0 and "2 records in quarantine" in table.stderr
     assert "Encounter.ndjson:2" in table.stdout
 
 
