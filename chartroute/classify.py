@@ -67,6 +67,8 @@ class ChartVerdict:
     level_of_service: str | None
     claim_total: float | None
     insurer: str | None
+    #: every key the rendering clinician is known by (role, practitioner, NPI identifier)
+    clinician_keys: tuple[str, ...] = ()
 
     @property
     def is_open(self) -> bool:
@@ -107,6 +109,7 @@ def classify_chart(
         level_of_service=level,
         claim_total=claim_total,
         insurer=insurer,
+        clinician_keys=chart.clinician_keys.get(clinician, ()) if clinician else (),
     )
 
 
@@ -133,8 +136,12 @@ def rendering_clinician(enc: EncounterFact) -> str | None:
 
 
 def unsigned_note_blockers(chart: ChartFacts) -> list[Blocker]:
-    """No signed clinical note: no current DocumentReference with docStatus final/amended
-    (or no docStatus) and no final/amended Composition for the encounter.
+    """No signed clinical note: no DocumentReference with docStatus final/amended (or no
+    docStatus) and no final/amended Composition for the encounter.
+
+    ``DocumentReference.status`` is the status of the reference, not of the note: a
+    ``superseded`` reference was replaced by a newer one, but the note it points at was still
+    written. Only ``entered-in-error`` removes a note.
 
     A referral letter (LOINC 57133-1) is correspondence about the visit, not its clinical
     note: a signed letter does not sign the chart (it has its own rule below).
@@ -150,7 +157,7 @@ def unsigned_note_blockers(chart: ChartFacts) -> list[Blocker]:
             if note.status != ENTERED_IN_ERROR:
                 unsigned.append(note.key)
             continue
-        if note.status != "current":
+        if note.status == ENTERED_IN_ERROR:
             continue
         if note.doc_status is None or note.doc_status in SIGNED_DOC_STATUSES:
             return []

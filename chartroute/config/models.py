@@ -91,6 +91,12 @@ class Person(StrictModel):
         pattern=r"^(Practitioner|PractitionerRole)/[A-Za-z0-9\-.]{1,64}$",
         description="The FHIR Practitioner (or PractitionerRole) that is this person in the EHR.",
     )
+    npi: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{10}$",
+        description="This person's National Provider Identifier (10 digits). A chart's "
+        "clinician matches by NPI or by `practitioner`, whichever the EHR's references carry.",
+    )
     pod: list[str] = Field(
         default_factory=list,
         description="Clinician ids this staff member supports first for their role.",
@@ -107,6 +113,13 @@ class Person(StrictModel):
     backup: str | None = Field(default=None, description="Person id who covers when away.")
     slack: str | None = Field(default=None, description="Slack user id for notifications.")
     email: str | None = Field(default=None, description="Email address for notifications.")
+
+    @field_validator("npi")
+    @classmethod
+    def _npi_check_digit(cls, value: str | None) -> str | None:
+        if value is not None and not npi_is_valid(value):
+            raise ValueError(f"{value} is not a valid NPI: its check digit does not match")
+        return value
 
     def is_away(self, day: date) -> bool:
         """True if this person is out of office on ``day``."""
@@ -246,7 +259,12 @@ class PracticeConfig(StrictModel):
             seen.add(pid)
         by_id = {p.id: p for p in self.roster}
         practitioners: dict[str, str] = {}
+        npis: dict[str, str] = {}
         for i, person in enumerate(self.roster):
+            if person.npi:
+                if person.npi in npis:
+                    raise _at(("roster", i, "npi"), f"{person.npi} is also {npis[person.npi]!r}")
+                npis[person.npi] = person.id
             if person.backup is not None:
                 if person.backup not in by_id:
                     raise _at(("roster", i, "backup"), f"unknown person {person.backup!r}")
@@ -283,6 +301,20 @@ class PracticeConfig(StrictModel):
             if p.id == person_id:
                 return p
         raise KeyError(person_id)
+
+
+def npi_is_valid(npi: str) -> bool:
+    """The NPI check digit: Luhn over the number prefixed with 80840 (the US health card
+    issuer), as CMS defines it; catches a mistyped or transposed digit in the roster."""
+    if len(npi) != 10 or not npi.isdigit():
+        return False
+    total = 0
+    for position, char in enumerate(reversed("80840" + npi)):
+        digit = int(char)
+        if position % 2 == 1:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
 
 
 def _at(loc: tuple[str | int, ...], message: str) -> LocatedValueError:
