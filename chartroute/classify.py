@@ -42,6 +42,8 @@ ENTERED_IN_ERROR = "entered-in-error"
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 #: Why an encounter whose period starts after the as-of time is not a chart yet.
 FUTURE_VISIT = "period starts after the as-of time"
+#: Why an encounter that started before the go-live cut-off (``charts.since``) is not a chart.
+BEFORE_CUTOFF = "period starts before the cut-off (charts.since)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,11 @@ class ChartVerdict:
     @property
     def is_open(self) -> bool:
         return self.is_chart and bool(self.blockers)
+
+    @property
+    def is_before_cutoff(self) -> bool:
+        """Not a chart only because the visit predates the practice's go-live cut-off."""
+        return self.not_chart_reason == BEFORE_CUTOFF
 
     @property
     def is_future(self) -> bool:
@@ -123,6 +130,9 @@ def not_a_chart_reason(enc: EncounterFact, charts: ChartRules, as_of: datetime) 
         return "period.start is missing"
     if enc.start_at > as_of:
         return FUTURE_VISIT
+    cut_off = charts.since_at()
+    if cut_off is not None and enc.start_at < cut_off:
+        return BEFORE_CUTOFF
     return None
 
 

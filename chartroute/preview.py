@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from chartroute.charts import FactIndex
 from chartroute.classify import classify_chart
 from chartroute.config.models import PracticeConfig
+from chartroute.feed_notes import note_resolver, note_verdict
 from chartroute.route import Router, WorkItem
 from chartroute.sources.base import Source
 from chartroute.sources.decode import Decoded, Rejected, decode_record
@@ -33,6 +35,22 @@ class Preview:
     charts_seen: int = 0
     checks: Checks = field(default_factory=dict)  # per expectation, orphan references included
     bad_share: BadShare | None = None
+    before_cutoff: int = 0  # the feed notes of chartroute/feed_notes.py
+    older_than_a_year: int = 0
+    resolved_by_identifier: int = 0
+    unresolved_references: dict[str, int] = field(default_factory=dict)
+    changed_after_as_of: int = 0
+
+    def notes(self) -> dict[str, Any]:
+        """The feed notes as the mapping ``feed_lines`` reads."""
+        names = (
+            "before_cutoff",
+            "older_than_a_year",
+            "resolved_by_identifier",
+            "unresolved_references",
+            "changed_after_as_of",
+        )
+        return {name: getattr(self, name) for name in names}
 
     @property
     def stopped(self) -> bool:
@@ -82,12 +100,15 @@ def preview(
     if out.stopped:
         return out
     router = Router(config, as_of)
+    since_set = config.charts.since is not None
     for chart in index.charts():
         verdict = classify_chart(chart, config.charts, config.documentation, as_of)
+        note_verdict(out, verdict, as_of, since_set)
         if verdict.is_chart:
             out.charts_seen += 1
         if verdict.is_open:
             out.charts.append((verdict.encounter, router.route(verdict)))
+    note_resolver(out, index.resolver)
     return out
 
 

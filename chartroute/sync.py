@@ -25,6 +25,7 @@ from chartroute.config.models import PracticeConfig
 from chartroute.config.secrets import BlockLoader
 from chartroute.config.validation import Validation
 from chartroute.counts import Counts
+from chartroute.feed_notes import note_resolver, note_verdict
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
 from chartroute.fhirclient.connect import connect
@@ -47,7 +48,7 @@ from chartroute.vocabulary import Mode
 from chartroute.writeback import WritebackCounts, mirror_work_items
 
 #: Bump when fact extraction changes, so unchanged files are re-read once.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"  # 2: identifiers, conditional references, Practitioner(Role)
 INGEST_BATCH = 5000
 #: Records validated together: the expectation suites cost ~0.1 s per table per run whatever
 #: the size, so they run over up to this many records (never more than one partition).
@@ -102,6 +103,10 @@ class ClassifyCounts(Counts):
     unchanged: int = 0
     notifications: int = 0  # outbox rows enqueued with the transitions
     mode: str = ""  # shadow: the notifications are recorded and never sent; or live
+    before_cutoff: int = 0  # visits before charts.since (chartroute/feed_notes.py)
+    older_than_a_year: int = 0  # charts of visits over a year old, with no cut-off set
+    resolved_by_identifier: int = 0
+    unresolved_references: dict[str, int] = field(default_factory=dict)  # by resource type
 
 
 def config_fingerprint(config: PracticeConfig) -> str:
@@ -333,7 +338,9 @@ def classify_pending(
             keys, encounters = fact_store.take_dirty(conn, batch_size)
             if not keys:
                 break
-            charts = fact_store.load_charts(conn, encounters)
+            charts = fact_store.load_charts(
+                conn, encounters, lambda resolver: note_resolver(counts, resolver)
+            )
             existing = item_store.items_for(conn, encounters)
             stored_charts = item_store.charts_for(conn, encounters)
             current = holders(existing.values())
@@ -345,6 +352,7 @@ def classify_pending(
                         results.append(ChartOutcome(deleted_chart_verdict(enc_key), None, None, ()))
                     continue
                 verdict = classify_chart(chart, config.charts, config.documentation, as_of)
+                note_verdict(counts, verdict, as_of, config.charts.since is not None)
                 items = router.route(verdict, current) if verdict.is_open else []
                 clinician = router.clinician_of(verdict)
                 results.append(

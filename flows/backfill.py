@@ -85,6 +85,7 @@ def backfill_flow(
     dry_run: bool = False,
     load: bool = True,
     as_of: datetime | None = None,
+    since: date | None = None,
 ) -> BackfillSummary:
     """Reconstruct the backlog of past days from historical charts, partition by partition.
 
@@ -99,9 +100,10 @@ def backfill_flow(
             nothing.
         load: Load the source into the store first (skip if already done).
         as_of: When the export was taken (default: now).
+        since: Go-live cut-off for this run, overriding the file's charts.since.
     """
     check_day_range(start, end)
-    pin, practice = pin_config(config)  # read once: every task checks it is unchanged
+    pin, practice = pin_config(config, since)  # read once: every task checks it is unchanged
     taken = as_of or datetime.now(UTC)
     if taken.tzinfo is None:
         taken = taken.replace(tzinfo=UTC)
@@ -124,6 +126,7 @@ def run_backfill(
     as_of: datetime | None = None,
     runner: str | None = None,
     workers: int | None = None,
+    since: date | None = None,
 ) -> BackfillSummary:
     """Run the flow on the task runner the config chooses (or ``runner``/``workers``)."""
     settings = load_config(config).backfill  # the launcher's choice, before the run
@@ -132,6 +135,6 @@ def run_backfill(
     )
     result: BackfillSummary = backfill_flow.with_options(task_runner=task_runner)(
         source=source, start=start, end=end, config=config,
-        partition_days=partition_days, dry_run=dry_run, load=load, as_of=as_of,
+        partition_days=partition_days, dry_run=dry_run, load=load, as_of=as_of, since=since,
     )  # fmt: skip
     return result

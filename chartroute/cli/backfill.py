@@ -30,7 +30,7 @@ from chartroute.backfill.sequence import (
     run_backfill_stages,
 )
 from chartroute.cli.errors import BadInput, exit_codes
-from chartroute.cli.options import config_option, not_empty
+from chartroute.cli.options import SINCE_HELP, config_option, not_empty, parse_day
 from chartroute.config import PracticeConfig, load_config
 from chartroute.sources import is_url_spec, open_source
 from chartroute.store.engine import make_engine
@@ -74,10 +74,12 @@ def backfill(
     no_prefect: bool = typer.Option(
         False, "--no-prefect", help="Run the stages in this process, without Prefect."
     ),
+    since: str | None = typer.Option(None, "--since", help=SINCE_HELP),
 ) -> None:
     """Backfill historical charts: reconstructed backlog snapshots for every past day."""
     with exit_codes():
-        cfg = load_config(config)
+        cut_off = parse_day("--since", since)
+        cfg = load_config(config).with_since(cut_off)
         first, last = _day("--start", start), _day("--end", end)
         if last < first:
             raise BadInput(f"--end {last} is before --start {first}")
@@ -93,7 +95,7 @@ def backfill(
         result = _run_here(source, cfg, request)
     else:
         result = _with_progress(name, total, lambda: _run_flow(
-            source, config, first, last, days, dry_run, runner, workers, cfg.practice.name
+            source, config, first, last, days, dry_run, runner, workers, cfg.practice.name, cut_off
         ))  # fmt: skip
     err.print(
         f"backfill {result.backfill_id}: {result.partitions} partitions "
@@ -112,6 +114,7 @@ def _run_flow(
     runner: str | None,
     workers: int | None,
     practice: str,
+    since: date | None = None,
 ) -> BackfillSummary:
     """The flow, tagged for the failure alert (in the thread that starts it: tags are a
     context variable, which a new thread does not inherit)."""
@@ -121,7 +124,7 @@ def _run_flow(
     with tagged(practice):
         return run_backfill(
             source or STORE_SOURCE, first, last, config=config, partition_days=days,
-            dry_run=dry_run, load=source is not None, runner=runner, workers=workers,
+            dry_run=dry_run, load=source is not None, runner=runner, workers=workers, since=since,
         )  # fmt: skip
 
 

@@ -18,7 +18,13 @@ from chartroute.cli.backfill import register as register_backfill_command
 from chartroute.cli.config_diff import register as register_config_diff_command
 from chartroute.cli.deployments import register as register_deployments_commands
 from chartroute.cli.errors import BadInput, exit_codes
-from chartroute.cli.options import config_option, not_empty, parse_as_of, parse_day
+from chartroute.cli.options import (
+    SINCE_HELP,
+    config_option,
+    not_empty,
+    parse_as_of,
+    parse_day,
+)
 from chartroute.cli.outbox import register as register_outbox_commands
 from chartroute.cli.progress import reading_progress
 from chartroute.cli.quarantine import register as register_quarantine_command
@@ -85,6 +91,7 @@ def classify(
     config: str = config_option(),
     as_of: str | None = typer.Option(None, "--as-of", help="Classify as of this date/time."),
     fmt: Format = typer.Option(Format.table, "--format", help="table or jsonl."),
+    since: str | None = typer.Option(None, "--since", help=SINCE_HELP),
 ) -> None:
     """Preview: print one record per open chart with its blockers. Writes nothing."""
     from chartroute.cli.quarantine import report_bad_records
@@ -94,11 +101,12 @@ def classify(
     from chartroute.validation.threshold import TooManyBadRecords
 
     with exit_codes(bad_input=(SuiteError, TooManyBadRecords), failure=(FhirClientError,)):
-        cfg = load_config(config)
+        cfg = load_config(config).with_since(parse_day("--since", since))
         when = parse_as_of(as_of)
         with reading_progress(_open_source(source, cfg)) as feed:
             result = preview(feed, cfg, when)
         report_bad_records(result)
+        _print_feed_notes(result.notes())
     records = list(jsonl_records(result))
     if fmt is Format.jsonl:
         for record in records:
@@ -142,14 +150,30 @@ def generate(
 
 
 def _run_sync(
-    source: str, config: str, as_of: datetime | None, full: bool, practice: str
+    source: str,
+    config: str,
+    as_of: datetime | None,
+    full: bool,
+    practice: str,
+    since: date | None = None,
 ) -> dict[str, Any]:
     """The sync flow, tagged for the failure alert like a scheduled run of it."""
     from chartroute.flows.run_tags import tagged
     from chartroute.flows.sync import sync_flow
 
     with tagged(practice):
-        return sync_flow(source=source, config=config, as_of=as_of, full=full)
+        return sync_flow(source=source, config=config, as_of=as_of, full=full, since=since)
+
+
+def _print_feed_notes(counts: dict[str, Any], warn_old: bool = True) -> None:
+    """The run's feed notes (cut-off, identifiers, as-of) and the old-visits warning."""
+    from chartroute.feed_notes import feed_lines, old_visits_warning
+
+    for line in feed_lines(counts):
+        err.print(f"note: {line}")
+    warning = old_visits_warning(counts) if warn_old else None
+    if warning:
+        err.print(f"warning: {warning}")
 
 
 @app.command()
@@ -163,6 +187,7 @@ def sync(
     config: str = config_option(),
     as_of: str | None = typer.Option(None, "--as-of"),
     full: bool = typer.Option(False, "--full", help="Re-read unchanged files too."),
+    since: str | None = typer.Option(None, "--since", help=SINCE_HELP),
 ) -> None:
     """Run the sync flow through Prefect: scan, validate, store, classify, route, record."""
     from chartroute.fhirclient import FhirClientError
@@ -184,7 +209,10 @@ def sync(
                 raise BadInput(f"--source: {exc}") from None
         elif not Path(source).is_dir():
             raise BadInput(f"--source: folder not found: {source}")
-        result = _run_sync(source, config, parse_as_of(as_of), full, cfg.practice.name)
+        cut_off = parse_day("--since", since)
+        result = _run_sync(
+            source, config, parse_as_of(as_of), full, cfg.practice.name, since=cut_off
+        )
     _print_sync_result(result)
 
 
@@ -208,6 +236,7 @@ def _print_sync_result(result: dict[str, Any]) -> None:
         f"quarantined {ingest['quarantined']}; {classified['charts']} charts classified, "
         f"{classified['opened']} items opened, {classified['closed']} closed"
     )
+    _print_feed_notes(classified, warn_old=_first_old_visits_warning(classified))
     if classified.get("mode") == "shadow":
         messages = (result.get("deliver") or {}).get("shadow", 0)
         err.print(SHADOW_NOTE.format(messages=messages))
@@ -215,6 +244,21 @@ def _print_sync_result(result: dict[str, Any]) -> None:
 
     with make_engine().connect() as conn:
         summary_tables(out, backlog_summary(conn))
+
+
+def _first_old_visits_warning(classified: dict[str, Any]) -> bool:
+    """True the first time a sync into this store finds charts over a year old with no
+    cut-off: the warning names the setting once, not on every run."""
+    from chartroute.feed_notes import OLD_VISITS_WARNED
+    from chartroute.store import runs
+
+    if not classified.get("older_than_a_year"):
+        return False
+    with make_engine().begin() as conn:
+        if runs.get_setting(conn, OLD_VISITS_WARNED):
+            return False
+        runs.put_setting(conn, OLD_VISITS_WARNED, "yes")
+    return True
 
 
 @app.command()

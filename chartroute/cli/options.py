@@ -34,6 +34,13 @@ def not_empty(ctx: typer.Context, param: typer.CallbackParam, value: str | None)
     return value
 
 
+#: The help of ``--since`` on classify, sync and backfill.
+SINCE_HELP = (
+    "Go-live cut-off (YYYY-MM-DD): visits that started before it are not charts; "
+    "overrides the practice file's charts.since for this run."
+)
+
+
 def config_option(help: str = "Practice YAML.") -> Any:
     """The ``--config`` option: the practice file, never empty."""
     return typer.Option(DEFAULT_CONFIG, "--config", help=help, callback=not_empty)

@@ -7,10 +7,10 @@ editors use (``chartroute config schema``) is generated from these models.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from chartroute.calendar import ClinicCalendar
 from chartroute.config.backfill import BackfillSettings
@@ -65,6 +65,25 @@ class ChartRules(StrictModel):
         description="Encounter.class codes (v3 ActCode) that make a chart: "
         "ambulatory, virtual, home health.",
     )
+    since: date | None = Field(
+        default=None,
+        description="Go-live cut-off (ISO date): visits that started before it, at midnight "
+        "in the practice's timezone, are not charts (a first export carries years of "
+        "history nobody wants on a worklist). `--since` on classify, sync and backfill "
+        "overrides it for one run.",
+    )
+    _timezone: str = PrivateAttr(default="UTC")
+
+    def since_at(self) -> datetime | None:
+        """The cut-off as an instant: midnight of ``since`` where the practice is."""
+        if self.since is None:
+            return None
+        return datetime.combine(self.since, time(), ZoneInfo(self._timezone)).astimezone(UTC)
+
+    def with_timezone(self, timezone: str) -> ChartRules:
+        """These rules, reading ``since`` in ``timezone`` (the practice's)."""
+        self._timezone = timezone
+        return self
 
 
 class DateRange(StrictModel):
@@ -248,6 +267,18 @@ class PracticeConfig(StrictModel):
         default_factory=ReviewSettings,
         description="When a category's reviewed accuracy is enough to go live (docs/go-live.md).",
     )
+
+    def with_since(self, since: date | None) -> PracticeConfig:
+        """This config with the go-live cut-off ``since`` (``--since``); unchanged for None."""
+        if since is None:
+            return self
+        charts = self.charts.model_copy(update={"since": since})
+        return self.model_copy(update={"charts": charts.with_timezone(self.practice.timezone)})
+
+    @model_validator(mode="after")
+    def _cut_off_in_practice_time(self) -> PracticeConfig:
+        self.charts.with_timezone(self.practice.timezone)
+        return self
 
     @model_validator(mode="after")
     def _roster_is_consistent(self) -> PracticeConfig:

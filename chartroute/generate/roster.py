@@ -132,12 +132,18 @@ def _plan_absences(people: list[Person], profile: GeneratorProfile) -> None:
 
 
 def practice_config(template: dict[str, Any], profile: GeneratorProfile) -> dict[str, Any]:
-    """The template with the generated roster, the profile's timezone, and ``mode: live``."""
+    """The template with the generated roster, the profile's timezone, ``mode: live`` and the
+    go-live cut-off ``charts.since`` at the first clinic day."""
     config = dict(template)
     practice = dict(config.get("practice") or {})
     practice["timezone"] = profile.timezone
     config["practice"] = practice
     config["mode"] = "live"
+    # go-live at the first clinic day: history the export carries stays off the worklist
+    config["charts"] = {
+        **(config.get("charts") or {}),
+        "since": profile.clinic_days()[0].isoformat(),
+    }
     config["roster"] = build_roster(profile)
     return config
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -302,7 +302,11 @@ def mark_dirty(conn: Connection, keys: Iterable[str]) -> None:
     insert_ignore(conn, dirty_key, [{"key": k} for k in keys])
 
 
-def load_charts(conn: Connection, encounters: list[str]) -> dict[str, ChartFacts]:
+def load_charts(
+    conn: Connection,
+    encounters: list[str],
+    on_resolver: Callable[[Resolver], None] | None = None,
+) -> dict[str, ChartFacts]:
     """The facts of a batch of charts, a few indexed queries per batch, not per chart;
     references by identifier or role resolved against the whole store."""
     wanted = set(encounters)
@@ -322,4 +326,6 @@ def load_charts(conn: Connection, encounters: list[str]) -> dict[str, ChartFacts
             keys.update(second.get(parent, ()))
         related = (loaded[k] for k in sorted(keys) if k in loaded)
         charts[enc_key] = build_chart(enc, related, resolver)
+    if on_resolver is not None:  # the caller counts what resolved by identifier, and what not
+        on_resolver(resolver)
     return charts

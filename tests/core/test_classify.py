@@ -92,9 +92,7 @@ def test_signed_or_statusless_note_signs_the_chart(
     assert only([b.encounter(), b.note("n1", doc_status=doc_status)], config, as_of) == []
 
 
-def test_final_note_entered_in_error_does_not_sign(
-    config: PracticeConfig, as_of: datetime
-) -> None:
+def test_final_note_entered_in_error_does_not_sign(config: PracticeConfig, as_of: datetime) -> None:
     assert only([b.encounter(), b.note("n1", status="entered-in-error")], config, as_of) == [
         ("unsigned-note", "note")
     ]
