@@ -135,12 +135,26 @@ def generate(
     as_of: str | None = typer.Option(
         None, "--as-of", help="Emit the EHR as it stood at this date/time."
     ),
+    flavour: str = typer.Option(
+        "synthetic",
+        "--flavour",
+        help="synthetic, or real-world: the shapes of a US Core export such as Synthea's "
+        "(conditional NPI references, PractitionerRole, superseded notes, old history).",
+    ),
 ) -> None:
     """Write a synthetic practice (FHIR R4 NDJSON, Bulk Data layout, plus its practice.yaml)."""
     from chartroute.generate import GeneratorProfile, generate_practice
+    from chartroute.generate.real_world import FLAVOURS
 
     with exit_codes():
-        kwargs: dict[str, Any] = {"providers": providers, "days": days, "seed": seed}
+        if flavour not in FLAVOURS:
+            raise BadInput(f"--flavour: {flavour!r} is not one of {', '.join(FLAVOURS)}")
+        kwargs: dict[str, Any] = {
+            "providers": providers,
+            "days": days,
+            "seed": seed,
+            "flavour": flavour,
+        }
         if start:
             kwargs["start"] = parse_day("--start", start)
         if as_of:

@@ -18,6 +18,7 @@ import yaml
 
 from .people import person_name, practitioner_id
 from .profile import GeneratorProfile
+from .real_world import npi_for
 from .seeding import stream_rng
 from .template_fallback import PRACTICE_TEMPLATE_YAML
 
@@ -75,7 +76,10 @@ def build_roster(profile: GeneratorProfile) -> list[Person]:
         name_index = len(people)
         person: Person = {"id": person_id, "name": title + person_name(name_index).text}
         person["roles"] = list(roles)  # a shared list would be dumped as a YAML alias
-        if practitioner:
+        if practitioner and profile.flavour == "real-world":
+            # practices know clinicians by NPI, not by the EHR's resource ids
+            person["npi"] = npi_for(int(practitioner.rsplit("-", 1)[1]) - 1)
+        elif practitioner:
             person["practitioner"] = practitioner
         if pod:
             person["pod"] = pod
