@@ -122,6 +122,10 @@ class FactIndex:
     def __len__(self) -> int:
         return len(self._facts)
 
+    def facts(self) -> list[Fact]:
+        """Every fact held (the newest of each key), contained ones included."""
+        return list(self._facts.values())
+
     def charts(self) -> Iterator[ChartFacts]:
         """Every encounter with its related facts, in encounter key order.
 

@@ -9,11 +9,12 @@ changed after the as-of time. ``classify`` and ``sync`` count the same figures (
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from chartroute.classify import ChartVerdict
+from chartroute.fhir.facts import Fact
 from chartroute.fhir.resolve import Resolver
 
 #: Visits older than this, with no cut-off set, earn the warning naming ``charts.since``.
@@ -33,6 +34,11 @@ def note_verdict(counts: Any, verdict: ChartVerdict, as_of: datetime, since_set:
         and verdict.visit_at < as_of - OLD_VISIT
     ):
         counts.older_than_a_year += 1
+
+
+def changed_after(facts: Sequence[Fact], as_of: datetime) -> bool:
+    """True for a record the source last changed after ``as_of``: its state then is unknown."""
+    return any(f.updated_at is not None and f.updated_at > as_of for f in facts)
 
 
 def note_resolver(counts: Any, resolver: Resolver) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from chartroute.charts import FactIndex
 from chartroute.classify import classify_chart
 from chartroute.config.models import PracticeConfig
-from chartroute.feed_notes import note_resolver, note_verdict
+from chartroute.feed_notes import changed_after, note_resolver, note_verdict
 from chartroute.route import Router, WorkItem
 from chartroute.sources.base import Source
 from chartroute.sources.decode import Decoded, Rejected, decode_record
@@ -97,6 +97,9 @@ def preview(
     validator = validator or FeedValidator(config.validation, as_of)
     index, out.records_read, out.checks = read_index(source, out.rejected, validator)
     out.bad_share = BadShare(out.records_read, len(out.rejected), config.validation.max_bad_share)
+    out.changed_after_as_of = sum(
+        changed_after([f], as_of) for f in index.facts() if "#" not in f.key
+    )
     if out.stopped:
         return out
     router = Router(config, as_of)

@@ -25,7 +25,7 @@ from chartroute.config.models import PracticeConfig
 from chartroute.config.secrets import BlockLoader
 from chartroute.config.validation import Validation
 from chartroute.counts import Counts
-from chartroute.feed_notes import note_resolver, note_verdict
+from chartroute.feed_notes import changed_after, note_resolver, note_verdict
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
 from chartroute.fhirclient.connect import connect
@@ -84,6 +84,7 @@ class IngestCounts(Counts):
     facts_unchanged: int = 0
     facts_stale: int = 0
     deleted: int = 0
+    changed_after_as_of: int = 0  # records last changed after a past as-of (feed_notes.py)
     reasons: dict[str, int] = field(default_factory=dict)
     #: Per expectation ("table / reason"): rows checked and failed by the validate step.
     checks: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -184,6 +185,9 @@ def _validate_and_store(
         screened = validator.screen(batch, lambda i: raw_bytes(records[i]))
         items = screened.items
         counts.checks = screened.checks
+        counts.changed_after_as_of = sum(
+            isinstance(i, Decoded) and changed_after(i.facts, validator.as_of) for i in items
+        )
     for start in range(0, len(items), batch_size):
         counts.add(store_batch(engine, items[start : start + batch_size]))
     return counts

@@ -250,7 +250,8 @@ def _print_sync_result(result: dict[str, Any]) -> None:
         f"quarantined {ingest['quarantined']}; {classified['charts']} charts classified, "
         f"{classified['opened']} items opened, {classified['closed']} closed"
     )
-    _print_feed_notes(classified, warn_old=_first_old_visits_warning(classified))
+    notes = {**classified, "changed_after_as_of": ingest.get("changed_after_as_of", 0)}
+    _print_feed_notes(notes, warn_old=_first_old_visits_warning(classified))
     if classified.get("mode") == "shadow":
         messages = (result.get("deliver") or {}).get("shadow", 0)
         err.print(SHADOW_NOTE.format(messages=messages))
