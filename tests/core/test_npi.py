@@ -13,12 +13,14 @@ from chartroute.config.models import npi_is_valid
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = (ROOT / "config" / "practice.yaml").read_text()
-PRAC = "    practitioner: Practitioner/prac-001\n"
+PRAC = "    practitioner: Practitioner/prac-001"
 
 
 def with_npi(npi: str, text: str = GOOD) -> str:
-    assert PRAC in text
-    return text.replace(PRAC, f'{PRAC}    npi: "{npi}"\n', 1)
+    """The example practice with ``npi`` given to its first clinician."""
+    lines = text.splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith(PRAC))
+    return "".join([*lines[: at + 1], f'    npi: "{npi}"\n', *lines[at + 1 :]])
 
 
 @pytest.mark.parametrize("npi", ["1234567893", "9999974493", "1245319599"])
@@ -49,7 +51,7 @@ def test_a_wrong_check_digit_names_the_line_and_field() -> None:
     with pytest.raises(ConfigError) as info:
         load_config_text(bad, "practice.yaml")
     (msg,) = [str(p) for p in info.value.problems]
-    line = next(i for i, text in enumerate(bad.splitlines(), 1) if "npi:" in text)
+    line = next(i for i, text in enumerate(bad.splitlines(), 1) if text.startswith("    npi:"))
     assert msg.startswith(f"practice.yaml:{line}: roster.0.npi:")
     assert "check digit" in msg
 
