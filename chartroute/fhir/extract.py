@@ -83,6 +83,8 @@ def _encounter(r: FieldReader) -> EncounterFact:
         has_reason=bool(r.array("reasonCode")) or bool(r.array("reasonReference")),
         has_diagnosis=bool(r.array("diagnosis")),
         participants=tuple(participants),
+        # the clinicians, so a Practitioner or role that arrives later re-queues this chart
+        links=tuple(dict.fromkeys(individual for _types, individual in participants)),
         patient=r.ref("subject", r.resource.get("subject"), "Patient"),
         identifier=identifier,
     )
@@ -286,6 +288,7 @@ def _practitioner_role(r: FieldReader) -> ClinicianFact:
         version=version,
         updated_at=updated,
         practitioner=practitioner,
+        links=(practitioner,) if practitioner else (),
     )
 
 

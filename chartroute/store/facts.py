@@ -128,6 +128,7 @@ def upsert_facts(conn: Connection, facts: Iterable[Fact], now: datetime) -> Upse
         if isinstance(f, EncounterFact):
             dirty.add(f.key)
     encounters = _encounters_of(conn, dirty)
+    encounters |= _charts_of_clinicians(conn, [f for f in changed if isinstance(f, ClinicianFact)])
     bulk_upsert(
         conn, dirty_key, ("key",), [(k,) for k in sorted(encounters)], ["key"], update=False
     )
@@ -198,6 +199,24 @@ def _encounters_of(conn: Connection, keys: set[str]) -> set[str]:
         found |= set(_identified(conn, {k for k in found if is_identifier_key(k)}))
         encounters.update(k for k in found if _is_encounter(k))
         pending = sorted(k for k in found if not _is_encounter(k) and not is_identifier_key(k))
+    return encounters
+
+
+def _charts_of_clinicians(conn: Connection, clinicians: list[ClinicianFact]) -> set[str]:
+    """Encounters whose participant is one of these clinicians, by key, identifier or through
+    a role: a Practitioner or role arriving after its charts changes whom they route to."""
+    targets = {f.key for f in clinicians} | {i for f in clinicians for i in f.identifiers}
+    encounters: set[str] = set()
+    for _hop in range(2):  # encounter → role → practitioner
+        if not targets:
+            break
+        found: set[str] = set()
+        for part in chunks(sorted(targets)):
+            stmt = select(fact_link.c.fact_key).where(fact_link.c.target_key.in_(part))
+            found.update(r.fact_key for r in conn.execute(stmt))
+        encounters.update(k for k in found if _is_encounter(k))
+        roles = {k for k in found if key_type(k) == "PractitionerRole"}
+        targets = roles | {i for idents in _identifiers_of(conn, roles).values() for i in idents}
     return encounters
 
 

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 REFERENCES_TABLE = "references"
+#: Clinicians are read to resolve references to them, not as parts of a chart: an export
+#: without Practitioner resources is ordinary, not a feed with orphans.
+_NOT_CHECKED = frozenset({"Practitioner", "PractitionerRole"})
 REFERENCE_COLUMNS = ("fact_key", "target_key", "target_type", "target_found")
 _KINDS = (
     ("row", "int"),
@@ -45,7 +48,7 @@ def references_frame(links: Iterable[tuple[str, str, bool]]) -> pd.DataFrame:
     rows: list[tuple[object, ...]] = []
     for fact_key, target_key, found in links:
         target_type = key_type(target_key)
-        if target_type in RULE_RESOURCE_TYPES:
+        if target_type in RULE_RESOURCE_TYPES and target_type not in _NOT_CHECKED:
             rows.append((len(rows), fact_key, target_key, target_type, bool(found)))
     return make_frame(("row", *REFERENCE_COLUMNS), _KINDS, rows)
 

@@ -22,6 +22,7 @@ from chartroute.fhir.references import parse_reference
 from chartroute.route import Router
 from chartroute.store.schema import work_item
 from tests import builders as b
+from tests.conftest import _truncate
 from tests.core.rules import verdicts
 from tests.core.test_sync_store import run_sync
 
@@ -238,3 +239,31 @@ def test_conditional_and_identifier_parse_to_one_key() -> None:
     assert parse_reference(f"Practitioner?identifier={NPI}|{NPI_001}") == want
     assert parse_reference(f"Practitioner?identifier={NPI}%7C{NPI_001}") == want
     assert parse_reference(f"{BASE}Practitioner?identifier={NPI}|{NPI_001}") == want
+
+
+def test_a_practitioner_arriving_in_a_later_sync_reroutes_its_charts(
+    engine: Engine, tmp_path: Path, config: PracticeConfig, as_of: datetime
+) -> None:
+    """The roster knows prac-001 by resource id; the chart names them by NPI or role."""
+    for clinician in ("conditional", "role-conditional"):
+        resources = world({**LITERAL, "clinician": clinician})
+        later = [r for r in resources if r["resourceType"].startswith("Practitioner")]
+        first = [r for r in resources if r not in later]
+        folder = tmp_path / clinician
+        folder.mkdir()
+        b.write_ndjson(folder, first)
+        run_sync(engine, folder, config, as_of)
+        assert _note_holder(engine, "Encounter/e1") is None
+        b.write_ndjson(folder, resources)
+        run_sync(engine, folder, config, as_of)
+        assert _note_holder(engine, "Encounter/e1") == _clinician(config)
+        _truncate(engine)
+
+
+def _note_holder(engine: Engine, encounter: str) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(work_item.c.assignee).where(
+                work_item.c.encounter == encounter, work_item.c.category == "unsigned-note"
+            )
+        ).scalar_one()
