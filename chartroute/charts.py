@@ -122,6 +122,13 @@ class FactIndex:
     def __len__(self) -> int:
         return len(self._facts)
 
+    def replace(self, key: str, facts: Iterable[Fact]) -> None:
+        """Put ``facts`` in place of the resource ``key`` and everything it contains."""
+        for held in [k for k in self._facts if k == key or k.startswith(f"{key}#")]:
+            del self._facts[held]
+        for fact in facts:
+            self._facts[fact.key] = fact
+
     def facts(self) -> list[Fact]:
         """Every fact held (the newest of each key), contained ones included."""
         return list(self._facts.values())

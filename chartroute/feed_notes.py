@@ -62,6 +62,11 @@ def feed_lines(counts: Mapping[str, Any]) -> list[str]:
             f"{sum(unresolved.values())} references by identifier matched nothing in the "
             f"source ({by_type}); kept as the identifier, so a roster npi: still matches"
         )
+    if counts.get("read_from_store"):
+        lines.append(
+            f"{counts['read_from_store']} records changed after the as-of time were read as "
+            "the store held them then"
+        )
     if counts.get("changed_after_as_of"):
         lines.append(
             f"{counts['changed_after_as_of']} records changed after the as-of time; their "

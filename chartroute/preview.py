@@ -9,7 +9,7 @@ preview stops short of classifying, as the sync would.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +18,7 @@ from chartroute.charts import FactIndex
 from chartroute.classify import classify_chart
 from chartroute.config.models import PracticeConfig
 from chartroute.feed_notes import changed_after, note_resolver, note_verdict
+from chartroute.fhir.facts import Fact
 from chartroute.route import Router, WorkItem
 from chartroute.sources.base import Source
 from chartroute.sources.decode import Decoded, Rejected, decode_record
@@ -40,6 +41,7 @@ class Preview:
     resolved_by_identifier: int = 0
     unresolved_references: dict[str, int] = field(default_factory=dict)
     changed_after_as_of: int = 0
+    read_from_store: int = 0  # records changed after the as-of time, read as the store held them
 
     def notes(self) -> dict[str, Any]:
         """The feed notes as the mapping ``feed_lines`` reads."""
@@ -49,6 +51,7 @@ class Preview:
             "resolved_by_identifier",
             "unresolved_references",
             "changed_after_as_of",
+            "read_from_store",
         )
         return {name: getattr(self, name) for name in names}
 
@@ -86,20 +89,32 @@ def read_index(
     return index, len(items), checks
 
 
+#: Given record keys and the as-of time, the store's facts of those it holds as they stood then.
+StoredAt = Callable[[list[str], datetime], dict[str, list[Fact]]]
+
+
 def preview(
     source: Source,
     config: PracticeConfig,
     as_of: datetime,
     validator: FeedValidator | None = None,
+    stored_at: StoredAt | None = None,
 ) -> Preview:
-    """Classify and route every chart of ``source`` as of ``as_of``."""
+    """Classify and route every chart of ``source`` as of ``as_of``.
+
+    A record the source changed after ``as_of`` is read as ``stored_at`` (the practice's
+    store) held it then, where it did; otherwise in its current version, and counted.
+    """
     out = Preview()
     validator = validator or FeedValidator(config.validation, as_of)
     index, out.records_read, out.checks = read_index(source, out.rejected, validator)
     out.bad_share = BadShare(out.records_read, len(out.rejected), config.validation.max_bad_share)
-    out.changed_after_as_of = sum(
-        changed_after([f], as_of) for f in index.facts() if "#" not in f.key
-    )
+    changed = [f.key for f in index.facts() if "#" not in f.key and changed_after([f], as_of)]
+    if changed and stored_at is not None:
+        for key, facts in stored_at(changed, as_of).items():
+            index.replace(key, facts)
+            out.read_from_store += 1
+    out.changed_after_as_of = len(changed) - out.read_from_store
     if out.stopped:
         return out
     router = Router(config, as_of)

@@ -104,7 +104,7 @@ def classify(
         cfg = load_config(config).with_since(parse_day("--since", since))
         when = parse_as_of(as_of)
         with reading_progress(_open_source(source, cfg)) as feed:
-            result = preview(feed, cfg, when)
+            result = preview(feed, cfg, when, stored_at=_store_as_of())
         report_bad_records(result)
         _print_feed_notes(result.notes())
     records = list(jsonl_records(result))
@@ -177,6 +177,28 @@ def _run_sync(
 
     with tagged(practice):
         return sync_flow(source=source, config=config, as_of=as_of, full=full, since=since)
+
+
+def _store_as_of() -> Any:
+    """Read access to the practice's store, when there is one: a record the source changed
+    after a past as-of is then read as the store held it (classify still writes nothing)."""
+    import os
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from chartroute.store.facts import facts_as_of
+
+    if not os.environ.get("CHARTROUTE_DATABASE_URL") and not (home() / "chartroute.db").is_file():
+        return None
+
+    def stored_at(keys: list[str], as_of: datetime) -> dict[str, Any]:
+        try:
+            with make_engine(migrate=False).connect() as conn:
+                return facts_as_of(conn, keys, as_of)
+        except SQLAlchemyError:  # no store schema here yet: nothing is known from it
+            return {}
+
+    return stored_at
 
 
 def _print_feed_notes(counts: dict[str, Any], warn_old: bool = True) -> None:

@@ -302,6 +302,22 @@ def resolver_for(conn: Connection, facts: list[Fact]) -> Resolver:
     return Resolver(index, roles, idents)
 
 
+def facts_as_of(conn: Connection, keys: Iterable[str], as_of: datetime) -> dict[str, list[Fact]]:
+    """The stored facts (with their contained ones) of those ``keys`` whose stored version was
+    last changed at or before ``as_of``: the store's copy of a record as it stood then."""
+    out: dict[str, list[Fact]] = {}
+    for part in chunks(sorted(set(keys))):
+        stmt = select(fact.c.key, fact.c.body, fact.c.updated_at).where(
+            fact.c.key.in_(part), fact.c.updated_at.is_not(None), fact.c.updated_at <= as_of
+        )
+        for r in conn.execute(stmt):
+            out[r.key] = [fact_from_json(r.body)]
+    for key, found in out.items():
+        inner = conn.execute(select(fact.c.body).where(fact.c.key.like(f"{key}#%")))
+        found.extend(fact_from_json(r.body) for r in inner)
+    return out
+
+
 def take_dirty(conn: Connection, limit: int) -> tuple[list[str], list[str]]:
     """Up to ``limit`` queued keys, and the encounters whose charts they touch."""
     keys = [
