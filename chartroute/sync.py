@@ -25,7 +25,12 @@ from chartroute.config.models import PracticeConfig
 from chartroute.config.secrets import BlockLoader
 from chartroute.config.validation import Validation
 from chartroute.counts import Counts
-from chartroute.feed_notes import changed_after, note_resolver, note_verdict
+from chartroute.feed_notes import (
+    OLD_VISITS_WARNED,
+    changed_after,
+    note_resolver,
+    note_verdict,
+)
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
 from chartroute.fhirclient.connect import connect
@@ -108,6 +113,7 @@ class ClassifyCounts(Counts):
     older_than_a_year: int = 0  # charts of visits over a year old, with no cut-off set
     resolved_by_identifier: int = 0
     unresolved_references: dict[str, int] = field(default_factory=dict)  # by resource type
+    warn_old_visits: int = 0  # 1: this run is the first to find old charts with no cut-off
 
 
 def config_fingerprint(config: PracticeConfig) -> str:
@@ -382,6 +388,10 @@ def classify_pending(
         counts.add(done)
         if progress is not None:
             progress(len(encounters))
+    if counts.older_than_a_year:
+        with engine.begin() as conn:  # the warning naming charts.since is given once per store
+            counts.warn_old_visits = int(runs.get_setting(conn, OLD_VISITS_WARNED) is None)
+            runs.put_setting(conn, OLD_VISITS_WARNED, "yes")
     return counts
 
 

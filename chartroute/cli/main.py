@@ -273,7 +273,7 @@ def _print_sync_result(result: dict[str, Any]) -> None:
         f"{classified['opened']} items opened, {classified['closed']} closed"
     )
     notes = {**classified, "changed_after_as_of": ingest.get("changed_after_as_of", 0)}
-    _print_feed_notes(notes, warn_old=_first_old_visits_warning(classified))
+    _print_feed_notes(notes, warn_old=bool(classified.get("warn_old_visits")))
     if classified.get("mode") == "shadow":
         messages = (result.get("deliver") or {}).get("shadow", 0)
         err.print(SHADOW_NOTE.format(messages=messages))
@@ -281,21 +281,6 @@ def _print_sync_result(result: dict[str, Any]) -> None:
 
     with make_engine().connect() as conn:
         summary_tables(out, backlog_summary(conn))
-
-
-def _first_old_visits_warning(classified: dict[str, Any]) -> bool:
-    """True the first time a sync into this store finds charts over a year old with no
-    cut-off: the warning names the setting once, not on every run."""
-    from chartroute.feed_notes import OLD_VISITS_WARNED
-    from chartroute.store import runs
-
-    if not classified.get("older_than_a_year"):
-        return False
-    with make_engine().begin() as conn:
-        if runs.get_setting(conn, OLD_VISITS_WARNED):
-            return False
-        runs.put_setting(conn, OLD_VISITS_WARNED, "yes")
-    return True
 
 
 @app.command()

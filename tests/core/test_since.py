@@ -76,12 +76,15 @@ def test_sync_counts_the_cut_off_and_old_charts(
 ) -> None:
     b.write_ndjson(tmp_path, history())
     counts = run_sync(engine, tmp_path, config, as_of)
-    assert counts.older_than_a_year == 2
+    assert counts.older_than_a_year == 2 and counts.warn_old_visits == 1
     assert old_visits_warning({"older_than_a_year": 2}) is not None
+    b.write_ndjson(tmp_path, [*history(), b.encounter("old3", start=OLD, end=None)])
+    later = run_sync(engine, tmp_path, config, as_of)
+    assert later.older_than_a_year == 1 and later.warn_old_visits == 0  # warned once per store
     (tmp_path / "Encounter.ndjson").touch()
     again = run_sync(engine, tmp_path, config.with_since(date(2026, 1, 1)), as_of)
-    assert again.before_cutoff == 2 and again.older_than_a_year == 0
-    assert feed_lines({"before_cutoff": 2}) == ["2 visits before the cut-off (charts.since)"]
+    assert again.before_cutoff == 3 and again.older_than_a_year == 0
+    assert feed_lines({"before_cutoff": 3}) == ["3 visits before the cut-off (charts.since)"]
 
 
 def test_the_generated_practice_sets_the_cut_off(tmp_path: Path) -> None:
