@@ -152,12 +152,12 @@ def _relative(path: str, *, absolute: bool) -> str:
     head, _, query = path.partition("?")
     parts = head.split("/")
     if absolute:  # the base's own path segments come first: keep the resource's tail only
-        if len(parts) >= 4 and parts[-2] == "_history":
+        if query and _TYPE.fullmatch(parts[-1]):
+            parts = parts[-1:]  # a conditional reference: Type?identifier=…
+        elif len(parts) >= 4 and parts[-2] == "_history":
             parts = parts[-4:]
-        elif not query and len(parts) >= 2:
+        elif len(parts) >= 2:
             parts = parts[-2:]
-        elif query and parts:
-            parts = parts[-1:]
     if query and len(parts) == 1:
         return _conditional(parts[0], query)
     if len(parts) == 4 and parts[2] == "_history" and _ID.fullmatch(parts[3]):

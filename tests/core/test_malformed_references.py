@@ -69,6 +69,18 @@ def test_another_servers_absolute_reference_is_not_ours() -> None:
     assert isinstance(folder[0], NoteFact) and folder[0].encounters == ("Encounter/e1",)
 
 
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "https://ehr.example.org/fhir/Encounter/e1?x=1",
+        "https://ehr.example.org/fhir/Encounter/e1/_history/2",
+        "Encounter/e1?x=1",
+    ],
+)
+def test_a_query_on_a_literal_reference_is_ignored(ref: str) -> None:
+    assert read_reference(ref) == "Encounter/e1"
+
+
 @given(st.text(max_size=80))
 def test_any_text_is_a_key_none_or_malformed(text: str) -> None:
     try:
