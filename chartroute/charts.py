@@ -25,6 +25,7 @@ from chartroute.fhir.facts import (
     OrderFact,
     ReportFact,
 )
+from chartroute.fhir.resolve import Resolver
 
 
 @dataclass
@@ -40,6 +41,8 @@ class ChartFacts:
     fhir_tasks: list[FhirTaskFact] = field(default_factory=list)
     conditions: list[ConditionFact] = field(default_factory=list)
     forms: list[FormFact] = field(default_factory=list)
+    #: resolved clinician key → every key (role, practitioner, NPI) the clinician is known by
+    clinician_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def add(self, fact: Fact) -> None:
         """File a related fact under its kind (the encounter itself is ignored)."""
@@ -75,9 +78,20 @@ class ChartFacts:
         return self
 
 
-def build_chart(encounter: EncounterFact, related: Iterable[Fact]) -> ChartFacts:
-    """A chart from its encounter and a (possibly over-inclusive) set of related facts."""
+def build_chart(
+    encounter: EncounterFact, related: Iterable[Fact], resolver: Resolver | None = None
+) -> ChartFacts:
+    """A chart from its encounter and a (possibly over-inclusive) set of related facts.
+
+    With a ``resolver``, references by identifier or role in every fact are resolved first,
+    so the rules compare one spelling of each key.
+    """
+    if resolver is not None:
+        encounter = resolver.fact(encounter)  # type: ignore[assignment]
+        related = [resolver.fact(f) for f in related]
     chart = ChartFacts(encounter)
+    if resolver is not None:
+        chart.clinician_keys = resolver.clinicians.get(encounter.key, {})
     seen: set[str] = set()
     for fact in related:
         if fact.key in seen or fact.key == encounter.key:
@@ -96,6 +110,8 @@ class FactIndex:
 
     def __init__(self) -> None:
         self._facts: dict[str, Fact] = {}
+        #: the resolver of the last ``charts()`` pass, for its counts
+        self.resolver = Resolver({})
 
     def add(self, fact: Fact) -> None:
         current = self._facts.get(fact.key)
@@ -106,21 +122,40 @@ class FactIndex:
     def __len__(self) -> int:
         return len(self._facts)
 
+    def replace(self, key: str, facts: Iterable[Fact]) -> None:
+        """Put ``facts`` in place of the resource ``key`` and everything it contains."""
+        for held in [k for k in self._facts if k == key or k.startswith(f"{key}#")]:
+            del self._facts[held]
+        for fact in facts:
+            self._facts[fact.key] = fact
+
+    def facts(self) -> list[Fact]:
+        """Every fact held (the newest of each key), contained ones included."""
+        return list(self._facts.values())
+
     def charts(self) -> Iterator[ChartFacts]:
-        """Every encounter with its related facts, in encounter key order."""
+        """Every encounter with its related facts, in encounter key order.
+
+        References by identifier and role are resolved against every fact held first, so a
+        note naming its encounter by identifier lands in that encounter's chart.
+        """
+        self.resolver = resolver = Resolver.of_facts(self._facts.values())
+        resolved = [resolver.fact(f) for f in self._facts.values()]
         by_target: dict[str, list[Fact]] = defaultdict(list)
-        for fact in self._facts.values():
+        for fact in resolved:
             for target in fact.links:
                 by_target[target].append(fact)
         encounters = sorted(
-            (f for f in self._facts.values() if isinstance(f, EncounterFact)), key=lambda f: f.key
+            (f for f in resolved if isinstance(f, EncounterFact)), key=lambda f: f.key
         )
         for encounter in encounters:
             direct = by_target.get(encounter.key, [])
             related = list(direct)
             for fact in direct:
                 related.extend(by_target.get(fact.key, []))
-            yield build_chart(encounter, related)
+            chart = build_chart(encounter, related)
+            chart.clinician_keys = resolver.clinicians.get(encounter.key, {})
+            yield chart
 
 
 def _newer(current: Fact, incoming: Fact) -> bool:

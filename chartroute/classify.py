@@ -42,6 +42,8 @@ ENTERED_IN_ERROR = "entered-in-error"
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 #: Why an encounter whose period starts after the as-of time is not a chart yet.
 FUTURE_VISIT = "period starts after the as-of time"
+#: Why an encounter that started before the go-live cut-off (``charts.since``) is not a chart.
+BEFORE_CUTOFF = "period starts before the cut-off (charts.since)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +69,17 @@ class ChartVerdict:
     level_of_service: str | None
     claim_total: float | None
     insurer: str | None
+    #: every key the rendering clinician is known by (role, practitioner, NPI identifier)
+    clinician_keys: tuple[str, ...] = ()
 
     @property
     def is_open(self) -> bool:
         return self.is_chart and bool(self.blockers)
+
+    @property
+    def is_before_cutoff(self) -> bool:
+        """Not a chart only because the visit predates the practice's go-live cut-off."""
+        return self.not_chart_reason == BEFORE_CUTOFF
 
     @property
     def is_future(self) -> bool:
@@ -107,6 +116,7 @@ def classify_chart(
         level_of_service=level,
         claim_total=claim_total,
         insurer=insurer,
+        clinician_keys=chart.clinician_keys.get(clinician, ()) if clinician else (),
     )
 
 
@@ -120,6 +130,9 @@ def not_a_chart_reason(enc: EncounterFact, charts: ChartRules, as_of: datetime) 
         return "period.start is missing"
     if enc.start_at > as_of:
         return FUTURE_VISIT
+    cut_off = charts.since_at()
+    if cut_off is not None and enc.start_at < cut_off:
+        return BEFORE_CUTOFF
     return None
 
 
@@ -133,8 +146,12 @@ def rendering_clinician(enc: EncounterFact) -> str | None:
 
 
 def unsigned_note_blockers(chart: ChartFacts) -> list[Blocker]:
-    """No signed clinical note: no current DocumentReference with docStatus final/amended
-    (or no docStatus) and no final/amended Composition for the encounter.
+    """No signed clinical note: no DocumentReference with docStatus final/amended (or no
+    docStatus) and no final/amended Composition for the encounter.
+
+    ``DocumentReference.status`` is the status of the reference, not of the note: a
+    ``superseded`` reference was replaced by a newer one, but the note it points at was still
+    written. Only ``entered-in-error`` removes a note.
 
     A referral letter (LOINC 57133-1) is correspondence about the visit, not its clinical
     note: a signed letter does not sign the chart (it has its own rule below).
@@ -150,7 +167,7 @@ def unsigned_note_blockers(chart: ChartFacts) -> list[Blocker]:
             if note.status != ENTERED_IN_ERROR:
                 unsigned.append(note.key)
             continue
-        if note.status != "current":
+        if note.status == ENTERED_IN_ERROR:
             continue
         if note.doc_status is None or note.doc_status in SIGNED_DOC_STATUSES:
             return []

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from chartroute.config.loader import ConfigError, ConfigProblem, load_config_text, practice_path
@@ -26,20 +27,22 @@ CACHE_SIZE = 8
 
 @dataclass(frozen=True, slots=True)
 class PinnedConfig:
-    """A practice file and the SHA-256 of the bytes a run read from it."""
+    """A practice file and the SHA-256 of the bytes a run read from it; ``since`` is a run's
+    ``--since`` (ISO date), which overrides the file's ``charts.since`` for every task."""
 
     path: str
     sha256: str
+    since: str | None = None
 
 
 _parsed: dict[PinnedConfig, PracticeConfig] = {}
 _lock = threading.Lock()
 
 
-def pin_config(path: str | Path) -> tuple[PinnedConfig, PracticeConfig]:
+def pin_config(path: str | Path, since: date | None = None) -> tuple[PinnedConfig, PracticeConfig]:
     """Read and validate the file once; return its pin and the config (``ConfigError`` if bad)."""
     data = _read(str(path))
-    pin = PinnedConfig(str(path), _digest(data))
+    pin = PinnedConfig(str(path), _digest(data), since.isoformat() if since else None)
     return pin, _parse(pin, data)
 
 
@@ -84,6 +87,8 @@ def _parse(pin: PinnedConfig, data: bytes) -> PracticeConfig:
             [ConfigProblem(pin.path, None, "", f"not UTF-8 text: {exc.reason}")]
         ) from None
     config = load_config_text(text, pin.path)
+    if pin.since is not None:
+        config = config.with_since(date.fromisoformat(pin.since))
     with _lock:
         if pin not in _parsed and len(_parsed) >= CACHE_SIZE:
             _parsed.pop(next(iter(_parsed)))

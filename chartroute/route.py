@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 
 from chartroute.classify import ChartVerdict
 from chartroute.config.models import Person, PracticeConfig, Routing
+from chartroute.fhir.resolve import npi_key
 from chartroute.vocabulary import Category, Role, gap_key
 
 
@@ -81,6 +82,9 @@ class Router:
                 self.load[person_id] = count
         self.by_id = {p.id: p for p in config.roster}
         self.by_practitioner = {p.practitioner: p for p in config.roster if p.practitioner}
+        for p in config.roster:
+            if p.npi:
+                self.by_practitioner.setdefault(npi_key(p.npi), p)
 
     def route(
         self, verdict: ChartVerdict, current: Mapping[str, str | None] | None = None
@@ -118,8 +122,13 @@ class Router:
         return items
 
     def clinician_of(self, verdict: ChartVerdict) -> Person | None:
-        """The roster entry of the chart's rendering clinician, if they are on the roster."""
-        return self.by_practitioner.get(verdict.rendering_clinician or "")
+        """The roster entry of the chart's rendering clinician, if they are on the roster: by
+        the key the clinician resolved to, else by any key they are known by (role, NPI)."""
+        for key in (verdict.rendering_clinician or "", *verdict.clinician_keys):
+            person = self.by_practitioner.get(key)
+            if person is not None:
+                return person
+        return None
 
     def assign(self, role: Role, clinician: Person | None, current: str | None) -> str | None:
         """The person who should hold an item of ``role`` on ``clinician``'s chart."""

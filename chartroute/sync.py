@@ -25,6 +25,12 @@ from chartroute.config.models import PracticeConfig
 from chartroute.config.secrets import BlockLoader
 from chartroute.config.validation import Validation
 from chartroute.counts import Counts
+from chartroute.feed_notes import (
+    OLD_VISITS_WARNED,
+    changed_after,
+    note_resolver,
+    note_verdict,
+)
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
 from chartroute.fhirclient.connect import connect
@@ -47,7 +53,7 @@ from chartroute.vocabulary import Mode
 from chartroute.writeback import WritebackCounts, mirror_work_items
 
 #: Bump when fact extraction changes, so unchanged files are re-read once.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"  # 2: identifiers, conditional references, Practitioner(Role)
 INGEST_BATCH = 5000
 #: Records validated together: the expectation suites cost ~0.1 s per table per run whatever
 #: the size, so they run over up to this many records (never more than one partition).
@@ -83,6 +89,7 @@ class IngestCounts(Counts):
     facts_unchanged: int = 0
     facts_stale: int = 0
     deleted: int = 0
+    changed_after_as_of: int = 0  # records last changed after a past as-of (feed_notes.py)
     reasons: dict[str, int] = field(default_factory=dict)
     #: Per expectation ("table / reason"): rows checked and failed by the validate step.
     checks: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -102,6 +109,11 @@ class ClassifyCounts(Counts):
     unchanged: int = 0
     notifications: int = 0  # outbox rows enqueued with the transitions
     mode: str = ""  # shadow: the notifications are recorded and never sent; or live
+    before_cutoff: int = 0  # visits before charts.since (chartroute/feed_notes.py)
+    older_than_a_year: int = 0  # charts of visits over a year old, with no cut-off set
+    resolved_by_identifier: int = 0
+    unresolved_references: dict[str, int] = field(default_factory=dict)  # by resource type
+    warn_old_visits: int = 0  # 1: this run is the first to find old charts with no cut-off
 
 
 def config_fingerprint(config: PracticeConfig) -> str:
@@ -179,6 +191,9 @@ def _validate_and_store(
         screened = validator.screen(batch, lambda i: raw_bytes(records[i]))
         items = screened.items
         counts.checks = screened.checks
+        counts.changed_after_as_of = sum(
+            isinstance(i, Decoded) and changed_after(i.facts, validator.as_of) for i in items
+        )
     for start in range(0, len(items), batch_size):
         counts.add(store_batch(engine, items[start : start + batch_size]))
     return counts
@@ -333,7 +348,9 @@ def classify_pending(
             keys, encounters = fact_store.take_dirty(conn, batch_size)
             if not keys:
                 break
-            charts = fact_store.load_charts(conn, encounters)
+            charts = fact_store.load_charts(
+                conn, encounters, lambda resolver: note_resolver(counts, resolver)
+            )
             existing = item_store.items_for(conn, encounters)
             stored_charts = item_store.charts_for(conn, encounters)
             current = holders(existing.values())
@@ -345,6 +362,7 @@ def classify_pending(
                         results.append(ChartOutcome(deleted_chart_verdict(enc_key), None, None, ()))
                     continue
                 verdict = classify_chart(chart, config.charts, config.documentation, as_of)
+                note_verdict(counts, verdict, as_of, config.charts.since is not None)
                 items = router.route(verdict, current) if verdict.is_open else []
                 clinician = router.clinician_of(verdict)
                 results.append(
@@ -370,6 +388,10 @@ def classify_pending(
         counts.add(done)
         if progress is not None:
             progress(len(encounters))
+    if counts.older_than_a_year:
+        with engine.begin() as conn:  # the warning naming charts.since is given once per store
+            counts.warn_old_visits = int(runs.get_setting(conn, OLD_VISITS_WARNED) is None)
+            runs.put_setting(conn, OLD_VISITS_WARNED, "yes")
     return counts
 
 

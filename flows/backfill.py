@@ -91,6 +91,7 @@ def backfill_flow(
     load: bool = True,
     as_of: datetime | None = None,
     force: bool = False,
+    since: date | None = None,
 ) -> BackfillSummary:
     """Reconstruct the backlog of past days from historical charts, partition by partition.
 
@@ -106,9 +107,10 @@ def backfill_flow(
         load: Load the source into the store first; off, backfill what the store holds.
         as_of: When the export was taken (default: now).
         force: Redo every partition, even those a previous run completed over the same store.
+        since: Go-live cut-off for this run, overriding the file's charts.since.
     """
     check_day_range(start, end)
-    pin, practice = pin_config(config)  # read once: every task checks it is unchanged
+    pin, practice = pin_config(config, since)  # read once: every task checks it is unchanged
     taken = as_of or datetime.now(UTC)
     if taken.tzinfo is None:
         taken = taken.replace(tzinfo=UTC)
@@ -132,6 +134,7 @@ def run_backfill(
     runner: str | None = None,
     workers: int | None = None,
     force: bool = False,
+    since: date | None = None,
 ) -> BackfillSummary:
     """Run the flow on the task runner the config chooses (or ``runner``/``workers``)."""
     settings = load_config(config).backfill  # the launcher's choice, before the run
@@ -140,6 +143,7 @@ def run_backfill(
     )
     result: BackfillSummary = backfill_flow.with_options(task_runner=task_runner)(
         source=source, start=start, end=end, config=config,
-        partition_days=partition_days, dry_run=dry_run, load=load, as_of=as_of, force=force,
+        partition_days=partition_days, dry_run=dry_run, load=load, as_of=as_of,
+        force=force, since=since,
     )  # fmt: skip
     return result

@@ -7,7 +7,7 @@ deliver → backlog-snapshot, between taking and releasing the sync lease.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from prefect import flow
@@ -73,6 +73,7 @@ def sync_flow(
     as_of: datetime | None = None,
     full: bool = False,
     deliver: bool = True,
+    since: date | None = None,
 ) -> dict[str, Any]:
     """Bring chartroute's work items up to date with the EHR.
 
@@ -83,8 +84,10 @@ def sync_flow(
         as_of: Classify as of this instant (default: now).
         full: Re-read every file, even those unchanged since the last sync.
         deliver: Send the outbox (digests, urgent messages) at the end.
+        since: Go-live cut-off for this run, overriding the file's charts.since: visits
+            that started before it are not charts.
     """
-    pin, practice = pin_config(config)  # read once: every task checks it is unchanged
+    pin, practice = pin_config(config, since)  # read once: every task checks it is unchanged
     lease = take_lease_task(SYNC_LEASE)  # at most one sync at a time, across servers
     when = as_of or datetime.now(UTC)
     if when.tzinfo is None:

@@ -10,6 +10,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from chartroute import sync
+from chartroute.feed_notes import old_visits_warning
 from chartroute.pinned_config import PinnedConfig
 from chartroute.sources.base import Partition
 from chartroute.summary import backlog_summary, summary_markdown
@@ -91,6 +92,9 @@ def classify_task(config: PinnedConfig, as_of: datetime, run_id: str) -> sync.Cl
         counts.reassigned,
         counts.reopened,
     )
+    warning = old_visits_warning(asdict(counts)) if counts.warn_old_visits else None
+    if warning:
+        get_run_logger().warning(warning)
     return counts
 
 

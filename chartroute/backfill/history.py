@@ -26,6 +26,7 @@ from chartroute.backfill.asof import change_points, open_blockers_at
 from chartroute.charts import ChartFacts
 from chartroute.classify import Blocker, rendering_clinician
 from chartroute.config.models import PracticeConfig
+from chartroute.fhir.resolve import npi_key
 from chartroute.route import role_for
 from chartroute.store.snapshots import Figure
 
@@ -170,7 +171,10 @@ class HistoryBuilder:
         practitioner = rendering_clinician(chart.encounter)
         if practitioner is None:
             return UNASSIGNED
-        return self.people.get(practitioner, UNASSIGNED)
+        for key in (practitioner, *chart.clinician_keys.get(practitioner, ())):
+            if key in self.people:  # by the resolved key, else by role or NPI, as routing does
+                return self.people[key]
+        return UNASSIGNED
 
     def add_charts(self, charts: Iterable[ChartFacts]) -> None:
         for chart in charts:
@@ -178,9 +182,12 @@ class HistoryBuilder:
 
 
 def _people_by_practitioner(config: PracticeConfig) -> dict[str, str]:
-    """Roster person id by practitioner reference, with and without the ``Practitioner/``."""
+    """Roster person id by practitioner reference, with and without the ``Practitioner/``, and
+    by the identifier key of each NPI."""
     out: dict[str, str] = {}
     for person in config.roster:
+        if person.npi:
+            out.setdefault(npi_key(person.npi), person.id)
         if person.practitioner:
             bare = person.practitioner.removeprefix("Practitioner/")
             out[f"Practitioner/{bare}"] = person.id

@@ -35,7 +35,7 @@ from chartroute.backfill.sequence import (
     run_backfill_stages,
 )
 from chartroute.cli.errors import BadInput, exit_codes
-from chartroute.cli.options import config_option, not_empty
+from chartroute.cli.options import SINCE_HELP, config_option, not_empty, parse_day
 from chartroute.config import PracticeConfig, load_config
 from chartroute.sources import is_url_spec, open_source
 from chartroute.store.engine import make_engine
@@ -82,10 +82,12 @@ def backfill(
     no_prefect: bool = typer.Option(
         False, "--no-prefect", help="Run the stages in this process, without Prefect."
     ),
+    since: str | None = typer.Option(None, "--since", help=SINCE_HELP),
 ) -> None:
     """Backfill historical charts: reconstructed backlog snapshots for every past day."""
     with exit_codes():
-        cfg = load_config(config)
+        cut_off = parse_day("--since", since)
+        cfg = load_config(config).with_since(cut_off)
         first, last = _day("--start", start), _day("--end", end)
         if last < first:
             raise BadInput(f"--end {last} is before --start {first}")
@@ -104,7 +106,7 @@ def backfill(
             result = _run_here(source, cfg, request)
         else:
             result = _with_progress(name, total, lambda: _run_flow(
-                source, config, request, runner, workers, cfg.practice.name
+                source, config, request, runner, workers, cfg.practice.name, cut_off
             ))  # fmt: skip
     redone = f", {result.redone} redone" if result.redone else ""
     err.print(
@@ -121,6 +123,7 @@ def _run_flow(
     runner: str | None,
     workers: int | None,
     practice: str,
+    since: date | None = None,
 ) -> BackfillSummary:
     """The flow, tagged for the failure alert (in the thread that starts it: tags are a
     context variable, which a new thread does not inherit)."""
@@ -134,7 +137,7 @@ def _run_flow(
         return run_backfill(
             source or STORE_SOURCE, request.start, request.end, config=config,
             partition_days=request.partition_days, dry_run=request.dry_run, load=request.load,
-            runner=runner, workers=workers, force=request.force,
+            runner=runner, workers=workers, force=request.force, since=since,
         )  # fmt: skip
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -14,8 +14,15 @@ import typer
 from rich.console import Console
 
 from chartroute.cli.errors import BadInput, exit_codes
+from chartroute.cli.generate import clinic_days_back
 from chartroute.cli.lazy_commands import lazy_group
-from chartroute.cli.options import config_option, not_empty, parse_as_of, parse_day
+from chartroute.cli.options import (
+    SINCE_HELP,
+    config_option,
+    not_empty,
+    parse_as_of,
+    parse_day,
+)
 from chartroute.cli.practice_home import (
     Practice,
     announce,
@@ -43,6 +50,7 @@ LAZY_COMMANDS = {
     "backfill": "chartroute.cli.backfill",
     "deliver": "chartroute.cli.outbox",
     "deployments": "chartroute.cli.deployments",
+    "generate": "chartroute.cli.generate",
     "outbox": "chartroute.cli.outbox",
     "quarantine": "chartroute.cli.quarantine",
     "report": "chartroute.cli.report",
@@ -92,6 +100,7 @@ def classify(
     config: str = config_option(database=False),
     as_of: str | None = typer.Option(None, "--as-of", help="Classify as of this date/time."),
     fmt: Format = typer.Option(Format.table, "--format", help="table or jsonl."),
+    since: str | None = typer.Option(None, "--since", help=SINCE_HELP),
 ) -> None:
     """Preview: print one record per open chart with its blockers. Writes nothing."""
     from chartroute.cli.progress import reading_progress
@@ -102,11 +111,12 @@ def classify(
     from chartroute.validation.threshold import TooManyBadRecords
 
     with exit_codes(bad_input=(SuiteError, TooManyBadRecords), failure=(FhirClientError,)):
-        cfg = load_config(config)
+        cfg = load_config(config).with_since(parse_day("--since", since))
         when = parse_as_of(as_of)
         with reading_progress(_open_source(source, cfg)) as feed:
-            result = preview(feed, cfg, when)
+            result = preview(feed, cfg, when, stored_at=_store_as_of())
         report_bad_records(result)
+        _print_feed_notes(result.notes())
     records = list(jsonl_records(result))
     _warn_if_roster_is_elsewhere(records, config)
     if fmt is Format.jsonl:
@@ -144,51 +154,13 @@ def _warn_if_roster_is_elsewhere(records: list[dict[str, Any]], config: str) -> 
     )
 
 
-@app.command()
-def generate(
-    out_dir: Path = typer.Argument(..., help="Folder to write the practice into."),
-    providers: int = typer.Option(5, "--providers", min=1),
-    days: int = typer.Option(20, "--days", min=1, help="Clinic days (Mon-Fri)."),
-    seed: int = typer.Option(1, "--seed"),
-    start: str | None = typer.Option(
-        None, "--start", help="First clinic day (ISO date). Default: the window ends at --as-of."
-    ),
-    as_of: str | None = typer.Option(
-        None, "--as-of", help="Emit the EHR as it stood at this date/time. Default: now."
-    ),
-) -> None:
-    """Write a synthetic practice (FHIR R4 NDJSON, Bulk Data layout, plus its practice.yaml).
-
-    Without ``--start`` the clinic days end on the as-of day (today unless ``--as-of`` says
-    otherwise), like ``demo``: sync, worklist and sweep read the clock, and a practice drawn in
-    another month would make every item months old, past filing limits and delinquent.
-    """
-    from chartroute.generate import GeneratorProfile, generate_practice
-
-    with exit_codes():
-        kwargs: dict[str, Any] = {"providers": providers, "days": days, "seed": seed}
-        when = parse_as_of(as_of) if as_of else None
-        if start:
-            kwargs["start"] = parse_day("--start", start)
-            if when is not None:
-                kwargs["as_of"] = when
-        else:
-            # Only the window's end moves to the clock; an explicit --start keeps the profile's
-            # own as-of (18:00 on its last clinic day), as before.
-            when = when or datetime.now(UTC)
-            today = when.astimezone(GeneratorProfile().tz).date()
-            kwargs["start"] = _clinic_days_back(today, days)
-            kwargs["as_of"] = when
-        summary = generate_practice(out_dir, GeneratorProfile(**kwargs))
-    err.print(
-        f"wrote {summary.encounters} encounters to {out_dir} (clinic days from "
-        f"{kwargs['start']}, as of "
-        f"{summary.as_of:%Y-%m-%d %H:%M %Z})"
-    )
-
-
 def _run_sync(
-    source: str, config: str, as_of: datetime | None, full: bool, practice: str
+    source: str,
+    config: str,
+    as_of: datetime | None,
+    full: bool,
+    practice: str,
+    since: date | None = None,
 ) -> dict[str, Any]:
     """The sync flow, tagged for the failure alert like a scheduled run of it."""
     from chartroute.cli.prefect_server import use_for_flows
@@ -198,7 +170,40 @@ def _run_sync(
     from chartroute.flows.sync import sync_flow
 
     with tagged(practice):
-        return sync_flow(source=source, config=config, as_of=as_of, full=full)
+        return sync_flow(source=source, config=config, as_of=as_of, full=full, since=since)
+
+
+def _store_as_of() -> Any:
+    """Read access to the practice's store, when there is one: a record the source changed
+    after a past as-of is then read as the store held it (classify still writes nothing)."""
+    import os
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from chartroute.store.facts import facts_as_of
+
+    if not os.environ.get("CHARTROUTE_DATABASE_URL") and not (home() / "chartroute.db").is_file():
+        return None
+
+    def stored_at(keys: list[str], as_of: datetime) -> dict[str, Any]:
+        try:
+            with make_engine(migrate=False).connect() as conn:
+                return facts_as_of(conn, keys, as_of)
+        except SQLAlchemyError:  # no store schema here yet: nothing is known from it
+            return {}
+
+    return stored_at
+
+
+def _print_feed_notes(counts: dict[str, Any], warn_old: bool = True) -> None:
+    """The run's feed notes (cut-off, identifiers, as-of) and the old-visits warning."""
+    from chartroute.feed_notes import feed_lines, old_visits_warning
+
+    for line in feed_lines(counts):
+        err.print(f"note: {line}")
+    warning = old_visits_warning(counts) if warn_old else None
+    if warning:
+        err.print(f"warning: {warning}")
 
 
 @app.command()
@@ -212,6 +217,7 @@ def sync(
     config: str = config_option(),
     as_of: str | None = typer.Option(None, "--as-of"),
     full: bool = typer.Option(False, "--full", help="Re-read unchanged files too."),
+    since: str | None = typer.Option(None, "--since", help=SINCE_HELP),
 ) -> None:
     """Run the sync flow through Prefect: scan, validate, store, classify, route, record."""
     from chartroute.fhirclient import FhirClientError
@@ -233,7 +239,10 @@ def sync(
                 raise BadInput(f"--source: {exc}") from None
         elif not Path(source).is_dir():
             raise BadInput(f"--source: folder not found: {source}")
-        result = _run_sync(source, config, parse_as_of(as_of), full, cfg.practice.name)
+        cut_off = parse_day("--since", since)
+        result = _run_sync(
+            source, config, parse_as_of(as_of), full, cfg.practice.name, since=cut_off
+        )
     _print_sync_result(result)
 
 
@@ -257,6 +266,8 @@ def _print_sync_result(result: dict[str, Any]) -> None:
         f"quarantined {ingest['quarantined']}; {classified['charts']} charts classified, "
         f"{classified['opened']} items opened, {classified['closed']} closed"
     )
+    notes = {**classified, "changed_after_as_of": ingest.get("changed_after_as_of", 0)}
+    _print_feed_notes(notes, warn_old=bool(classified.get("warn_old_visits")))
     if classified.get("mode") == "shadow":
         messages = (result.get("deliver") or {}).get("shadow", 0)
         err.print(SHADOW_NOTE.format(messages=messages))
@@ -358,7 +369,7 @@ def demo(
     target = home() / "demo-practice"
     practice_file = str(target / "practice.yaml")
     announce(Practice(practice_file, "demo"), database=True)
-    start = _clinic_days_back(date.today(), days)
+    start = clinic_days_back(date.today(), days)
     profile = GeneratorProfile(providers=providers, days=days, seed=seed, start=start)
     with exit_codes(failure=(LeaseHeld, ServerFailed)):
         runs_at = use_for_flows(start_local=server)  # before Prefect is imported
@@ -405,19 +416,6 @@ def _is_default(practice_file: str) -> bool:
     except BadInput:
         return False
     return Path(found.path).resolve() == Path(practice_file).resolve()
-
-
-def _clinic_days_back(end: date, days: int) -> date:
-    """The first of ``days`` weekdays ending on ``end`` (or the last weekday before it)."""
-    day = end
-    while day.weekday() >= 5:
-        day -= timedelta(days=1)
-    count = 1
-    while count < days:
-        day -= timedelta(days=1)
-        if day.weekday() < 5:
-            count += 1
-    return day
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -39,6 +39,13 @@ def not_empty(ctx: typer.Context, param: typer.CallbackParam, value: str | None)
     return value
 
 
+#: The help of ``--since`` on classify, sync and backfill.
+SINCE_HELP = (
+    "Go-live cut-off (YYYY-MM-DD): visits that started before it are not charts; "
+    "overrides the practice file's charts.since for this run."
+)
+
+
 def config_option(help: str = "Practice YAML.", *, database: bool = True) -> Any:
     """The ``--config`` option: the practice file, never empty, found the one way every command
     finds it (``cli/practice_home.py``); the command's first line names it, and the database

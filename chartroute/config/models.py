@@ -8,11 +8,11 @@ editors use (``chartroute config schema``) is generated from these models.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from chartroute.calendar import ClinicCalendar
 from chartroute.config.backfill import BackfillSettings
@@ -68,6 +68,25 @@ class ChartRules(StrictModel):
         description="Encounter.class codes (v3 ActCode) that make a chart: "
         "ambulatory, virtual, home health.",
     )
+    since: date | None = Field(
+        default=None,
+        description="Go-live cut-off (ISO date): visits that started before it, at midnight "
+        "in the practice's timezone, are not charts (a first export carries years of "
+        "history nobody wants on a worklist). `--since` on classify, sync and backfill "
+        "overrides it for one run.",
+    )
+    _timezone: str = PrivateAttr(default="UTC")
+
+    def since_at(self) -> datetime | None:
+        """The cut-off as an instant: midnight of ``since`` where the practice is."""
+        if self.since is None:
+            return None
+        return datetime.combine(self.since, time(), ZoneInfo(self._timezone)).astimezone(UTC)
+
+    def with_timezone(self, timezone: str) -> ChartRules:
+        """These rules, reading ``since`` in ``timezone`` (the practice's)."""
+        self._timezone = timezone
+        return self
 
 
 class DateRange(StrictModel):
@@ -94,6 +113,12 @@ class Person(StrictModel):
         pattern=r"^(Practitioner|PractitionerRole)/[A-Za-z0-9\-.]{1,64}$",
         description="The FHIR Practitioner (or PractitionerRole) that is this person in the EHR.",
     )
+    npi: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{10}$",
+        description="This person's National Provider Identifier (10 digits). A chart's "
+        "clinician matches by NPI or by `practitioner`, whichever the EHR's references carry.",
+    )
     pod: list[str] = Field(
         default_factory=list,
         description="Clinician ids this staff member supports first for their role.",
@@ -110,6 +135,13 @@ class Person(StrictModel):
     backup: str | None = Field(default=None, description="Person id who covers when away.")
     slack: str | None = Field(default=None, description="Slack user id for notifications.")
     email: str | None = Field(default=None, description="Email address for notifications.")
+
+    @field_validator("npi")
+    @classmethod
+    def _npi_check_digit(cls, value: str | None) -> str | None:
+        if value is not None and not npi_is_valid(value):
+            raise ValueError(f"{value} is not a valid NPI: its check digit does not match")
+        return value
 
     def is_away(self, day: date) -> bool:
         """True if this person is out of office on ``day``."""
@@ -239,6 +271,18 @@ class PracticeConfig(StrictModel):
         description="When a category's reviewed accuracy is enough to go live (docs/go-live.md).",
     )
 
+    def with_since(self, since: date | None) -> PracticeConfig:
+        """This config with the go-live cut-off ``since`` (``--since``); unchanged for None."""
+        if since is None:
+            return self
+        charts = self.charts.model_copy(update={"since": since})
+        return self.model_copy(update={"charts": charts.with_timezone(self.practice.timezone)})
+
+    @model_validator(mode="after")
+    def _cut_off_in_practice_time(self) -> PracticeConfig:
+        self.charts.with_timezone(self.practice.timezone)
+        return self
+
     @model_validator(mode="after")
     def _roster_is_consistent(self) -> PracticeConfig:
         problems = roster_problems(
@@ -272,14 +316,15 @@ def cross_reference_problems(data: Mapping[str, Any]) -> list[LocatedValueError]
 def roster_problems(
     roster: Sequence[Any], routing: Mapping[str, Any] | None
 ) -> list[LocatedValueError]:
-    """Duplicate ids, unknown backups and pod members, a Practitioner on two people, routed roles
-    nobody holds; tolerant of malformed entries (pydantic reports those)."""
+    """Duplicate ids, unknown backups and pod members, a Practitioner or an NPI on two people,
+    routed roles nobody holds; tolerant of malformed entries (pydantic reports those)."""
     people = [p if isinstance(p, dict) else {} for p in roster]
     ids = [p.get("id") for p in people]
     known = {pid: p for pid, p in zip(ids, people, strict=True) if isinstance(pid, str)}
     problems: list[LocatedValueError] = []
     seen: set[object] = set()
     practitioners: dict[str, object] = {}
+    npis: dict[str, object] = {}
     for i, person in enumerate(people):
         pid = person.get("id")
         if isinstance(pid, str) and pid in seen:
@@ -302,6 +347,11 @@ def roster_problems(
                 hint = did_you_mean(member, clinicians)
                 message = f"{member!r} is not a clinician on the roster{hint}"
                 problems.append(_at(("roster", i, "pod", j), message))
+        npi = person.get("npi")
+        if isinstance(npi, str) and npi:
+            if npi in npis:
+                problems.append(_at(("roster", i, "npi"), f"{npi} is also {npis[npi]!r}"))
+            npis[npi] = pid
         practitioner = person.get("practitioner")
         if isinstance(practitioner, str) and practitioner:
             if practitioner in practitioners:
@@ -338,6 +388,20 @@ def _routed_roles_held(
                     _at(("routing", section, str(key)), f"no one on the roster has role {role!r}")
                 )
     return problems
+
+
+def npi_is_valid(npi: str) -> bool:
+    """The NPI check digit: Luhn over the number prefixed with 80840 (the US health card
+    issuer), as CMS defines it; catches a mistyped or transposed digit in the roster."""
+    if len(npi) != 10 or not npi.isdigit():
+        return False
+    total = 0
+    for position, char in enumerate(reversed("80840" + npi)):
+        digit = int(char)
+        if position % 2 == 1:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
 
 
 def _at(loc: tuple[str | int, ...], message: str) -> LocatedValueError:

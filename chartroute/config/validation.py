@@ -26,9 +26,9 @@ class Validation(StrictModel):
     future_tolerance_hours: float = Field(
         default=24,
         ge=0,
-        description="How far past the as-of time a recorded date (lastUpdated, authoredOn, "
-        "issued, a finished visit's end) may lie before the record is held as bad; absorbs "
-        "clock skew and dates written without a timezone.",
+        description="How far past the time the feed is read (or a later as-of time) a recorded "
+        "date (lastUpdated, authoredOn, issued, a finished visit's end) may lie before the "
+        "record is held as bad; absorbs clock skew and dates written without a timezone.",
     )
     suites_dir: str | None = Field(
         default=None,

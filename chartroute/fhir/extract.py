@@ -17,6 +17,7 @@ from typing import Any
 from chartroute.fhir.facts import (
     ClaimFact,
     ClaimResponseFact,
+    ClinicianFact,
     ConditionFact,
     EncounterFact,
     Fact,
@@ -55,7 +56,7 @@ def _encounter(r: FieldReader) -> EncounterFact:
         if not isinstance(part, dict):
             r.errors.append(f"participant[{i}]: expected an object")
             continue
-        individual = r.ref(f"participant[{i}].individual", part.get("individual"))
+        individual = r.ref(f"participant[{i}].individual", part.get("individual"), "Practitioner")
         if not individual:
             continue
         types: list[str] = []
@@ -71,6 +72,7 @@ def _encounter(r: FieldReader) -> EncounterFact:
             break
     return EncounterFact(
         key=r.key,
+        identifiers=r.identifiers(),
         version=version,
         updated_at=updated,
         status=r.string("status"),
@@ -81,7 +83,9 @@ def _encounter(r: FieldReader) -> EncounterFact:
         has_reason=bool(r.array("reasonCode")) or bool(r.array("reasonReference")),
         has_diagnosis=bool(r.array("diagnosis")),
         participants=tuple(participants),
-        patient=r.ref("subject", r.resource.get("subject")),
+        # the clinicians, so a Practitioner or role that arrives later re-queues this chart
+        links=tuple(dict.fromkeys(individual for _types, individual in participants)),
+        patient=r.ref("subject", r.resource.get("subject"), "Patient"),
         identifier=identifier,
     )
 
@@ -89,9 +93,10 @@ def _encounter(r: FieldReader) -> EncounterFact:
 def _document_reference(r: FieldReader) -> NoteFact:
     version, updated = r.meta()
     context = r.obj("context")
-    encounters = r.refs("encounter", context)
+    encounters = r.refs("encounter", context, "Encounter")
     return NoteFact(
         key=r.key,
+        identifiers=r.identifiers(),
         version=version,
         updated_at=updated,
         status=r.string("status"),
@@ -105,7 +110,7 @@ def _document_reference(r: FieldReader) -> NoteFact:
 
 def _composition(r: FieldReader) -> NoteFact:
     version, updated = r.meta()
-    encounter = r.ref("encounter", r.resource.get("encounter"))
+    encounter = r.ref("encounter", r.resource.get("encounter"), "Encounter")
     signed_at = None
     for i, attester in enumerate(r.array("attester")):
         if isinstance(attester, dict) and attester.get("mode") in ("legal", "professional"):
@@ -115,6 +120,7 @@ def _composition(r: FieldReader) -> NoteFact:
     encounters = (encounter,) if encounter else ()
     return NoteFact(
         key=r.key,
+        identifiers=r.identifiers(),
         version=version,
         updated_at=updated,
         status=r.string("status"),
@@ -128,9 +134,10 @@ def _composition(r: FieldReader) -> NoteFact:
 
 def _service_request(r: FieldReader) -> OrderFact:
     version, updated = r.meta()
-    encounter = r.ref("encounter", r.resource.get("encounter"))
+    encounter = r.ref("encounter", r.resource.get("encounter"), "Encounter")
     return OrderFact(
         key=r.key,
+        identifiers=r.identifiers(),
         version=version,
         updated_at=updated,
         status=r.string("status"),
@@ -143,10 +150,11 @@ def _service_request(r: FieldReader) -> OrderFact:
 
 def _diagnostic_report(r: FieldReader) -> ReportFact:
     version, updated = r.meta()
-    based_on = r.refs("basedOn")
-    encounter = r.ref("encounter", r.resource.get("encounter"))
+    based_on = r.refs("basedOn", None, "ServiceRequest")
+    encounter = r.ref("encounter", r.resource.get("encounter"), "Encounter")
     return ReportFact(
         key=r.key,
+        identifiers=r.identifiers(),
         version=version,
         updated_at=updated,
         status=r.string("status"),
@@ -165,7 +173,7 @@ def _claim(r: FieldReader) -> ClaimFact:
         if not isinstance(item, dict):
             r.errors.append(f"item[{i}]: expected an object")
             continue
-        for key in r.refs("encounter", item):
+        for key in r.refs("encounter", item, "Encounter"):
             if key not in encounters:
                 encounters.append(key)
         codes.extend(
@@ -179,6 +187,7 @@ def _claim(r: FieldReader) -> ClaimFact:
         total = None
     return ClaimFact(
         key=r.key,
+        identifiers=r.identifiers(),
         version=version,
         updated_at=updated,
         status=r.string("status"),
@@ -186,7 +195,7 @@ def _claim(r: FieldReader) -> ClaimFact:
         encounters=tuple(encounters),
         item_codes=tuple(codes),
         total=float(total) if total is not None else None,
-        insurer=r.ref("insurer", r.resource.get("insurer")),
+        insurer=r.ref("insurer", r.resource.get("insurer"), "Organization"),
         created_at=r.when("created", r.resource.get("created")),
         links=tuple(encounters),
     )
@@ -194,9 +203,10 @@ def _claim(r: FieldReader) -> ClaimFact:
 
 def _claim_response(r: FieldReader) -> ClaimResponseFact:
     version, updated = r.meta()
-    request = r.ref("request", r.resource.get("request"))
+    request = r.ref("request", r.resource.get("request"), "Claim")
     return ClaimResponseFact(
         key=r.key,
+        identifiers=r.identifiers(),
         version=version,
         updated_at=updated,
         status=r.string("status"),
@@ -210,11 +220,12 @@ def _claim_response(r: FieldReader) -> ClaimResponseFact:
 def _task(r: FieldReader) -> FhirTaskFact:
     version, updated = r.meta()
     focus = r.ref("focus", r.resource.get("focus"))
-    encounter = r.ref("encounter", r.resource.get("encounter"))
+    encounter = r.ref("encounter", r.resource.get("encounter"), "Encounter")
     codes = tuple(c.split("|", 1)[1] for c in r.codings("code", r.resource.get("code")))
     links = tuple(dict.fromkeys(k for k in (focus, encounter) if k))
     return FhirTaskFact(
         key=r.key,
+        identifiers=r.identifiers(),
         version=version,
         updated_at=updated,
         status=r.string("status"),
@@ -228,10 +239,11 @@ def _task(r: FieldReader) -> FhirTaskFact:
 
 def _condition(r: FieldReader) -> ConditionFact:
     version, updated = r.meta()
-    encounter = r.ref("encounter", r.resource.get("encounter"))
+    encounter = r.ref("encounter", r.resource.get("encounter"), "Encounter")
     verification = r.codings("verificationStatus", r.resource.get("verificationStatus"))
     return ConditionFact(
         key=r.key,
+        identifiers=r.identifiers(),
         version=version,
         updated_at=updated,
         verification_status=verification[0].split("|", 1)[1] if verification else None,
@@ -243,15 +255,40 @@ def _condition(r: FieldReader) -> ConditionFact:
 
 def _questionnaire_response(r: FieldReader) -> FormFact:
     version, updated = r.meta()
-    encounter = r.ref("encounter", r.resource.get("encounter"))
+    encounter = r.ref("encounter", r.resource.get("encounter"), "Encounter")
     return FormFact(
         key=r.key,
+        identifiers=r.identifiers(),
         version=version,
         updated_at=updated,
         status=r.string("status"),
         questionnaire=r.string("questionnaire"),
         encounter=encounter,
         links=(encounter,) if encounter else (),
+    )
+
+
+def _practitioner(r: FieldReader) -> ClinicianFact:
+    version, updated = r.meta()
+    return ClinicianFact(
+        key=r.key,
+        identifiers=r.identifiers(),
+        version=version,
+        updated_at=updated,
+        practitioner=None,
+    )
+
+
+def _practitioner_role(r: FieldReader) -> ClinicianFact:
+    version, updated = r.meta()
+    practitioner = r.ref("practitioner", r.resource.get("practitioner"), "Practitioner")
+    return ClinicianFact(
+        key=r.key,
+        identifiers=r.identifiers(),
+        version=version,
+        updated_at=updated,
+        practitioner=practitioner,
+        links=(practitioner,) if practitioner else (),
     )
 
 
@@ -266,6 +303,8 @@ EXTRACTORS: dict[str, Callable[[FieldReader], Fact]] = {
     "Task": _task,
     "Condition": _condition,
     "QuestionnaireResponse": _questionnaire_response,
+    "Practitioner": _practitioner,
+    "PractitionerRole": _practitioner_role,
 }
 
 #: The resource types the rules read; every other type is skipped unread (minimum necessary).
@@ -294,22 +333,28 @@ def identify(resource: object) -> tuple[str, str]:
 
 
 def extract_facts(
-    resource: Mapping[str, Any], aliases: Mapping[str, str] | None = None
+    resource: Mapping[str, Any],
+    aliases: Mapping[str, str] | None = None,
+    base: str | None = None,
 ) -> list[Fact]:
     """Facts for a resource and the rule-relevant resources it contains.
 
     Returns an empty list for a resource type the rules do not read. Raises ``BadRecord``
-    listing every structural problem found.
+    listing every structural problem found. ``base`` is the server's base URL when the source
+    knows it (an absolute reference elsewhere is then not ours).
     """
     rtype, rid = identify(resource)
     extractor = EXTRACTORS.get(rtype)
     if extractor is None:
         return []
     key = resource_key(rtype, rid)
-    reader = FieldReader(resource, key, aliases)
+    errors: list[str] = []
+    contained = list(_contained(resource, errors))
+    local_ids = frozenset(i for c in contained if isinstance(i := c.get("id"), str))
+    reader = FieldReader(resource, key, aliases, base=base, contained_ids=local_ids)
     facts = [extractor(reader)]
-    errors = list(reader.errors)
-    for i, inner in enumerate(_contained(resource, errors)):
+    errors.extend(reader.errors)
+    for i, inner in enumerate(contained):
         inner_type = inner.get("resourceType")
         inner_id = inner.get("id")
         if not isinstance(inner_type, str) or not isinstance(inner_id, str):
@@ -318,7 +363,9 @@ def extract_facts(
         inner_extractor = EXTRACTORS.get(inner_type)
         if inner_extractor is None:
             continue
-        inner_reader = FieldReader(inner, f"{key}#{inner_id}", aliases)
+        inner_reader = FieldReader(
+            inner, f"{key}#{inner_id}", aliases, base=base, contained_ids=local_ids
+        )
         facts.append(inner_extractor(inner_reader))
         errors.extend(f"contained[{i}].{e}" for e in inner_reader.errors)
     if errors:

@@ -39,6 +39,7 @@ class EncounterFact:
     patient: str | None
     identifier: str | None
     links: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()  # identifier keys naming this resource
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ class NoteFact:
     encounters: tuple[str, ...]
     signed_at: datetime | None
     links: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()  # identifier keys naming this resource
 
     @property
     def is_composition(self) -> bool:
@@ -74,6 +76,7 @@ class OrderFact:
     encounter: str | None
     authored_at: datetime | None
     links: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()  # identifier keys naming this resource
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,7 @@ class ReportFact:
     encounter: str | None
     issued_at: datetime | None
     links: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()  # identifier keys naming this resource
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,7 @@ class ClaimFact:
     insurer: str | None
     created_at: datetime | None
     links: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()  # identifier keys naming this resource
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +127,7 @@ class ClaimResponseFact:
     request: str | None
     created_at: datetime | None
     links: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()  # identifier keys naming this resource
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +149,7 @@ class FhirTaskFact:
     encounter: str | None
     authored_at: datetime | None
     links: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()  # identifier keys naming this resource
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +164,7 @@ class ConditionFact:
     category_codings: tuple[str, ...]
     encounter: str | None
     links: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()  # identifier keys naming this resource
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +179,24 @@ class FormFact:
     questionnaire: str | None
     encounter: str | None
     links: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()  # identifier keys naming this resource
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicianFact:
+    """A Practitioner or PractitionerRole: who a participant, author or owner reference means.
+
+    Read only for its identifiers (an NPI) and, for a role, the Practitioner it is for, so a
+    conditional or role reference can be followed to the person a roster knows.
+    """
+
+    kind: ClassVar[str] = "Clinician"
+    key: str
+    version: str | None
+    updated_at: datetime | None
+    practitioner: str | None  # PractitionerRole.practitioner; None for a Practitioner
+    links: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()
 
 
 Fact = (
@@ -183,6 +209,7 @@ Fact = (
     | FhirTaskFact
     | ConditionFact
     | FormFact
+    | ClinicianFact
 )
 
 FACT_CLASSES: dict[str, type[Any]] = {
@@ -197,6 +224,7 @@ FACT_CLASSES: dict[str, type[Any]] = {
         FhirTaskFact,
         ConditionFact,
         FormFact,
+        ClinicianFact,
     )
 }
 
@@ -213,6 +241,8 @@ def fact_to_json(fact: Fact) -> bytes:
     """Serialise a fact; ``fact_from_json`` restores it exactly."""
     kind = fact.kind
     payload = {name: getattr(fact, name) for name in _FIELD_NAMES[kind]}
+    if not payload["identifiers"]:  # keeps the stored hash of facts written before identifiers
+        del payload["identifiers"]
     payload["kind"] = kind
     return orjson.dumps(payload)
 

@@ -8,21 +8,39 @@ reports everything wrong with it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from chartroute.fhir.dates import parse_fhir_datetime
-from chartroute.fhir.references import parse_reference
+from chartroute.fhir.references import (
+    MalformedReference,
+    identifier_key,
+    identifier_of,
+    read_reference,
+)
+
+_TYPE_NAME = re.compile(r"[A-Z][A-Za-z]{1,63}")
 
 
 class FieldReader:
     """Typed access to one resource's fields, collecting every problem before failing."""
 
-    def __init__(self, resource: Mapping[str, Any], key: str, aliases: Mapping[str, str] | None):
+    def __init__(
+        self,
+        resource: Mapping[str, Any],
+        key: str,
+        aliases: Mapping[str, str] | None,
+        *,
+        base: str | None = None,
+        contained_ids: frozenset[str] = frozenset(),
+    ):
         self.resource = resource
         self.key = key
         self.aliases = aliases
+        self.base = base
+        self.contained_ids = contained_ids
         self.errors: list[str] = []
 
     def string(self, name: str) -> str | None:
@@ -57,7 +75,9 @@ class FieldReader:
             self.errors.append(f"{path}: {exc}")
             return None
 
-    def ref(self, path: str, value: object) -> str | None:
+    def ref(self, path: str, value: object, default_type: str | None = None) -> str | None:
+        """The key a Reference points at: by ``reference``, else by ``identifier`` (US Core
+        allows either), typed by ``Reference.type`` or, failing that, ``default_type``."""
         if value is None:
             return None
         if not isinstance(value, dict):
@@ -65,16 +85,60 @@ class FieldReader:
             return None
         raw = value.get("reference")
         if raw is None:
-            return None
+            return self._by_identifier(path, value, default_type)
         if not isinstance(raw, str):
             self.errors.append(f"{path}.reference: expected a string")
             return None
-        return parse_reference(raw, container_key=self.key, aliases=self.aliases)
+        try:
+            return read_reference(
+                raw,
+                container_key=self.key,
+                aliases=self.aliases,
+                base=self.base,
+                contained_ids=self.contained_ids,
+            )
+        except MalformedReference as exc:
+            self.errors.append(f"{path}.reference: malformed reference ({exc})")
+            return None
 
-    def refs(self, name: str, source: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+    def _by_identifier(
+        self, path: str, value: Mapping[str, Any], default_type: str | None
+    ) -> str | None:
+        ident = value.get("identifier")
+        if ident is None:
+            return None  # a display-only Reference names nothing the rules can follow
+        found = identifier_of(ident)
+        if found is None:
+            self.errors.append(f"{path}.identifier: expected an Identifier with a value")
+            return None
+        declared = value.get("type")
+        rtype = default_type
+        if isinstance(declared, str) and declared:
+            rtype = declared.rstrip("/").rsplit("/", 1)[-1]
+        if rtype is None or not _TYPE_NAME.fullmatch(rtype):
+            return None  # no type to look the identifier up under
+        return identifier_key(rtype, *found)
+
+    def identifiers(self) -> tuple[str, ...]:
+        """Identifier keys of this resource, so references by identifier can find it."""
+        rtype = self.resource.get("resourceType")  # a contained resource's own type
+        if not isinstance(rtype, str) or not _TYPE_NAME.fullmatch(rtype):
+            return ()
+        out: list[str] = []
+        for ident in self.array("identifier"):
+            found = identifier_of(ident)
+            if found is not None:
+                key = identifier_key(rtype, *found)
+                if key not in out:
+                    out.append(key)
+        return tuple(out)
+
+    def refs(
+        self, name: str, source: Mapping[str, Any] | None = None, default_type: str | None = None
+    ) -> tuple[str, ...]:
         out = []
         for i, item in enumerate(self.array(name, source)):
-            key = self.ref(f"{name}[{i}]", item)
+            key = self.ref(f"{name}[{i}]", item, default_type)
             if key:
                 out.append(key)
         return tuple(out)

@@ -18,6 +18,7 @@ from .fhir_json import Emitted
 from .people import patient_facts
 from .planner import StoryPlanner
 from .profile import GeneratorProfile
+from .real_world import RealWorldShaper
 from .resources import ResourceBuilder
 from .roster import fee_schedule, load_template, write_practice_yaml
 from .summary import GenerationSummary, write_manifest
@@ -37,7 +38,9 @@ RESOURCE_TYPES: tuple[str, ...] = (
     "ServiceRequest",
     "Task",
 )
-"""Every resource type the generator can write."""
+"""Every resource type the generator writes in its default flavour."""
+#: The real-world flavour adds the roles its participants reference.
+REAL_WORLD_TYPES: tuple[str, ...] = tuple(sorted((*RESOURCE_TYPES, "PractitionerRole")))
 
 PRACTICE_FILE = "practice.yaml"
 
@@ -78,17 +81,31 @@ def generate_practice(out_dir: Path, profile: GeneratorProfile) -> GenerationSum
     planner = StoryPlanner(profile, clock)
     practice_name = str((template.get("practice") or {}).get("name") or "Synthetic Practice")
 
+    shaper = RealWorldShaper(profile.providers) if profile.flavour == "real-world" else None
     encounters = 0
-    with NdjsonWriter(out_dir, RESOURCE_TYPES) as writer:
-        for resource_type, resource in reference_resources(builder, profile, practice_name):
-            writer.write(resource_type, resource)
+    with NdjsonWriter(out_dir, REAL_WORLD_TYPES) as writer:
+        for emitted in reference_resources(builder, profile, practice_name):
+            for resource_type, resource in shaper.reference(emitted) if shaper else [emitted]:
+                writer.write(resource_type, resource)
+        if shaper is not None:
+            facts = (
+                patient_facts(profile.seed, i, profile.providers, profile.start)
+                for i in range(profile.providers * profile.patients_per_provider)
+            )
+            patients = [(f.id, f.provider) for f in facts]
+            for resource_type, resource in shaper.history(clock, days[0], patients):
+                writer.write(resource_type, resource)
+                encounters += resource_type == "Encounter"
 
         for slot in planner.schedule(days, as_of_local):
             story = planner.story(slot)
             if story.start > as_of_local:
                 continue
             encounters += 1
-            for resource_type, resource in builder.encounter_resources(story):
+            emitted_story = builder.encounter_resources(story)
+            if shaper is not None:
+                emitted_story = iter(shaper.story(int(story.num), emitted_story))
+            for resource_type, resource in emitted_story:
                 writer.write(resource_type, resource)
         counts = writer.counts
 

@@ -9,6 +9,7 @@ means of exponential distributions, in days.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -52,6 +53,13 @@ class GeneratorProfile(BaseModel):
             "Emit the EHR as it stood at this instant (naive values are practice-local time). "
             "Default: 18:00 practice time on the last clinic day."
         ),
+    )
+    flavour: Literal["synthetic", "real-world"] = Field(
+        default="synthetic",
+        description="synthetic: tidy literal references; real-world: the shapes of a US Core "
+        "export such as Synthea's (conditional NPI references, PractitionerRole participants, "
+        "superseded notes, years of history before the cut-off, the level of service on the "
+        "claim only), with a roster by NPI. Both give the same work items.",
     )
     encounters_per_provider_day: int = Field(
         default=18, ge=1, le=200, description="Scheduled visits per clinician per clinic day."

@@ -18,6 +18,7 @@ import yaml
 
 from .people import person_name, practitioner_id
 from .profile import GeneratorProfile
+from .real_world import npi_for
 from .seeding import stream_rng
 from .template_fallback import PRACTICE_TEMPLATE_YAML
 
@@ -75,7 +76,10 @@ def build_roster(profile: GeneratorProfile) -> list[Person]:
         name_index = len(people)
         person: Person = {"id": person_id, "name": title + person_name(name_index).text}
         person["roles"] = list(roles)  # a shared list would be dumped as a YAML alias
-        if practitioner:
+        if practitioner and profile.flavour == "real-world":
+            # practices know clinicians by NPI, not by the EHR's resource ids
+            person["npi"] = npi_for(int(practitioner.rsplit("-", 1)[1]) - 1)
+        elif practitioner:
             person["practitioner"] = practitioner
         if pod:
             person["pod"] = pod
@@ -132,12 +136,18 @@ def _plan_absences(people: list[Person], profile: GeneratorProfile) -> None:
 
 
 def practice_config(template: dict[str, Any], profile: GeneratorProfile) -> dict[str, Any]:
-    """The template with the generated roster, the profile's timezone, and ``mode: live``."""
+    """The template with the generated roster, the profile's timezone, ``mode: live`` and the
+    go-live cut-off ``charts.since`` at the first clinic day."""
     config = dict(template)
     practice = dict(config.get("practice") or {})
     practice["timezone"] = profile.timezone
     config["practice"] = practice
     config["mode"] = "live"
+    # go-live at the first clinic day: history the export carries stays off the worklist
+    config["charts"] = {
+        **(config.get("charts") or {}),
+        "since": profile.clinic_days()[0].isoformat(),
+    }
     config["roster"] = build_roster(profile)
     return config
 

@@ -47,6 +47,9 @@ class SourceRecord:
     decoded: Any = None
     aliases: Mapping[str, str] | None = field(default=None)
     deleted: str | None = None
+    #: the server's base URL when the source knows it: an absolute reference to another
+    #: server's base then does not resolve to a resource of ours
+    base: str | None = None
 
 
 class Source(Protocol):

@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -334,7 +335,10 @@ class BulkExportSource:
             yield from _read_deleted(job_dir / inner[: -len(DELETED_SUFFIX)])
             return
         folder = NdjsonDirSource(job_dir, self.partition_bytes)
-        yield from folder.read(Partition(inner, partition.label, partition.fingerprint, CURSOR))
+        for record in folder.read(
+            Partition(inner, partition.label, partition.fingerprint, CURSOR)
+        ):  # the server's base: an absolute reference elsewhere is not ours
+            yield replace(record, base=self.http.base_url)
 
 
 def _load(path: Path) -> dict[str, Any] | None:

@@ -53,7 +53,7 @@ def decode_record(record: SourceRecord) -> Decoded | Rejected:
         if message is not None:
             return Rejected(record.location, None, None, (f"not JSON: {message}",), b"")
     try:
-        facts = extract_facts(resource, record.aliases)
+        facts = extract_facts(resource, record.aliases, record.base)
     except BadRecord as bad:
         raw = record.raw if record.raw is not None else _dump(resource)
         return Rejected(

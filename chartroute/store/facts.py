@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,11 +19,18 @@ from sqlalchemy import Connection, delete, select
 
 from chartroute.charts import ChartFacts, build_chart
 from chartroute.counts import Counts
-from chartroute.fhir.facts import EncounterFact, Fact, fact_from_json, fact_to_json
-from chartroute.fhir.references import key_type
+from chartroute.fhir.facts import (
+    ClinicianFact,
+    EncounterFact,
+    Fact,
+    fact_from_json,
+    fact_to_json,
+)
+from chartroute.fhir.references import is_identifier_key, key_type
+from chartroute.fhir.resolve import Resolver, referenced_keys
 from chartroute.store.batching import chunks, insert_ignore
 from chartroute.store.bulk import bulk_upsert
-from chartroute.store.schema import dirty_key, fact, fact_link
+from chartroute.store.schema import dirty_key, fact, fact_identifier, fact_link
 
 
 @dataclass
@@ -101,7 +108,17 @@ def upsert_facts(conn: Connection, facts: Iterable[Fact], now: datetime) -> Upse
             )
         )
         conn.execute(delete(fact_link).where(fact_link.c.fact_key.in_(part)))
+        conn.execute(delete(fact_identifier).where(fact_identifier.c.key.in_(part)))
     bulk_upsert(conn, fact, _FACT_COLUMNS, writes, ["key"])
+    idents = [(i, f.key) for f in changed for i in sorted(set(f.identifiers))]
+    bulk_upsert(
+        conn,
+        fact_identifier,
+        ("identifier_key", "key"),
+        idents,
+        ["identifier_key", "key"],
+        update=False,
+    )
     links = [(f.key, t) for f in changed for t in sorted(set(f.links))]
     bulk_upsert(
         conn, fact_link, ("fact_key", "target_key"), links, ["fact_key", "target_key"], update=False
@@ -111,6 +128,7 @@ def upsert_facts(conn: Connection, facts: Iterable[Fact], now: datetime) -> Upse
         if isinstance(f, EncounterFact):
             dirty.add(f.key)
     encounters = _encounters_of(conn, dirty)
+    encounters |= _charts_of_clinicians(conn, [f for f in changed if isinstance(f, ClinicianFact)])
     bulk_upsert(
         conn, dirty_key, ("key",), [(k,) for k in sorted(encounters)], ["key"], update=False
     )
@@ -145,6 +163,7 @@ def delete_facts(conn: Connection, keys: Iterable[str]) -> int:
     encounters = _encounters_of(conn, targets)
     for part in chunks(sorted(doomed)):
         conn.execute(delete(fact_link).where(fact_link.c.fact_key.in_(part)))
+        conn.execute(delete(fact_identifier).where(fact_identifier.c.key.in_(part)))
         conn.execute(delete(fact).where(fact.c.key.in_(part)))
     bulk_upsert(
         conn, dirty_key, ("key",), [(k,) for k in sorted(encounters)], ["key"], update=False
@@ -163,8 +182,9 @@ def _encounters_of(conn: Connection, keys: set[str]) -> set[str]:
     which loses nothing: when the parent arrives it is new and queues its own encounter,
     and loading that chart picks up the child through ``fact_link``.
     """
+    keys = keys | set(_identified(conn, {k for k in keys if is_identifier_key(k)}))
     encounters = {k for k in keys if _is_encounter(k)}
-    pending = sorted(k for k in keys if not _is_encounter(k))
+    pending = sorted(k for k in keys if not _is_encounter(k) and not is_identifier_key(k))
     for _hop in range(2):
         if not pending:
             break
@@ -176,9 +196,126 @@ def _encounters_of(conn: Connection, keys: set[str]) -> set[str]:
                     select(fact_link.c.target_key).where(fact_link.c.fact_key.in_(part))
                 )
             )
+        found |= set(_identified(conn, {k for k in found if is_identifier_key(k)}))
         encounters.update(k for k in found if _is_encounter(k))
-        pending = sorted(k for k in found if not _is_encounter(k))
+        pending = sorted(k for k in found if not _is_encounter(k) and not is_identifier_key(k))
     return encounters
+
+
+def _charts_of_clinicians(conn: Connection, clinicians: list[ClinicianFact]) -> set[str]:
+    """Encounters whose participant is one of these clinicians, by key, identifier or through
+    a role: a Practitioner or role arriving after its charts changes whom they route to."""
+    targets = {f.key for f in clinicians} | {i for f in clinicians for i in f.identifiers}
+    encounters: set[str] = set()
+    for _hop in range(2):  # encounter → role → practitioner
+        if not targets:
+            break
+        found: set[str] = set()
+        for part in chunks(sorted(targets)):
+            stmt = select(fact_link.c.fact_key).where(fact_link.c.target_key.in_(part))
+            found.update(r.fact_key for r in conn.execute(stmt))
+        encounters.update(k for k in found if _is_encounter(k))
+        roles = {k for k in found if key_type(k) == "PractitionerRole"}
+        targets = roles | {i for idents in _identifiers_of(conn, roles).values() for i in idents}
+    return encounters
+
+
+def _identified(conn: Connection, identifier_keys: set[str]) -> dict[str, str]:
+    """Resource key → identifier key, for the resources carrying these identifiers."""
+    out: dict[str, str] = {}
+    for part in chunks(sorted(identifier_keys)):
+        stmt = select(fact_identifier.c.identifier_key, fact_identifier.c.key).where(
+            fact_identifier.c.identifier_key.in_(part)
+        )
+        out.update({r.key: r.identifier_key for r in conn.execute(stmt)})
+    return out
+
+
+def _identifiers_of(conn: Connection, keys: set[str]) -> dict[str, set[str]]:
+    """Identifier keys of each of these resources (how references by identifier name them)."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for part in chunks(sorted(keys)):
+        stmt = select(fact_identifier.c.identifier_key, fact_identifier.c.key).where(
+            fact_identifier.c.key.in_(part)
+        )
+        for r in conn.execute(stmt):
+            out[r.key].add(r.identifier_key)
+    return out
+
+
+def _linked_to(conn: Connection, targets: set[str]) -> dict[str, set[str]]:
+    """Target → keys of the facts linking to it, by its key or any of its identifiers."""
+    aliases = _identifiers_of(conn, targets)
+    spelled: dict[str, str] = {t: t for t in targets}
+    spelled.update({ident: t for t, idents in aliases.items() for ident in idents})
+    out: dict[str, set[str]] = defaultdict(set)
+    for part in chunks(sorted(spelled)):
+        for r in conn.execute(
+            select(fact_link.c.fact_key, fact_link.c.target_key).where(
+                fact_link.c.target_key.in_(part)
+            )
+        ):
+            out[spelled[r.target_key]].add(r.fact_key)
+    return out
+
+
+def _load(conn: Connection, keys: set[str]) -> dict[str, Fact]:
+    loaded: dict[str, Fact] = {}
+    for part in chunks(sorted(keys)):
+        for r in conn.execute(select(fact.c.key, fact.c.body).where(fact.c.key.in_(part))):
+            loaded[r.key] = fact_from_json(r.body)
+    return loaded
+
+
+def resolver_for(conn: Connection, facts: list[Fact]) -> Resolver:
+    """A resolver knowing every identifier and clinician these facts refer to.
+
+    Two rounds: a participant's PractitionerRole names its Practitioner, perhaps itself by
+    identifier, so the role is read before its practitioner can be looked up.
+    """
+    index: dict[str, set[str]] = defaultdict(set)
+    roles: dict[str, str | None] = {}
+    idents: dict[str, tuple[str, ...]] = {}
+    wanted: set[str] = set()
+    for f in facts:
+        wanted |= referenced_keys(f)
+    seen: set[str] = set()
+    for _round in range(2):
+        wanted -= seen
+        if not wanted:
+            break
+        seen |= wanted
+        found = _identified(conn, {k for k in wanted if is_identifier_key(k)})
+        for key, ident in found.items():
+            index[ident].add(key)
+        # participants and role targets (any key, a contained one too) and what identifiers
+        # found among practitioners and roles
+        clinicians = {k for k in wanted if not is_identifier_key(k)}
+        clinicians |= {k for k in found if key_type(k).startswith("Practitioner")}
+        wanted = set()
+        for key, loaded in _load(conn, clinicians).items():
+            if isinstance(loaded, ClinicianFact):
+                idents[key] = loaded.identifiers
+                if loaded.practitioner:
+                    roles[key] = loaded.practitioner
+                    wanted.add(loaded.practitioner)
+    return Resolver(index, roles, idents)
+
+
+def facts_as_of(conn: Connection, keys: Iterable[str], as_of: datetime) -> dict[str, list[Fact]]:
+    """The stored facts (with their contained ones) of those ``keys`` whose stored version was
+    last changed at or before ``as_of``: the store's copy of a record as it stood then."""
+    out: dict[str, list[Fact]] = {}
+    for part in chunks(sorted(set(keys))):
+        stmt = select(fact.c.key, fact.c.body, fact.c.updated_at).where(
+            fact.c.key.in_(part), fact.c.updated_at.is_not(None), fact.c.updated_at <= as_of
+        )
+        for r in conn.execute(stmt):
+            out[r.key] = [fact_from_json(r.body)]
+    for key, found in out.items():
+        inner = conn.execute(select(fact.c.body).where(fact.c.key.like(f"{key}#%")))
+        found.extend(fact_from_json(r.body) for r in inner)
+    return out
 
 
 def take_dirty(conn: Connection, limit: int) -> tuple[list[str], list[str]]:
@@ -200,31 +337,20 @@ def mark_dirty(conn: Connection, keys: Iterable[str]) -> None:
     insert_ignore(conn, dirty_key, [{"key": k} for k in keys])
 
 
-def load_charts(conn: Connection, encounters: list[str]) -> dict[str, ChartFacts]:
-    """The facts of a batch of charts: three indexed queries, not one per chart."""
+def load_charts(
+    conn: Connection,
+    encounters: list[str],
+    on_resolver: Callable[[Resolver], None] | None = None,
+) -> dict[str, ChartFacts]:
+    """The facts of a batch of charts, a few indexed queries per batch, not per chart;
+    references by identifier or role resolved against the whole store."""
     wanted = set(encounters)
-    direct: dict[str, set[str]] = defaultdict(set)  # encounter -> fact keys
-    for part in chunks(encounters):
-        for r in conn.execute(
-            select(fact_link.c.fact_key, fact_link.c.target_key).where(
-                fact_link.c.target_key.in_(part)
-            )
-        ):
-            direct[r.target_key].add(r.fact_key)
+    direct = _linked_to(conn, wanted)  # encounter -> fact keys
     parents = {k for keys in direct.values() for k in keys}
-    second: dict[str, set[str]] = defaultdict(set)  # parent -> fact keys
-    for part in chunks(sorted(parents)):
-        for r in conn.execute(
-            select(fact_link.c.fact_key, fact_link.c.target_key).where(
-                fact_link.c.target_key.in_(part)
-            )
-        ):
-            second[r.target_key].add(r.fact_key)
+    second = _linked_to(conn, parents)  # parent -> fact keys
     needed = wanted | parents | {k for keys in second.values() for k in keys}
-    loaded: dict[str, Fact] = {}
-    for part in chunks(sorted(needed)):
-        for r in conn.execute(select(fact.c.key, fact.c.body).where(fact.c.key.in_(part))):
-            loaded[r.key] = fact_from_json(r.body)
+    loaded = _load(conn, needed)
+    resolver = resolver_for(conn, list(loaded.values()))
     charts: dict[str, ChartFacts] = {}
     for enc_key in encounters:
         enc = loaded.get(enc_key)
@@ -233,5 +359,8 @@ def load_charts(conn: Connection, encounters: list[str]) -> dict[str, ChartFacts
         keys = set(direct.get(enc_key, ()))
         for parent in list(keys):
             keys.update(second.get(parent, ()))
-        charts[enc_key] = build_chart(enc, (loaded[k] for k in sorted(keys) if k in loaded))
+        related = (loaded[k] for k in sorted(keys) if k in loaded)
+        charts[enc_key] = build_chart(enc, related, resolver)
+    if on_resolver is not None:  # the caller counts what resolved by identifier, and what not
+        on_resolver(resolver)
     return charts

@@ -81,6 +81,16 @@ fact_link = Table(
     Index("ix_fact_link_target_key", "target_key"),
 )
 
+#: identifier key (``Type?identifier=system|value``) → the key of a resource carrying it, so a
+#: reference by identifier finds its resource whichever arrived first (chartroute/fhir/resolve.py)
+fact_identifier = Table(
+    "fact_identifier",
+    metadata,
+    Column("identifier_key", String(KEY), primary_key=True),
+    Column("key", String(KEY), primary_key=True),
+    Index("ix_fact_identifier_key", "key"),
+)
+
 dirty_key = Table(
     "dirty_key",
     metadata,

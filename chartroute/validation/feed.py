@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -62,16 +62,27 @@ class Screened(Generic[Item]):
 class FeedValidator:
     """The suites of one practice, applied as of one run's as-of time."""
 
-    def __init__(self, settings: Validation, as_of: datetime, runner: SuiteRunner | None = None):
+    def __init__(
+        self,
+        settings: Validation,
+        as_of: datetime,
+        runner: SuiteRunner | None = None,
+        read_at: datetime | None = None,
+    ):
         self.settings = settings
         self.as_of = as_of
         self.runner = runner or runner_for(settings.suites_dir)
+        #: when the feed was read: a date is "in the future" against this, never against a
+        #: chosen past as-of (a record stamped after a past as-of is a record that changed
+        #: since, not bad input)
+        self.read_at = read_at or datetime.now(UTC)
 
     @property
     def parameters(self) -> dict[str, Any]:
         """Values of ``$PARAMETER`` references in the suite files."""
         tolerance = timedelta(hours=self.settings.future_tolerance_hours)
-        return {"as_of": self.as_of, "latest_allowed": self.as_of + tolerance}
+        latest = max(self.as_of, self.read_at) + tolerance
+        return {"as_of": self.as_of, "latest_allowed": latest}
 
     def screen(
         self,

@@ -22,12 +22,15 @@ from sqlalchemy import Connection, select
 from chartroute.fhir.extract import RULE_RESOURCE_TYPES
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import key_type
-from chartroute.store.schema import fact, fact_link
+from chartroute.store.schema import fact, fact_identifier, fact_link
 
 if TYPE_CHECKING:
     import pandas as pd
 
 REFERENCES_TABLE = "references"
+#: Clinicians are read to resolve references to them, not as parts of a chart: an export
+#: without Practitioner resources is ordinary, not a feed with orphans.
+_NOT_CHECKED = frozenset({"Practitioner", "PractitionerRole"})
 REFERENCE_COLUMNS = ("fact_key", "target_key", "target_type", "target_found")
 _KINDS = (
     ("row", "int"),
@@ -45,7 +48,7 @@ def references_frame(links: Iterable[tuple[str, str, bool]]) -> pd.DataFrame:
     rows: list[tuple[object, ...]] = []
     for fact_key, target_key, found in links:
         target_type = key_type(target_key)
-        if target_type in RULE_RESOURCE_TYPES:
+        if target_type in RULE_RESOURCE_TYPES and target_type not in _NOT_CHECKED:
             rows.append((len(rows), fact_key, target_key, target_type, bool(found)))
     return make_frame(("row", *REFERENCE_COLUMNS), _KINDS, rows)
 
@@ -53,19 +56,30 @@ def references_frame(links: Iterable[tuple[str, str, bool]]) -> pd.DataFrame:
 def links_among(facts: Iterable[Fact]) -> list[tuple[str, str, bool]]:
     """Links of a set of facts held in memory, resolved against the same set."""
     by_key = {f.key: f for f in facts}  # a resource read twice links once
+    known = set(by_key) | {i for f in by_key.values() for i in f.identifiers}
     return [
-        (key, target, target in by_key)
+        (key, target, target in known)
         for key, f in sorted(by_key.items())
         for target in sorted(set(f.links))
     ]
 
 
 def links_written_since(conn: Connection, since: datetime) -> list[tuple[str, str, bool]]:
-    """Links of the facts stored at or after ``since``, resolved against the whole store."""
+    """Links of the facts stored at or after ``since``, resolved against the whole store (a
+    link by identifier is found when a stored resource carries that identifier)."""
     source = fact.alias("source")
     target = fact.alias("target")
+    by_identifier = (
+        select(fact_identifier.c.identifier_key)
+        .where(fact_identifier.c.identifier_key == fact_link.c.target_key)
+        .exists()
+    )
     stmt = (
-        select(fact_link.c.fact_key, fact_link.c.target_key, target.c.key.is_not(None))
+        select(
+            fact_link.c.fact_key,
+            fact_link.c.target_key,
+            target.c.key.is_not(None) | by_identifier,
+        )
         .join(source, source.c.key == fact_link.c.fact_key)
         .outerjoin(target, target.c.key == fact_link.c.target_key)
         .where(source.c.synced_at >= since)

@@ -77,7 +77,8 @@ def test_planning_without_cursors_reads_everything_and_sets_cursors_from_the_ser
     respx.route(method="GET").mock(return_value=page([], total=5))
     parts = source().partitions()
     assert [p.cursor_name for p in parts] == sorted(p.cursor_name for p in parts)
-    assert len(parts) == 10 and all(p.id.endswith("mode=lastUpdated") for p in parts)
+    # one per type the rules read: the ten chart types, Practitioner and PractitionerRole
+    assert len(parts) == 12 and all(p.id.endswith("mode=lastUpdated") for p in parts)
     assert {p.fingerprint for p in parts} == {"lu:2026-03-05T11:59:30.000Z"}
 
 
@@ -111,7 +112,7 @@ def test_the_sync_skips_unchanged_types(tmp_path: Any) -> None:
     assert first.skipped == 0
     sync.commit_cursors(engine, first)
     second = sync.plan_sync(engine, src, SERVER_NOW)
-    assert second.partitions == [] and second.skipped == 10
+    assert second.partitions == [] and second.skipped == 12
     assert sync.plan_sync(engine, src, SERVER_NOW, full=True).skipped == 0
     engine.dispose()
 
@@ -234,6 +235,6 @@ def test_a_change_is_read_even_when_the_server_clock_has_not_passed_the_cursor(
     with engine.begin() as conn:  # the last cursor came from a finer clock than this Date header
         advance_cursors(conn, src.name, ahead, SERVER_NOW)
     second = sync.plan_sync(engine, src, SERVER_NOW)
-    assert len(second.partitions) == 10 and second.skipped == 0
+    assert len(second.partitions) == 12 and second.skipped == 0
     assert set(second.fingerprints.values()) == set(ahead.values())  # never moved back
     engine.dispose()

@@ -92,13 +92,19 @@ def test_signed_or_statusless_note_signs_the_chart(
     assert only([b.encounter(), b.note("n1", doc_status=doc_status)], config, as_of) == []
 
 
-@pytest.mark.parametrize("status", ["superseded", "entered-in-error"])
-def test_final_note_that_is_not_current_does_not_sign(
-    status: str, config: PracticeConfig, as_of: datetime
-) -> None:
-    assert only([b.encounter(), b.note("n1", status=status)], config, as_of) == [
+def test_final_note_entered_in_error_does_not_sign(config: PracticeConfig, as_of: datetime) -> None:
+    assert only([b.encounter(), b.note("n1", status="entered-in-error")], config, as_of) == [
         ("unsigned-note", "note")
     ]
+
+
+def test_superseded_reference_still_points_at_a_written_note(
+    config: PracticeConfig, as_of: datetime
+) -> None:
+    """Synthea marks every note but each patient's latest superseded: the note was written."""
+    assert only([b.encounter(), b.note("n1", status="superseded")], config, as_of) == []
+    unsigned = b.note("n1", status="superseded", doc_status="preliminary")
+    assert only([b.encounter(), unsigned], config, as_of) == [("unsigned-note", "note")]
 
 
 def test_signed_referral_letter_is_not_the_visit_note(

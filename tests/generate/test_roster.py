@@ -29,8 +29,10 @@ def test_round_trips_with_generated_roster(
     template = load_template()
     assert list(config) == list(template)
     for section in template:
-        if section not in ("roster", "practice", "mode"):
+        if section not in ("roster", "practice", "mode", "charts"):
             assert config[section] == template[section], section
+    first_day = default_profile.clinic_days()[0].isoformat()
+    assert config["charts"] == {**template["charts"], "since": first_day}
     assert config["practice"]["timezone"] == default_profile.timezone
     assert (template["mode"], config["mode"]) == ("shadow", "live")  # synthetic people: live
     assert config["roster"] == yaml.safe_load(yaml.safe_dump(build_roster(default_profile)))
