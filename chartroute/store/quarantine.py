@@ -9,6 +9,7 @@ record; listings show identifiers, locations and reasons only.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,9 +23,21 @@ from chartroute.store.schema import quarantine
 LOCATION_PREFIX = "at:"
 
 
+#: The quarantine key column's width; a longer location (a server's fullUrl) is shortened.
+KEY_WIDTH = 400
+
+
 def location_key(location: str) -> str:
-    """The key of a record that has no usable resource type and id."""
-    return f"{LOCATION_PREFIX}{location}"
+    """The key of a record that has no usable resource type and id.
+
+    A location too long for the key column keeps its start and gains a hash of the whole, so
+    the same location always gives the same key on every database.
+    """
+    key = f"{LOCATION_PREFIX}{location}"
+    if len(key) <= KEY_WIDTH:
+        return key
+    digest = hashlib.sha256(location.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{key[: KEY_WIDTH - 18]}#{digest}"
 
 
 @dataclass(frozen=True)

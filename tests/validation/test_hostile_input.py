@@ -4,13 +4,18 @@ never a crash and never silently accepted."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
+import orjson
 import pytest
+from sqlalchemy import Engine
 
 from chartroute.fhir.dates import parse_fhir_datetime
 from chartroute.sources.base import SourceRecord
 from chartroute.sources.decode import Decoded, Rejected, decode_record
+from chartroute.store.quarantine import location_key
 from tests import builders as b
+from tests.validation.helpers import held, ingest, stored_keys
 
 
 def _decode(resource: object, location: str = "Encounter.ndjson:1") -> Decoded | Rejected:
@@ -83,3 +88,39 @@ def test_an_id_with_a_trailing_newline_or_beyond_64_characters_is_refused(rid: s
 def test_a_64_character_id_is_a_fhir_id() -> None:
     result = _decode(b.encounter("a" * 64))
     assert isinstance(result, Decoded)
+
+
+def _write(folder: Path, name: str, resources: list[object]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in resources))
+
+
+def test_ids_beyond_fhirs_limits_are_quarantined_alike_on_every_database(
+    engine: Engine, tmp_path: Path, as_of: datetime
+) -> None:
+    long_version = b.encounter("e-version")
+    long_version["meta"] = {"versionId": "7" * 100}
+    long_contained = b.encounter("e-contained")
+    long_contained["contained"] = [b.condition("c" * 300)]
+    long_reference = b.report("r-long", "ServiceRequest/s1")
+    long_reference["basedOn"] = [{"reference": "S" + "r" * 250 + "/s1"}]
+    good = b.encounter("e-good")
+    _write(tmp_path / "feed", "Encounter.ndjson", [long_version, long_contained, good])
+    _write(tmp_path / "feed", "DiagnosticReport.ndjson", [long_reference])
+    _, counts = ingest(engine, tmp_path / "feed", as_of)
+    quarantine = held(engine)
+    assert counts.read == 4 and counts.stored == 1 and counts.quarantined == 3
+    assert stored_keys(engine) == {"Encounter/e-good"}
+    assert "meta.versionId: not a valid FHIR id" in quarantine["Encounter/e-version"].reasons[0]
+    assert "contained[0].id: not a valid FHIR id" in quarantine["Encounter/e-contained"].reasons[0]
+    assert quarantine["DiagnosticReport/r-long"].reasons == [
+        "reference: a reference is longer than 200 characters"
+    ]
+    for record in quarantine.values():
+        assert not any("7" * 10 in r or "c" * 10 in r for r in record.reasons)
+
+
+def test_a_location_too_long_for_the_key_column_keeps_one_key() -> None:
+    long = "https://ehr.example/fhir/" + "x" * 600
+    assert len(location_key(long)) <= 400
+    assert location_key(long) == location_key(long) != location_key(long + "y")
