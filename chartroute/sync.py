@@ -68,6 +68,8 @@ class SyncPlan:
     partitions: list[Partition]
     skipped: int
     fingerprints: dict[str, str]
+    #: Files of a folder source that are not read, each with why (names only, no content).
+    files_skipped: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -125,7 +127,9 @@ def plan_sync(engine: Engine, source: Source, as_of: datetime, full: bool = Fals
         run_id = runs.start_run(conn, source.name, as_of, utcnow())
     fingerprints = {p.cursor_name: f"{EXTRACTOR_VERSION}:{p.fingerprint}" for p in parts}
     todo = [p for p in parts if p.changed or seen.get(p.cursor_name) != fingerprints[p.cursor_name]]
-    return SyncPlan(run_id, source.name, todo, len(parts) - len(todo), fingerprints)
+    skipped_files = getattr(source, "skipped_files", None)  # a folder's misnamed files
+    files_skipped = list(skipped_files()) if callable(skipped_files) else []
+    return SyncPlan(run_id, source.name, todo, len(parts) - len(todo), fingerprints, files_skipped)
 
 
 def source_cursors(stored: dict[str, str]) -> dict[str, str]:
@@ -407,6 +411,7 @@ def run_record(
     """What a completed run stores about itself (and the flow returns): identifiers, counts."""
     ingest = asdict(ingested)
     ingest["partitions_skipped"] = plan.skipped
+    ingest["files_skipped"] = list(plan.files_skipped)
     return {"run_id": plan.run_id, "ingest": ingest, "classify": asdict(classified)}
 
 

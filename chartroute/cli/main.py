@@ -90,13 +90,19 @@ def classify(
     from chartroute.cli.quarantine import report_bad_records
     from chartroute.fhirclient import FhirClientError
     from chartroute.preview import jsonl_records, preview
+    from chartroute.sources.ndjson_dir import NoRecords
     from chartroute.validation.suites import SuiteError
     from chartroute.validation.threshold import TooManyBadRecords
 
-    with exit_codes(bad_input=(SuiteError, TooManyBadRecords), failure=(FhirClientError,)):
+    with exit_codes(
+        bad_input=(SuiteError, TooManyBadRecords, NoRecords), failure=(FhirClientError,)
+    ):
         cfg = load_config(config)
         when = parse_as_of(as_of)
-        with reading_progress(_open_source(source, cfg)) as feed:
+        opened = _open_source(source, cfg)
+        for skipped in getattr(opened, "skipped_files", list)():
+            print(f"skipped file {skipped}", file=sys.stderr)
+        with reading_progress(opened) as feed:
             result = preview(feed, cfg, when)
         report_bad_records(result)
     records = list(jsonl_records(result))
@@ -167,14 +173,15 @@ def sync(
     """Run the sync flow through Prefect: scan, validate, store, classify, route, record."""
     from chartroute.fhirclient import FhirClientError
     from chartroute.sources import BULK_PREFIX, ehr_for, is_url_spec
+    from chartroute.sources.ndjson_dir import NoRecords
     from chartroute.store.lease import LeaseHeld
     from chartroute.validation.suites import SuiteError
     from chartroute.validation.threshold import TooManyBadRecords
 
-    # LeaseHeld: another sync is running. A feed with too many bad records or a broken
-    # expectation suite marks the flow run failed and is the user's to fix.
+    # LeaseHeld: another sync is running. A feed with too many bad records, a folder with no
+    # records or a broken expectation suite marks the flow run failed and is the user's to fix.
     with exit_codes(
-        bad_input=(TooManyBadRecords, SuiteError), failure=(FhirClientError, LeaseHeld)
+        bad_input=(TooManyBadRecords, SuiteError, NoRecords), failure=(FhirClientError, LeaseHeld)
     ):
         cfg = load_config(config)
         if is_url_spec(source):
@@ -203,9 +210,14 @@ def _print_sync_result(result: dict[str, Any]) -> None:
     from chartroute.cli.outbox import SHADOW_NOTE
 
     ingest, classified = result["ingest"], result["classify"]
+    for skipped in ingest.get("files_skipped", ()):
+        err.print(f"skipped file {skipped}", markup=False, highlight=False)
+    other_types = ingest.get("skipped_types", 0)
     err.print(
         f"sync {result['run_id']}: read {ingest['read']} records, stored {ingest['stored']}, "
-        f"quarantined {ingest['quarantined']}; {classified['charts']} charts classified, "
+        f"quarantined {ingest['quarantined']}"
+        + (f", skipped {other_types} of types the rules do not read" if other_types else "")
+        + f"; {classified['charts']} charts classified, "
         f"{classified['opened']} items opened, {classified['closed']} closed"
     )
     if classified.get("mode") == "shadow":

@@ -39,7 +39,9 @@ class SourceRecord:
     """One resource as read: raw bytes (undecoded) or an already-decoded object.
 
     ``deleted`` instead names the key (``Type/id``) of a resource the source reports as
-    deleted since the last sync; such a record carries no resource.
+    deleted since the last sync; such a record carries no resource. ``expected_type`` is the
+    resource type the record's file is named for (``Encounter.ndjson``): a record of another
+    type there is quarantined rather than read as if the file were right.
     """
 
     location: str
@@ -47,6 +49,7 @@ class SourceRecord:
     decoded: Any = None
     aliases: Mapping[str, str] | None = field(default=None)
     deleted: str | None = None
+    expected_type: str | None = None
 
 
 class Source(Protocol):

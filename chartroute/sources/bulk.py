@@ -94,9 +94,10 @@ class BulkExportSource:
         state = self.export(since)
         job_dir = self.work_dir / state["job"]
         fingerprint = f"tx:{state['manifest']['transactionTime']}"
+        downloaded = NdjsonDirSource(job_dir, self.partition_bytes, require_records=False)
         parts = [
             Partition(f"{state['job']}/{p.id}", f"export {p.label}", fingerprint, CURSOR)
-            for p in NdjsonDirSource(job_dir, self.partition_bytes).partitions()
+            for p in downloaded.partitions()
         ]
         for name in sorted(state["files"]):
             if state["files"][name]["kind"] == "deleted":
@@ -333,7 +334,7 @@ class BulkExportSource:
         if inner.endswith(DELETED_SUFFIX):
             yield from _read_deleted(job_dir / inner[: -len(DELETED_SUFFIX)])
             return
-        folder = NdjsonDirSource(job_dir, self.partition_bytes)
+        folder = NdjsonDirSource(job_dir, self.partition_bytes, require_records=False)
         yield from folder.read(Partition(inner, partition.label, partition.fingerprint, CURSOR))
 
 

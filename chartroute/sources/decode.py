@@ -53,6 +53,10 @@ def decode_record(record: SourceRecord) -> Decoded | Rejected:
         message = is_undecodable(resource)
         if message is not None:
             return Rejected(record.location, None, None, (f"not JSON: {message}",), b"")
+    wrong_file = _not_the_files_type(record, resource)
+    if wrong_file is not None:
+        raw = record.raw if record.raw is not None else _dump(resource)
+        return Rejected(record.location, None, None, (wrong_file,), raw)
     try:
         facts = extract_facts(resource, record.aliases)
     except BadRecord as bad:
@@ -67,6 +71,22 @@ def decode_record(record: SourceRecord) -> Decoded | Rejected:
             record.location, resource["resourceType"], resource["id"], tuple(too_long), raw
         )
     return Decoded(record.location, resource["resourceType"], resource["id"], facts)
+
+
+def _not_the_files_type(record: SourceRecord, resource: Any) -> str | None:
+    """The reason a record is not of the type its file is named for, or None.
+
+    ``Encounterx``, ``"Encounter "`` or a Patient in ``Encounter.ndjson`` would otherwise be
+    read as a type the rules ignore and vanish with nothing said. Held by location: a record in
+    the wrong file has no trustworthy key.
+    """
+    expected = record.expected_type
+    if expected is None or not isinstance(resource, dict):
+        return None
+    rtype = resource.get("resourceType")
+    if not isinstance(rtype, str) or not rtype or rtype == expected:
+        return None  # missing: the structural check says so
+    return f"resourceType: not the type its file holds (a {expected} file)"
 
 
 def _too_long(facts: list[Fact]) -> list[str]:
