@@ -124,3 +124,72 @@ def test_a_location_too_long_for_the_key_column_keeps_one_key() -> None:
     long = "https://ehr.example/fhir/" + "x" * 600
     assert len(location_key(long)) <= 400
     assert location_key(long) == location_key(long) != location_key(long + "y")
+
+
+@pytest.mark.parametrize(
+    "first,second",
+    [
+        (b.condition("cd1", verification="confirmed"), b.condition("cd1", verification="refuted")),
+        (
+            b.claim_response("cr1", "Claim/c1", outcome="complete"),
+            b.claim_response("cr1", "Claim/c1", outcome="queued"),
+        ),
+        (b.form("q1", "http://q", status="completed"), b.form("q1", "http://q", status="stopped")),
+    ],
+)
+def test_conflicting_copies_of_every_type_the_rules_read_are_held_in_either_order(
+    engine: Engine,
+    tmp_path: Path,
+    as_of: datetime,
+    first: dict[str, object],
+    second: dict[str, object],
+) -> None:
+    rtype = str(first["resourceType"])
+    key = f"{rtype}/{first['id']}"
+    for order, name in (((first, second), "a"), ((second, first), "b")):
+        _write(tmp_path / name, f"{rtype}.ndjson", list(order))
+        _, counts = ingest(engine, tmp_path / name, as_of)
+        assert counts.quarantined == 2 and key not in stored_keys(engine)
+        record = held(engine)[key]
+        assert record.reasons == [
+            "id: sent more than once at the same version with different content"
+        ]
+
+
+@pytest.mark.parametrize(
+    "resource,reason",
+    [
+        (
+            {**b.condition("cd1"), "verificationStatus": {"coding": [{"code": "maybe"}]}},
+            "verificationStatus: not in the FHIR R4 condition-ver-status value set",
+        ),
+        (
+            {**b.claim_response("cr1", "Claim/c1"), "status": "paid"},
+            "status: not in the FHIR R4 fm-status value set",
+        ),
+        (
+            {**b.claim_response("cr1", "Claim/c1"), "outcome": None},
+            "outcome: missing (the rules read whether an authorization is settled)",
+        ),
+        (
+            {**b.claim_response("cr1", "Claim/c1"), "created": "2027-01-01"},
+            "created: after the as-of time",
+        ),
+        (
+            {**b.form("q1", "http://q"), "status": "done"},
+            "status: not in the FHIR R4 questionnaire-answers-status value set",
+        ),
+        (
+            {**b.form("q1", "http://q"), "meta": {"lastUpdated": "2027-01-01T00:00:00Z"}},
+            "meta.lastUpdated: after the as-of time",
+        ),
+    ],
+)
+def test_status_and_dates_of_every_type_the_rules_read_are_checked(
+    sqlite_engine: Engine, tmp_path: Path, as_of: datetime, resource: dict[str, object], reason: str
+) -> None:
+    _write(tmp_path / "feed", f"{resource['resourceType']}.ndjson", [resource])
+    _, counts = ingest(sqlite_engine, tmp_path / "feed", as_of)
+    assert counts.quarantined == 1
+    (record,) = held(sqlite_engine).values()
+    assert reason in record.reasons
