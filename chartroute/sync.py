@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -271,7 +271,13 @@ def validate_ingested(
     *,
     data_docs: bool = True,
 ) -> RunValidation:
-    """The run-level half of the validate step over what the run's partitions stored."""
+    """The run-level half of the validate step over what the run's partitions stored.
+
+    Raw bytes of records quarantined longer than ``settings.keep_raw_days`` ago are dropped
+    here, once a run, so a bad record's content is not kept longer than someone may explain it.
+    """
+    with engine.begin() as conn:
+        held_store.forget_raw(conn, utcnow() - timedelta(days=settings.keep_raw_days))
     return validate_run(
         engine,
         plan.run_id,

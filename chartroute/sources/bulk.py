@@ -38,6 +38,7 @@ from chartroute.fhirclient.retry import parse_retry_after
 from chartroute.sources.base import Partition, SourceRecord
 from chartroute.sources.ndjson_dir import DEFAULT_PARTITION_BYTES, NdjsonDirSource
 from chartroute.store.engine import home
+from chartroute.store.private_files import private_dir
 
 log = logging.getLogger("chartroute.sources.bulk")
 
@@ -111,7 +112,7 @@ class BulkExportSource:
 
     def export(self, since: str | None) -> dict[str, Any]:
         """Kick off or resume the export for ``since`` and bring it to a finished download."""
-        self.work_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.work_dir)  # downloads are whole resources: owner-only
         state_path = self._state_path(since)
         state = _load(state_path)
         if state is None or state.get("phase") == "done":
@@ -191,7 +192,7 @@ class BulkExportSource:
             "poll_failures": 0,
             "files": {},
         }
-        (self.work_dir / job).mkdir(parents=True, exist_ok=True)
+        private_dir(self.work_dir / job)
         self._save(state, state_path)
         log.info("%s: export started (%s)", self.name, f"since {since}" if since else "everything")
         return state
@@ -286,7 +287,7 @@ class BulkExportSource:
 
     def _download(self, state: dict[str, Any], state_path: Path) -> None:
         job_dir = self.work_dir / state["job"]
-        job_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(job_dir)
         authorized = bool(state["manifest"]["requiresAccessToken"])
         pending = [n for n, f in sorted(state["files"].items()) if not f["done"]]
         if not pending:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, update
 
 from chartroute.store.batching import chunks, upsert
 from chartroute.store.schema import quarantine
@@ -109,6 +109,20 @@ def release_quarantine(conn: Connection, keys: list[str]) -> int:
     for part in chunks(keys):
         released += conn.execute(delete(quarantine).where(quarantine.c.key.in_(part))).rowcount or 0
     return released
+
+
+def forget_raw(conn: Connection, seen_before: datetime) -> int:
+    """Drop the raw bytes of records last seen before ``seen_before``; returns how many.
+
+    The row stays (identifiers, location, reasons, counts) so the record is still listed and
+    still counted; only the content, which may carry patient data, goes.
+    """
+    result = conn.execute(
+        update(quarantine)
+        .where(quarantine.c.last_seen < seen_before, quarantine.c.raw != b"")
+        .values(raw=b"")
+    )
+    return result.rowcount or 0
 
 
 def held_records(conn: Connection) -> Iterator[HeldRecord]:
