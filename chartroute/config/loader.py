@@ -86,7 +86,9 @@ def check_yaml_shape(text: str, filename: str) -> None:
     open_nodes: list[list[Any]] = []  # [anchor, values so far] per open collection
 
     def refuse(event: yaml.Event, message: str) -> ConfigError:
-        return ConfigError([ConfigProblem(filename, event.start_mark.line + 1, "", message)])
+        mark = event.start_mark
+        line = mark.line + 1 if mark is not None else None
+        return ConfigError([ConfigProblem(filename, line, "", message)])
 
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.CollectionStartEvent):
