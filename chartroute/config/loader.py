@@ -161,6 +161,7 @@ def _problems_from(exc: ValidationError, root: yaml.Node, filename: str) -> list
         elif message.startswith("Value error, "):
             message = message[len("Value error, ") :]
         loc = tuple(p for p in loc if not (isinstance(p, str) and _is_union_tag(p)))
+        loc = _without_tags(root, loc)
         node = _node_at(root, loc)
         line = node.start_mark.line + 1 if node is not None else None
         field = ".".join(str(p) for p in loc)
@@ -171,6 +172,33 @@ def _problems_from(exc: ValidationError, root: yaml.Node, filename: str) -> list
 def _is_union_tag(part: str) -> bool:
     # pydantic inserts the tried union member ("date", "DateRange") into a location.
     return part in {"date", "DateRange", "str", "int", "float"} or part.startswith("function-")
+
+
+def _without_tags(root: yaml.Node, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop a discriminated union's tag (``smtp`` in ``channels.email.smtp.security``): a
+    part the file does not have as a key, followed by one it does."""
+    kept: list[Any] = []
+    node: yaml.Node | None = root
+    for i, part in enumerate(loc):
+        child = _child(node, part) if node is not None else None
+        tag = child is None and node is not None and i + 1 < len(loc)
+        if tag and node is not None and _child(node, loc[i + 1]) is not None:
+            continue
+        kept.append(part)
+        node = child
+    return tuple(kept)
+
+
+def _child(node: yaml.Node, part: Any) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if str(key_node.value) == str(part):
+                value: yaml.Node = value_node
+                return value
+    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        child: yaml.Node = node.value[part]
+        return child
+    return None
 
 
 def _node_at(root: yaml.Node, loc: tuple[Any, ...]) -> yaml.Node | None:

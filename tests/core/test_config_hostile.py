@@ -61,3 +61,37 @@ def test_config_check_exits_2_naming_the_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["config", "check", "--config", str(bomb)])
     assert result.exit_code == 2
     assert f"{bomb}:6:" in result.stderr
+
+
+def _with_smtp(tmp_path: Path, host: str, security: str) -> Path:
+    path = tmp_path / "practice.yaml"
+    path.write_text(
+        PRACTICE
+        + "\nnotify:\n  channels:\n    email:\n      type: smtp\n"
+        + f"      host: {host}\n      port: 25\n      security: {security}\n"
+        + "      from: chartroute@example.org\n      username: chartroute\n"
+        + "      password: {env: SMTP_PASSWORD}\n"
+    )
+    return path
+
+
+def test_config_check_refuses_a_password_sent_in_clear_text(tmp_path: Path) -> None:
+    path = _with_smtp(tmp_path, "smtp.example.org", "none")
+    result = CliRunner().invoke(app, ["config", "check", "--config", str(path)])
+    assert result.exit_code == 2
+    line = PRACTICE.count("\n") + 8  # the `security:` line
+    assert f"{path}:{line}: notify.channels.email.security: `none` would send the password" in (
+        result.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    "host,security",
+    [("localhost", "none"), ("127.0.0.1", "none"), ("::1", "none"), ("smtp.example.org", "tls")],
+)
+def test_a_password_over_loopback_or_encrypted_is_fine(
+    tmp_path: Path, host: str, security: str
+) -> None:
+    path = _with_smtp(tmp_path, f"'{host}'", security)
+    result = CliRunner().invoke(app, ["config", "check", "--config", str(path)])
+    assert result.exit_code == 0, result.stderr
