@@ -18,7 +18,13 @@ from chartroute.cli.backfill import register as register_backfill_command
 from chartroute.cli.config_diff import register as register_config_diff_command
 from chartroute.cli.deployments import register as register_deployments_commands
 from chartroute.cli.errors import BadInput, exit_codes
-from chartroute.cli.options import config_option, not_empty, parse_as_of, parse_day
+from chartroute.cli.options import (
+    config_option,
+    not_empty,
+    output_folder,
+    parse_as_of,
+    parse_day,
+)
 from chartroute.cli.outbox import register as register_outbox_commands
 from chartroute.cli.progress import reading_progress
 from chartroute.cli.quarantine import register as register_quarantine_command
@@ -138,6 +144,7 @@ def generate(
     from chartroute.generate import GeneratorProfile, generate_practice
 
     with exit_codes():
+        output_folder("OUT_DIR", out_dir)
         kwargs: dict[str, Any] = {"providers": providers, "days": days, "seed": seed}
         if start:
             kwargs["start"] = parse_day("--start", start)
