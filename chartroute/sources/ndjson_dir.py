@@ -188,9 +188,12 @@ def _read_json_file(path: Path) -> Iterator[SourceRecord]:
         ):
             aliases[full_url] = resource_key(resource["resourceType"], resource["id"])
     for i, entry in enumerate(entries):
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if resource is None:
+        if not isinstance(entry, dict):  # held, not passed over: it may be a broken record
+            yield SourceRecord(location=f"{name}#entry[{i}]", decoded=entry)
             continue
+        resource = entry.get("resource")
+        if resource is None:
+            continue  # a request or response entry: no record
         rtype = resource.get("resourceType") if isinstance(resource, dict) else None
         if isinstance(rtype, str) and rtype not in RULE_RESOURCE_TYPES and rtype != "Bundle":
             continue

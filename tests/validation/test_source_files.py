@@ -135,3 +135,15 @@ def test_a_leading_byte_order_mark_is_read_through(
     _, counts = ingest(sqlite_engine, feed, as_of)
     assert counts.quarantined == 0
     assert stored_keys(sqlite_engine) == {"Encounter/e1", "Encounter/e2", "ServiceRequest/s1"}
+
+
+def test_a_bundle_entry_that_is_not_an_object_is_held(
+    sqlite_engine: Engine, tmp_path: Path, as_of: datetime
+) -> None:
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    entries = [{"resource": b.encounter("e1")}, "Peregrin Ravensworth", 7]
+    (feed / "bundle.json").write_bytes(orjson.dumps({"resourceType": "Bundle", "entry": entries}))
+    _, counts = ingest(sqlite_engine, feed, as_of)
+    assert (counts.read, counts.stored, counts.quarantined) == (3, 1, 2)
+    assert set(held(sqlite_engine)) == {"at:bundle.json#entry[1]", "at:bundle.json#entry[2]"}
