@@ -40,8 +40,8 @@ class SourceRecord:
 
     ``deleted`` instead names the key (``Type/id``) of a resource the source reports as
     deleted since the last sync; such a record carries no resource. ``expected_type`` is the
-    resource type the record's file is named for (``Encounter.ndjson``): a record of another
-    type there is quarantined rather than read as if the file were right.
+    resource type the record's file is named for (``Encounter.ndjson``) or its search asked
+    for: a record of another type there is quarantined rather than read as if it were right.
     """
 
     location: str

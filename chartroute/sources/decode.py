@@ -86,7 +86,7 @@ def _not_the_files_type(record: SourceRecord, resource: Any) -> str | None:
     rtype = resource.get("resourceType")
     if not isinstance(rtype, str) or not rtype or rtype == expected:
         return None  # missing: the structural check says so
-    return f"resourceType: not the type its file holds (a {expected} file)"
+    return f"resourceType: not {expected}, the type its file or search holds"
 
 
 def _too_long(facts: list[Fact]) -> list[str]:

@@ -187,7 +187,7 @@ class FhirRestSource:
                     if version and ident in seen:
                         continue  # a page boundary that moved while we paged
                     seen.add(ident)
-                yield SourceRecord(location=location, decoded=resource)
+                yield SourceRecord(location=location, decoded=resource, expected_type=rtype)
         if outcomes:
             log.warning(
                 "%s %s: the server added %d OperationOutcome entries (warnings)",

@@ -33,7 +33,7 @@ def test_a_record_of_another_type_than_its_file_is_quarantined(rtype: str) -> No
     record = SourceRecord("Encounter.ndjson:3", raw=_line(resource), expected_type="Encounter")
     result = decode_record(record)
     assert isinstance(result, Rejected)
-    assert result.reasons == ("resourceType: not the type its file holds (a Encounter file)",)
+    assert result.reasons == ("resourceType: not Encounter, the type its file or search holds",)
     assert result.resource_id is None  # held by location
 
 
