@@ -38,6 +38,11 @@ _TYPE = re.compile(r"[A-Z][A-Za-z]{0,63}")
 MASK_PREFIX = 3
 
 
+def is_fhir_id(value: object) -> bool:
+    """True for a whole FHIR id (1-64 of A-Z a-z 0-9 - .), nothing before or after."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
 def masked(value: str) -> str:
     """A bad value as a reason may quote it: a short prefix and the length, never the whole.
 
