@@ -96,13 +96,10 @@ def classify(
     from chartroute.cli.quarantine import report_bad_records
     from chartroute.fhirclient import FhirClientError
     from chartroute.preview import jsonl_records, preview
-    from chartroute.sources.ndjson_dir import NoRecords
     from chartroute.validation.suites import SuiteError
     from chartroute.validation.threshold import TooManyBadRecords
 
-    with exit_codes(
-        bad_input=(SuiteError, TooManyBadRecords, NoRecords), failure=(FhirClientError,)
-    ):
+    with exit_codes(bad_input=(SuiteError, TooManyBadRecords), failure=(FhirClientError,)):
         cfg = load_config(config)
         when = parse_as_of(as_of)
         opened = _open_source(source, cfg)
@@ -180,7 +177,6 @@ def sync(
     """Run the sync flow through Prefect: scan, validate, store, classify, route, record."""
     from chartroute.fhirclient import FhirClientError
     from chartroute.sources import BULK_PREFIX, ehr_for, is_url_spec
-    from chartroute.sources.ndjson_dir import NoRecords
     from chartroute.store.lease import LeaseHeld
     from chartroute.validation.suites import SuiteError
     from chartroute.validation.threshold import TooManyBadRecords
@@ -188,7 +184,7 @@ def sync(
     # LeaseHeld: another sync is running. A feed with too many bad records, a folder with no
     # records or a broken expectation suite marks the flow run failed and is the user's to fix.
     with exit_codes(
-        bad_input=(TooManyBadRecords, SuiteError, NoRecords), failure=(FhirClientError, LeaseHeld)
+        bad_input=(TooManyBadRecords, SuiteError), failure=(FhirClientError, LeaseHeld)
     ):
         cfg = load_config(config)
         if is_url_spec(source):

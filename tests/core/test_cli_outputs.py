@@ -70,3 +70,11 @@ def test_a_missing_key_file_is_bad_config(tmp_path: Path) -> None:
     )
     with pytest.raises(UnusableKey, match="private_key_file"):
         connect(ehr)
+
+
+def test_a_folder_with_no_records_is_bad_input_for_every_command(tmp_path: Path) -> None:
+    from chartroute.sources.ndjson_dir import NdjsonDirSource
+
+    with pytest.raises(typer.Exit) as leaving, exit_codes():
+        NdjsonDirSource(tmp_path).partitions()  # what sync, classify and backfill meet
+    assert leaving.value.exit_code == EXIT_BAD_INPUT
