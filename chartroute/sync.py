@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -74,6 +74,8 @@ class SyncPlan:
     partitions: list[Partition]
     skipped: int
     fingerprints: dict[str, str]
+    #: Files of a folder source that are not read, each with why (names only, no content).
+    files_skipped: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -137,7 +139,9 @@ def plan_sync(engine: Engine, source: Source, as_of: datetime, full: bool = Fals
         run_id = runs.start_run(conn, source.name, as_of, utcnow())
     fingerprints = {p.cursor_name: f"{EXTRACTOR_VERSION}:{p.fingerprint}" for p in parts}
     todo = [p for p in parts if p.changed or seen.get(p.cursor_name) != fingerprints[p.cursor_name]]
-    return SyncPlan(run_id, source.name, todo, len(parts) - len(todo), fingerprints)
+    skipped_files = getattr(source, "skipped_files", None)  # a folder's misnamed files
+    files_skipped = list(skipped_files()) if callable(skipped_files) else []
+    return SyncPlan(run_id, source.name, todo, len(parts) - len(todo), fingerprints, files_skipped)
 
 
 def source_cursors(stored: dict[str, str]) -> dict[str, str]:
@@ -282,7 +286,13 @@ def validate_ingested(
     *,
     data_docs: bool = True,
 ) -> RunValidation:
-    """The run-level half of the validate step over what the run's partitions stored."""
+    """The run-level half of the validate step over what the run's partitions stored.
+
+    Raw bytes of records quarantined longer than ``settings.keep_raw_days`` ago are dropped
+    here, once a run, so a bad record's content is not kept longer than someone may explain it.
+    """
+    with engine.begin() as conn:
+        held_store.forget_raw(conn, utcnow() - timedelta(days=settings.keep_raw_days))
     return validate_run(
         engine,
         plan.run_id,
@@ -429,6 +439,7 @@ def run_record(
     """What a completed run stores about itself (and the flow returns): identifiers, counts."""
     ingest = asdict(ingested)
     ingest["partitions_skipped"] = plan.skipped
+    ingest["files_skipped"] = list(plan.files_skipped)
     return {"run_id": plan.run_id, "ingest": ingest, "classify": asdict(classified)}
 
 

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 import typer
 
 from chartroute.config import ConfigError
+from chartroute.fhirclient.errors import UnusableKey
+from chartroute.sources.ndjson_dir import NoRecords
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -33,11 +35,11 @@ class BadInput(Exception):
 def exit_codes(*, bad_input: ErrorTypes = (), failure: ErrorTypes = ()) -> Iterator[None]:
     """Map errors to exit codes with a one-line message per problem on stderr.
 
-    A config error, ``BadInput`` and a missing file always mean bad input; ``bad_input`` and
-    ``failure`` add the domain errors the command can meet (too many bad records; an EHR that
-    failed, a lease another run holds).
+    A config error, ``BadInput``, a missing file, a folder with no records and an unusable
+    signing key always mean bad input; ``bad_input`` and ``failure`` add the domain errors
+    the command can meet (too many bad records; an EHR that failed, a lease another run holds).
     """
-    bad: ErrorTypes = (BadInput, FileNotFoundError, *bad_input)
+    bad: ErrorTypes = (BadInput, FileNotFoundError, NoRecords, UnusableKey, *bad_input)
     try:
         yield
     except ConfigError as exc:

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from chartroute.cli.errors import BadInput, exit_codes
-from chartroute.cli.options import parse_as_of, parse_day
+from chartroute.cli.options import output_folder, parse_as_of, parse_day
 
 __all__ = ["clinic_days_back", "generate", "register"]
 
@@ -46,6 +46,7 @@ def generate(
     from chartroute.generate.real_world import FLAVOURS
 
     with exit_codes():
+        output_folder("OUT_DIR", out_dir)
         if flavour not in FLAVOURS:
             raise BadInput(f"--flavour: {flavour!r} is not one of {', '.join(FLAVOURS)}")
         kwargs: dict[str, Any] = {

@@ -113,7 +113,10 @@ def classify(
     with exit_codes(bad_input=(SuiteError, TooManyBadRecords), failure=(FhirClientError,)):
         cfg = load_config(config).with_since(parse_day("--since", since))
         when = parse_as_of(as_of)
-        with reading_progress(_open_source(source, cfg)) as feed:
+        opened = _open_source(source, cfg)
+        for skipped in getattr(opened, "skipped_files", list)():
+            print(f"skipped file {skipped}", file=sys.stderr)
+        with reading_progress(opened) as feed:
             result = preview(feed, cfg, when, stored_at=_store_as_of())
         report_bad_records(result)
         _print_feed_notes(result.notes())
@@ -226,8 +229,8 @@ def sync(
     from chartroute.validation.suites import SuiteError
     from chartroute.validation.threshold import TooManyBadRecords
 
-    # LeaseHeld: another sync is running. A feed with too many bad records or a broken
-    # expectation suite marks the flow run failed and is the user's to fix.
+    # LeaseHeld: another sync is running. A feed with too many bad records, a folder with no
+    # records or a broken expectation suite marks the flow run failed and is the user's to fix.
     with exit_codes(
         bad_input=(TooManyBadRecords, SuiteError), failure=(FhirClientError, LeaseHeld)
     ):
@@ -261,9 +264,14 @@ def _print_sync_result(result: dict[str, Any]) -> None:
     from chartroute.cli.outbox import SHADOW_NOTE
 
     ingest, classified = result["ingest"], result["classify"]
+    for skipped in ingest.get("files_skipped", ()):
+        err.print(f"skipped file {skipped}", markup=False, highlight=False)
+    other_types = ingest.get("skipped_types", 0)
     err.print(
         f"sync {result['run_id']}: read {ingest['read']} records, stored {ingest['stored']}, "
-        f"quarantined {ingest['quarantined']}; {classified['charts']} charts classified, "
+        f"quarantined {ingest['quarantined']}"
+        + (f", skipped {other_types} of types the rules do not read" if other_types else "")
+        + f"; {classified['charts']} charts classified, "
         f"{classified['opened']} items opened, {classified['closed']} closed"
     )
     notes = {**classified, "changed_after_as_of": ingest.get("changed_after_as_of", 0)}

@@ -12,6 +12,7 @@ Each parser raises ``BadInput`` naming the option, so ``exit_codes`` reports it 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, overload
 
 import typer
@@ -89,3 +90,16 @@ def parse_day(option: str, value: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise BadInput(f"{option}: {value!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+def output_folder(option: str, value: str | Path | None) -> None:
+    """Refuse a folder option that names an existing file, before any work is done.
+
+    Writing into it would fail half way with a ``FileExistsError`` traceback (exit 1); the
+    user has only to name another path.
+    """
+    if value is None:
+        return
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise BadInput(f"{option}: {path} exists and is not a folder; name a folder to write into")

@@ -85,9 +85,16 @@ def _listing(row: dict[str, Any]) -> dict[str, Any]:
 def _explain(key: str, location: str, reasons: list[str], raw: bytes) -> None:
     from chartroute.validation.explain import spec_errors
 
-    errors = spec_errors(raw)
     lines = [f"{key}  (read at {location})", "held by chartroute because:"]
     lines += [f"  - {reason}" for reason in reasons]
+    if not raw:
+        lines.append(
+            "the record's content is no longer kept (validation.keep_raw_days after it was "
+            "last seen); a sync that reads it again keeps it again"
+        )
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
+    errors = spec_errors(raw)
     if errors:
         lines.append("FHIR R4 specification (fhir.resources R4B models) reports:")
         lines += [f"  - {error}" for error in errors]

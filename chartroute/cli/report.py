@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from chartroute.cli.errors import BadInput, exit_codes
-from chartroute.cli.options import config_option, parse_day
+from chartroute.cli.options import config_option, output_folder, parse_day
 from chartroute.cli.practice_home import reading_store
 from chartroute.config import load_config
 
@@ -67,6 +67,7 @@ def report(
 
     with exit_codes():
         practice = load_config(config).practice.name
+        output_folder("--out", out_dir)
         first, last = _range("--from", start, "--to", end)
         reading_store().dispose()  # the report reads a store; it never starts an empty one
         with tagged(practice):

@@ -8,6 +8,7 @@ shows what it would have sent without being able to reach anyone.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, model_validator
@@ -47,7 +48,9 @@ class SmtpChannel(StrictModel):
     host: str = Field(description="SMTP relay host name.")
     port: int = Field(default=587, ge=1, le=65535, description="587 for STARTTLS, 465 for TLS.")
     security: Literal["starttls", "tls", "none"] = Field(
-        default="starttls", description="starttls (587), tls (implicit, 465) or none (local relay)."
+        default="starttls",
+        description="starttls (587), tls (implicit, 465) or none (a relay on this machine: with "
+        "a password, none is refused for any other host).",
     )
     ca_file: str | None = Field(
         default=None, description="Extra CA certificate (PEM) to trust, for a private relay."
@@ -63,6 +66,29 @@ class SmtpChannel(StrictModel):
         if (self.username is None) != (self.password is None):
             raise ValueError("'username' and 'password' go together")
         return self
+
+    @model_validator(mode="after")
+    def _no_password_in_clear_text(self) -> SmtpChannel:
+        # With security none, smtplib sends AUTH PLAIN unencrypted: anyone on the path reads
+        # the password. Only a relay on this machine keeps it off the network.
+        if self.security == "none" and self.password is not None and not is_loopback(self.host):
+            raise LocatedValueError(
+                ("security",),
+                "`none` would send the password in clear text to a relay on another machine; "
+                "use starttls or tls, or a relay on this machine (localhost, 127.0.0.1, ::1)",
+            )
+        return self
+
+
+def is_loopback(host: str) -> bool:
+    """True for a host name or address that never leaves this machine."""
+    name = host.strip().rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class SlackChannel(StrictModel):

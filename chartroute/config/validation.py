@@ -36,6 +36,13 @@ class Validation(StrictModel):
         "table, that an engineer edits to change the checks without touching code; default: "
         "the project's `config/expectations`.",
     )
+    keep_raw_days: int = Field(
+        default=7,
+        ge=0,
+        description="Days a quarantined record's raw bytes are kept for `chartroute quarantine "
+        "--explain` after it was last seen; they may hold names and note text, so after this "
+        "only its identifiers, location and reasons stay (0: never kept past the run).",
+    )
     data_docs_dir: str | None = Field(
         default=None,
         description="Folder the sync writes Great Expectations Data Docs into; default "

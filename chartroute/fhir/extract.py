@@ -30,7 +30,27 @@ from chartroute.fhir.facts import (
 from chartroute.fhir.field_reader import FieldReader
 from chartroute.fhir.references import resource_key
 
-_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+#: FHIR's ``id`` type; matched with ``fullmatch`` (``$`` would accept a final newline, and
+#: ``"enc-1\n"`` would become a second, phantom encounter).
+_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+#: What a resourceType can look like (the longest R4 name has 34 letters; 64 fits the store).
+_TYPE = re.compile(r"[A-Z][A-Za-z]{0,63}")
+#: How much of a bad value a reason may show: enough to find it, too little to be patient data.
+MASK_PREFIX = 3
+
+
+def is_fhir_id(value: object) -> bool:
+    """True for a whole FHIR id (1-64 of A-Z a-z 0-9 - .), nothing before or after."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+def masked(value: str) -> str:
+    """A bad value as a reason may quote it: a short prefix and the length, never the whole.
+
+    An invalid id was seen to carry an MRN and a patient's name; reasons are listed and counted
+    where anyone with the database may read them, so they quote no more than this.
+    """
+    return f"'{value[:MASK_PREFIX]}…' ({len(value)} characters)"
 
 
 class BadRecord(ValueError):
@@ -321,13 +341,17 @@ def identify(resource: object) -> tuple[str, str]:
     if not isinstance(rtype, str) or not rtype:
         reasons.append("resourceType: missing")
         rtype = None
+    elif not _TYPE.fullmatch(rtype):
+        reasons.append(f"resourceType: not a FHIR resource type name: {masked(rtype)}")
+        rtype = None
     if not isinstance(rid, str) or not rid:
         reasons.append("id: missing")
         rid = None
-    elif not _ID.match(rid):
-        reasons.append(f"id: {rid[:70]!r} is not a valid FHIR id")
+    elif not _ID.fullmatch(rid):
+        reasons.append(f"id: not a valid FHIR id (1-64 of A-Z a-z 0-9 - .): {masked(rid)}")
+        rid = None  # held by location: a bad id is no key (and may be patient data)
     if reasons:
-        raise BadRecord(reasons, rtype, rid if isinstance(rid, str) else None)
+        raise BadRecord(reasons, rtype, rid)
     assert rtype is not None and rid is not None
     return rtype, rid
 
@@ -360,6 +384,9 @@ def extract_facts(
         if not isinstance(inner_type, str) or not isinstance(inner_id, str):
             errors.append(f"contained[{i}]: missing resourceType or id")
             continue
+        if not _ID.fullmatch(inner_id):
+            errors.append(f"contained[{i}].id: not a valid FHIR id: {masked(inner_id)}")
+            continue
         inner_extractor = EXTRACTORS.get(inner_type)
         if inner_extractor is None:
             continue
@@ -368,6 +395,11 @@ def extract_facts(
         )
         facts.append(inner_extractor(inner_reader))
         errors.extend(f"contained[{i}].{e}" for e in inner_reader.errors)
+    for fact in facts:
+        # versionId is a FHIR id too; the store keeps it in 64 characters on every database
+        if fact.version is not None and not _ID.fullmatch(fact.version):
+            where = "" if fact.key == key else f"contained #{fact.key.split('#', 1)[1]}: "
+            errors.append(f"{where}meta.versionId: not a valid FHIR id: {masked(fact.version)}")
     if errors:
         raise BadRecord(errors, rtype, rid)
     return facts

@@ -26,7 +26,13 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from chartroute.fhirclient.errors import AuthorizationFailed, Fatal, Temporary, is_temporary_status
+from chartroute.fhirclient.errors import (
+    AuthorizationFailed,
+    Fatal,
+    Temporary,
+    UnusableKey,
+    is_temporary_status,
+)
 from chartroute.fhirclient.retry import RetryPolicy, parse_retry_after, with_retries
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -110,36 +116,36 @@ def load_signing_key(
         try:
             key = load_pem_private_key(stripped.encode(), password=None)
         except (ValueError, TypeError) as exc:
-            raise Fatal(
+            raise UnusableKey(
                 f"private key: not a readable unencrypted PEM private key ({exc})"
             ) from None
         alg = algorithm or _algorithm_for(key)
         _check_algorithm(alg, key)
         return SigningKey(key, alg, kid or jwk_thumbprint(key.public_key()))
-    raise Fatal("private key: expected a JWKS / JWK (JSON) or a PEM private key")
+    raise UnusableKey("private key: expected a JWKS / JWK (JSON) or a PEM private key")
 
 
 def _from_jwk_json(text: str, kid: str | None, algorithm: str | None) -> SigningKey:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise Fatal(f"private key: JWKS is not JSON ({exc.msg})") from None
+        raise UnusableKey(f"private key: JWKS is not JSON ({exc.msg})") from None
     candidates = (
         document.get("keys") if isinstance(document, dict) and "keys" in document else [document]
     )
     if not isinstance(candidates, list):
-        raise Fatal("private key: JWKS 'keys' is not an array")
+        raise UnusableKey("private key: JWKS 'keys' is not an array")
     private = [k for k in candidates if isinstance(k, dict) and "d" in k]
     if kid is not None:
         private = [k for k in private if k.get("kid") == kid]
     if not private:
         which = f" with kid {kid!r}" if kid else ""
-        raise Fatal(f"private key: the JWKS holds no private key{which}")
+        raise UnusableKey(f"private key: the JWKS holds no private key{which}")
     jwk_dict = private[0]
     try:
         key = jwt.PyJWK(jwk_dict).key
     except jwt.PyJWTError as exc:
-        raise Fatal(f"private key: unusable JWK ({exc})") from None
+        raise UnusableKey(f"private key: unusable JWK ({exc})") from None
     alg = algorithm or jwk_dict.get("alg") or _algorithm_for(key)
     _check_algorithm(alg, key)
     return SigningKey(key, alg, kid or jwk_dict.get("kid") or jwk_thumbprint(key.public_key()))
@@ -150,18 +156,22 @@ def _algorithm_for(key: Any) -> str:
         return "RS384"
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return "ES384"
-    raise Fatal(f"private key: unsupported key type {type(key).__name__} (use RSA or EC P-384)")
+    raise UnusableKey(
+        f"private key: unsupported key type {type(key).__name__} (use RSA or EC P-384)"
+    )
 
 
 def _check_algorithm(alg: str, key: Any) -> None:
     if alg not in SIGNING_ALGORITHMS:
-        raise Fatal(f"private key: algorithm {alg!r} is not one of {', '.join(SIGNING_ALGORITHMS)}")
+        raise UnusableKey(
+            f"private key: algorithm {alg!r} is not one of {', '.join(SIGNING_ALGORITHMS)}"
+        )
     if alg == "RS384" and not isinstance(key, rsa.RSAPrivateKey):
-        raise Fatal("private key: RS384 needs an RSA key")
+        raise UnusableKey("private key: RS384 needs an RSA key")
     if alg == "ES384" and not (
         isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP384R1)
     ):
-        raise Fatal("private key: ES384 needs an EC key on curve P-384")
+        raise UnusableKey("private key: ES384 needs an EC key on curve P-384")
 
 
 def _b64(number: int) -> str:

@@ -21,7 +21,7 @@ from chartroute.fhirclient.auth import (
     load_signing_key,
 )
 from chartroute.fhirclient.capability import discover_token_url
-from chartroute.fhirclient.errors import Fatal
+from chartroute.fhirclient.errors import Fatal, UnusableKey
 from chartroute.fhirclient.http import FhirHttp
 from chartroute.fhirclient.ratelimit import RateLimiter
 from chartroute.fhirclient.retry import RetryPolicy
@@ -96,4 +96,6 @@ def _key_text(ehr: Ehr, blocks: BlockLoader | None) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise Fatal(f"ehr.auth.private_key_file: cannot read {path}: {exc.strerror}") from None
+        raise UnusableKey(
+            f"ehr.auth.private_key_file: cannot read {path}: {exc.strerror}"
+        ) from None

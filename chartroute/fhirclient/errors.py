@@ -42,6 +42,11 @@ class AuthorizationFailed(Fatal):
     """The server or its token endpoint refused our credentials."""
 
 
+class UnusableKey(Fatal):
+    """The configured signing key cannot be read or used: bad configuration (exit 2), which
+    the practice file or the secret it names must fix, not a failure of the EHR."""
+
+
 def is_temporary(error: BaseException) -> bool:
     """Whether another attempt may succeed: the one test of both the HTTP layer's retries and
     the Prefect tasks' retry condition for EHR errors."""

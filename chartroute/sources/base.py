@@ -39,7 +39,9 @@ class SourceRecord:
     """One resource as read: raw bytes (undecoded) or an already-decoded object.
 
     ``deleted`` instead names the key (``Type/id``) of a resource the source reports as
-    deleted since the last sync; such a record carries no resource.
+    deleted since the last sync; such a record carries no resource. ``expected_type`` is the
+    resource type the record's file is named for (``Encounter.ndjson``) or its search asked
+    for: a record of another type there is quarantined rather than read as if it were right.
     """
 
     location: str
@@ -50,6 +52,7 @@ class SourceRecord:
     #: the server's base URL when the source knows it: an absolute reference to another
     #: server's base then does not resolve to a resource of ours
     base: str | None = None
+    expected_type: str | None = None
 
 
 class Source(Protocol):

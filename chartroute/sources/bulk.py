@@ -39,6 +39,7 @@ from chartroute.fhirclient.retry import parse_retry_after
 from chartroute.sources.base import Partition, SourceRecord
 from chartroute.sources.ndjson_dir import DEFAULT_PARTITION_BYTES, NdjsonDirSource
 from chartroute.store.engine import home
+from chartroute.store.private_files import private_dir
 
 log = logging.getLogger("chartroute.sources.bulk")
 
@@ -95,9 +96,10 @@ class BulkExportSource:
         state = self.export(since)
         job_dir = self.work_dir / state["job"]
         fingerprint = f"tx:{state['manifest']['transactionTime']}"
+        downloaded = NdjsonDirSource(job_dir, self.partition_bytes, require_records=False)
         parts = [
             Partition(f"{state['job']}/{p.id}", f"export {p.label}", fingerprint, CURSOR)
-            for p in NdjsonDirSource(job_dir, self.partition_bytes).partitions()
+            for p in downloaded.partitions()
         ]
         for name in sorted(state["files"]):
             if state["files"][name]["kind"] == "deleted":
@@ -111,7 +113,7 @@ class BulkExportSource:
 
     def export(self, since: str | None) -> dict[str, Any]:
         """Kick off or resume the export for ``since`` and bring it to a finished download."""
-        self.work_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.work_dir)  # downloads are whole resources: owner-only
         state_path = self._state_path(since)
         state = _load(state_path)
         if state is None or state.get("phase") == "done":
@@ -191,7 +193,7 @@ class BulkExportSource:
             "poll_failures": 0,
             "files": {},
         }
-        (self.work_dir / job).mkdir(parents=True, exist_ok=True)
+        private_dir(self.work_dir / job)
         self._save(state, state_path)
         log.info("%s: export started (%s)", self.name, f"since {since}" if since else "everything")
         return state
@@ -286,7 +288,7 @@ class BulkExportSource:
 
     def _download(self, state: dict[str, Any], state_path: Path) -> None:
         job_dir = self.work_dir / state["job"]
-        job_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(job_dir)
         authorized = bool(state["manifest"]["requiresAccessToken"])
         pending = [n for n, f in sorted(state["files"].items()) if not f["done"]]
         if not pending:
@@ -334,7 +336,7 @@ class BulkExportSource:
         if inner.endswith(DELETED_SUFFIX):
             yield from _read_deleted(job_dir / inner[: -len(DELETED_SUFFIX)])
             return
-        folder = NdjsonDirSource(job_dir, self.partition_bytes)
+        folder = NdjsonDirSource(job_dir, self.partition_bytes, require_records=False)
         for record in folder.read(
             Partition(inner, partition.label, partition.fingerprint, CURSOR)
         ):  # the server's base: an absolute reference elsewhere is not ours

@@ -16,6 +16,7 @@ from chartroute.fhir.extract import BadRecord, extract_facts
 from chartroute.fhir.facts import Fact
 from chartroute.sources.base import SourceRecord
 from chartroute.sources.ndjson_dir import is_undecodable
+from chartroute.store.schema import KEY
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,10 @@ def decode_record(record: SourceRecord) -> Decoded | Rejected:
         message = is_undecodable(resource)
         if message is not None:
             return Rejected(record.location, None, None, (f"not JSON: {message}",), b"")
+    wrong_file = _not_the_files_type(record, resource)
+    if wrong_file is not None:
+        raw = record.raw if record.raw is not None else _dump(resource)
+        return Rejected(record.location, None, None, (wrong_file,), raw)
     try:
         facts = extract_facts(resource, record.aliases, record.base)
     except BadRecord as bad:
@@ -59,7 +64,45 @@ def decode_record(record: SourceRecord) -> Decoded | Rejected:
         return Rejected(
             record.location, bad.resource_type, bad.resource_id, tuple(bad.reasons), raw
         )
+    too_long = _too_long(facts)
+    if too_long:
+        raw = record.raw if record.raw is not None else _dump(resource)
+        return Rejected(
+            record.location, resource["resourceType"], resource["id"], tuple(too_long), raw
+        )
     return Decoded(record.location, resource["resourceType"], resource["id"], facts)
+
+
+def _not_the_files_type(record: SourceRecord, resource: Any) -> str | None:
+    """The reason a record is not of the type its file is named for, or None.
+
+    ``Encounterx``, ``"Encounter "`` or a Patient in ``Encounter.ndjson`` would otherwise be
+    read as a type the rules ignore and vanish with nothing said. Held by location: a record in
+    the wrong file has no trustworthy key.
+    """
+    expected = record.expected_type
+    if expected is None or not isinstance(resource, dict):
+        return None
+    rtype = resource.get("resourceType")
+    if not isinstance(rtype, str) or not rtype or rtype == expected:
+        return None  # missing: the structural check says so
+    return f"resourceType: not {expected}, the type its file or search holds"
+
+
+def _too_long(facts: list[Fact]) -> list[str]:
+    """Keys and references longer than the store keeps, found before the store is asked.
+
+    SQLite would keep any length and PostgreSQL refuse the whole batch, so the same record
+    must be refused here for both (FHIR ids are at most 64 characters; a reference's type
+    name is not bounded by the reference grammar).
+    """
+    reasons = []
+    for fact in facts:
+        if len(fact.key) > KEY:
+            reasons.append(f"id: the resource's key is longer than {KEY} characters")
+        if any(len(link) > KEY for link in fact.links):
+            reasons.append(f"reference: a reference is longer than {KEY} characters")
+    return list(dict.fromkeys(reasons))
 
 
 def _dump(resource: Any) -> bytes:

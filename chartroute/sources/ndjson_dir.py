@@ -5,11 +5,14 @@ by line in byte-range partitions (constant memory however large the file); only 
 types the rules read are opened, so Patient files and their PHI are never read. ``*.json`` files
 are read whole as a Bundle (or a single resource); ``urn:uuid:`` fullUrls in a Bundle become
 aliases so entries can reference each other the way transaction Bundles do.
+
+Every other file is named with the reason it is not read (``skipped_files``), a leading UTF-8
+byte order mark is read through, and a folder with nothing to read is an error
+(``NoRecords``), not an empty sync that reports success.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -18,36 +21,72 @@ import orjson
 from chartroute.fhir.extract import RULE_RESOURCE_TYPES
 from chartroute.fhir.references import resource_key
 from chartroute.sources.base import Partition, SourceRecord
+from chartroute.sources.file_names import file_type, is_read, why_skipped
 
-_NDJSON_NAME = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)(\.(?P<n>\d+))?\.ndjson$")
 DEFAULT_PARTITION_BYTES = 32 * 1024 * 1024
+BOM = b"\xef\xbb\xbf"
+#: How many skipped files an error message names before it only counts the rest.
+NAMED_IN_ERRORS = 10
+
+
+class NoRecords(ValueError):
+    """A folder with no record to read: nothing to sync is a mistake, not a success."""
 
 
 class NdjsonDirSource:
-    """Reads a Bulk Data folder; ``partition_bytes`` bounds the size of one partition."""
+    """Reads a Bulk Data folder; ``partition_bytes`` bounds the size of one partition.
 
-    def __init__(self, directory: str | Path, partition_bytes: int = DEFAULT_PARTITION_BYTES):
+    ``require_records`` makes ``partitions`` raise ``NoRecords`` for a folder with nothing to
+    read; a Bulk export's download folder, legitimately empty when nothing changed, passes
+    False.
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        partition_bytes: int = DEFAULT_PARTITION_BYTES,
+        *,
+        require_records: bool = True,
+    ):
         self.directory = Path(directory)
         if not self.directory.is_dir():
             raise FileNotFoundError(f"source folder not found: {self.directory}")
         self.name = f"ndjson:{self.directory.resolve()}"
         self.partition_bytes = max(1, partition_bytes)
+        self.require_records = require_records
 
     def files(self) -> list[Path]:
         """The files this source reads, in a stable order."""
-        out = []
-        for path in sorted(self.directory.iterdir()):
-            if not path.is_file():
-                continue
-            match = _NDJSON_NAME.match(path.name)
-            wanted = match is not None and match.group("type") in RULE_RESOURCE_TYPES
-            bundle = path.suffix == ".json" and path.name not in _NOT_BUNDLES
-            if wanted or bundle:
-                out.append(path)
-        return out
+        return [p for p in sorted(self.directory.iterdir()) if p.is_file() and is_read(p.name)]
+
+    def skipped_files(self) -> list[str]:
+        """Each file of the folder that is not read, with why (names only: no content)."""
+        return [
+            f"{p.name}: {why_skipped(p.name)}"
+            for p in sorted(self.directory.iterdir())
+            if p.is_file() and not is_read(p.name)
+        ]
 
     def partitions(self, cursors: Mapping[str, str] | None = None) -> list[Partition]:
         """Byte-range slices of every file; a file's fingerprint is its size, mtime and inode."""
+        parts = self._partitions()
+        if not parts and self.require_records:
+            raise NoRecords(self._nothing_to_read())
+        return parts
+
+    def _nothing_to_read(self) -> str:
+        empty = [p.name for p in self.files()]
+        skipped = self.skipped_files()
+        what = [f"{name}: empty" for name in empty] + skipped
+        shown = "; ".join(what[:NAMED_IN_ERRORS])
+        more = f"; and {len(what) - NAMED_IN_ERRORS} more" if len(what) > NAMED_IN_ERRORS else ""
+        detail = f" ({shown}{more})" if what else " (the folder is empty)"
+        return (
+            f"{self.directory}: no records to read{detail}; expected <ResourceType>.ndjson files "
+            f"of {', '.join(sorted(RULE_RESOURCE_TYPES))}, or Bundles as *.json"
+        )
+
+    def _partitions(self) -> list[Partition]:
         parts: list[Partition] = []
         for path in self.files():
             stat = path.stat()
@@ -70,9 +109,6 @@ class NdjsonDirSource:
         span, _, first = spec.partition(":")
         start_s, _, end_s = span.partition("-")
         yield from _read_ndjson_range(path, int(start_s), int(end_s), int(first))
-
-
-_NOT_BUNDLES = {"generator.json", "manifest.json"}
 
 
 def _byte_ranges(path: Path, size: int, chunk: int) -> Iterator[tuple[int, int, int]]:
@@ -108,23 +144,26 @@ def _count_newlines(fh: object, length: int) -> int:
 
 
 def _read_ndjson_range(path: Path, start: int, end: int, first_line: int) -> Iterator[SourceRecord]:
+    name = path.name
+    expected = file_type(name)
     with path.open("rb") as fh:
         fh.seek(start)
         position, line_no = start, first_line
-        name = path.name
         for line in fh:
             if position >= end:
                 break
             position += len(line)
+            if line_no == 1 and line.startswith(BOM):
+                line = line[len(BOM) :]  # some Windows tools write one; it is not data
             if line.strip():
-                yield SourceRecord(location=f"{name}:{line_no}", raw=line)
+                yield SourceRecord(location=f"{name}:{line_no}", raw=line, expected_type=expected)
             line_no += 1
 
 
 def _read_json_file(path: Path) -> Iterator[SourceRecord]:
     name = path.name
     try:
-        document = orjson.loads(path.read_bytes())
+        document = orjson.loads(path.read_bytes().removeprefix(BOM))
     except orjson.JSONDecodeError as exc:
         yield SourceRecord(location=name, raw=b"", decoded=_Undecodable(str(exc)))
         return
@@ -149,9 +188,12 @@ def _read_json_file(path: Path) -> Iterator[SourceRecord]:
         ):
             aliases[full_url] = resource_key(resource["resourceType"], resource["id"])
     for i, entry in enumerate(entries):
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if resource is None:
+        if not isinstance(entry, dict):  # held, not passed over: it may be a broken record
+            yield SourceRecord(location=f"{name}#entry[{i}]", decoded=entry)
             continue
+        resource = entry.get("resource")
+        if resource is None:
+            continue  # a request or response entry: no record
         rtype = resource.get("resourceType") if isinstance(resource, dict) else None
         if isinstance(rtype, str) and rtype not in RULE_RESOURCE_TYPES and rtype != "Bundle":
             continue

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from chartroute.config.ehr import BlockLoader, Ehr, VendorProfile
 from chartroute.fhir.dates import parse_fhir_datetime
-from chartroute.fhir.extract import RULE_RESOURCE_TYPES
+from chartroute.fhir.extract import RULE_RESOURCE_TYPES, is_fhir_id
 from chartroute.fhirclient.capability import Capability, fetch_capability
 from chartroute.fhirclient.connect import connect
 from chartroute.fhirclient.errors import Fatal
@@ -180,6 +180,8 @@ class FhirRestSource:
                 if entry_mode not in (None, "match"):
                     continue
                 location = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
+                if not isinstance(resource, dict) or not is_fhir_id(resource.get("id")):
+                    location = None  # a bad id may be patient data: not in a quarantine key
                 location = location or f"{page.url}#entry[{i}]"
                 if isinstance(resource, dict):
                     version = _version_of(resource)
@@ -187,7 +189,12 @@ class FhirRestSource:
                     if version and ident in seen:
                         continue  # a page boundary that moved while we paged
                     seen.add(ident)
-                yield SourceRecord(location=location, decoded=resource, base=self.http.base_url)
+                yield SourceRecord(
+                    location=location,
+                    decoded=resource,
+                    base=self.http.base_url,
+                    expected_type=rtype,
+                )
         if outcomes:
             log.warning(
                 "%s %s: the server added %d OperationOutcome entries (warnings)",

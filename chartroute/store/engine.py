@@ -17,6 +17,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 
+from chartroute.store.private_files import private_dir, private_sqlite
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -31,7 +33,7 @@ def database_url() -> str:
     if url:
         return url
     path = home() / "chartroute.db"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)  # the quarantine holds raw records: owner-only
     return f"sqlite:///{path}"
 
 
@@ -43,6 +45,7 @@ def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 60}
+        private_sqlite(url)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

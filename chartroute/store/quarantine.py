@@ -9,12 +9,13 @@ record; listings show identifiers, locations and reasons only.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, update
 
 from chartroute.store.batching import chunks, upsert
 from chartroute.store.schema import quarantine
@@ -22,9 +23,21 @@ from chartroute.store.schema import quarantine
 LOCATION_PREFIX = "at:"
 
 
+#: The quarantine key column's width; a longer location (a server's fullUrl) is shortened.
+KEY_WIDTH = 400
+
+
 def location_key(location: str) -> str:
-    """The key of a record that has no usable resource type and id."""
-    return f"{LOCATION_PREFIX}{location}"
+    """The key of a record that has no usable resource type and id.
+
+    A location too long for the key column keeps its start and gains a hash of the whole, so
+    the same location always gives the same key on every database.
+    """
+    key = f"{LOCATION_PREFIX}{location}"
+    if len(key) <= KEY_WIDTH:
+        return key
+    digest = hashlib.sha256(location.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{key[: KEY_WIDTH - 18]}#{digest}"
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,20 @@ def release_quarantine(conn: Connection, keys: list[str]) -> int:
     for part in chunks(keys):
         released += conn.execute(delete(quarantine).where(quarantine.c.key.in_(part))).rowcount or 0
     return released
+
+
+def forget_raw(conn: Connection, seen_before: datetime) -> int:
+    """Drop the raw bytes of records last seen before ``seen_before``; returns how many.
+
+    The row stays (identifiers, location, reasons, counts) so the record is still listed and
+    still counted; only the content, which may carry patient data, goes.
+    """
+    result = conn.execute(
+        update(quarantine)
+        .where(quarantine.c.last_seen < seen_before, quarantine.c.raw != b"")
+        .values(raw=b"")
+    )
+    return result.rowcount or 0
 
 
 def held_records(conn: Connection) -> Iterator[HeldRecord]:

@@ -20,9 +20,12 @@ from typing import TYPE_CHECKING, Any
 from chartroute.fhir.dates import format_instant
 from chartroute.fhir.facts import (
     ClaimFact,
+    ClaimResponseFact,
+    ConditionFact,
     EncounterFact,
     Fact,
     FhirTaskFact,
+    FormFact,
     NoteFact,
     OrderFact,
     ReportFact,
@@ -89,6 +92,18 @@ def _claim(f: ClaimFact, version: str) -> tuple[object, ...]:
 
 def _task(f: FhirTaskFact, version: str) -> tuple[object, ...]:
     return (f.key, version, f.status, _codes(f.codes), f.authored_at, f.updated_at)
+
+
+def _claim_response(f: ClaimResponseFact, version: str) -> tuple[object, ...]:
+    return (f.key, version, f.status, f.outcome, f.created_at, f.updated_at)
+
+
+def _condition(f: ConditionFact, version: str) -> tuple[object, ...]:
+    return (f.key, version, f.verification_status, f.updated_at)
+
+
+def _form(f: FormFact, version: str) -> tuple[object, ...]:
+    return (f.key, version, f.status, f.updated_at)
 
 
 _KEY: Columns = (("key", "text"), ("version", "text"))
@@ -164,6 +179,32 @@ TABLES: dict[str, TableSpec] = {
                 ("updated_at", "time"),
             ),
             _task,
+        ),
+        # The three below decide charts too (a payer's answer to a prior authorization, an
+        # encounter diagnosis, a required form), so they get the same checks as the rest.
+        TableSpec(
+            "claim_responses",
+            ClaimResponseFact,
+            (
+                *_KEY,
+                ("status", "code"),
+                ("outcome", "code"),
+                ("created_at", "time"),
+                ("updated_at", "time"),
+            ),
+            _claim_response,
+        ),
+        TableSpec(
+            "conditions",
+            ConditionFact,
+            (*_KEY, ("verification_status", "code"), ("updated_at", "time")),
+            _condition,
+        ),
+        TableSpec(
+            "forms",
+            FormFact,
+            (*_KEY, ("status", "code"), ("updated_at", "time")),
+            _form,
         ),
     )
 }

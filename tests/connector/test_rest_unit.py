@@ -181,6 +181,31 @@ def test_reading_searches_from_the_cursor_dedupes_and_reports_deletions() -> Non
     assert params["_lastUpdated"] == "ge2026-03-01T00:00:00.000Z" and params["_count"] == "100"
 
 
+@respx.mock
+def test_a_match_of_another_type_than_the_search_is_held() -> None:
+    from chartroute.sources.decode import Rejected, decode_record
+
+    respx.get(f"{BASE}/Encounter").mock(
+        return_value=page(
+            [
+                match("Encounter", "e1"),
+                match("Patient", "p1"),
+                match("Encounter", "MRN00001062 Peregrin Ravensworth"),
+            ]
+        )
+    )
+    src = source(VendorProfile(name="t"))
+    partition = next(p for p in _plan(src) if p.cursor_name == "Encounter")
+    records = list(src.read(partition))
+    results = [decode_record(r) for r in records]
+    assert [type(r).__name__ for r in results] == ["Decoded", "Rejected", "Rejected"]
+    assert isinstance(results[1], Rejected) and results[1].reasons == (
+        "resourceType: not Encounter, the type its file or search holds",
+    )
+    # a bad id is no location either: it would become the quarantine key
+    assert "Peregrin" not in records[2].location and records[2].location.endswith("#entry[2]")
+
+
 def _plan(src: FhirRestSource) -> list[Any]:
     with respx.mock:
         respx.get(f"{BASE}/metadata").mock(return_value=httpx.Response(404))

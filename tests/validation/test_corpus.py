@@ -57,7 +57,7 @@ def test_reason_counts_carry_no_record_content(
     _, counts = ingest(engine, tmp_path / "feed", as_of)
     assert counts.reasons["status: not in the FHIR R4 encounter-status value set"] == 1
     assert counts.reasons["period.start: not a FHIR dateTime"] == 1
-    assert counts.reasons["id: a value is not a valid FHIR id"] == 1
+    assert counts.reasons["id: not a valid FHIR id (1-64 of A-Z a-z 0-9 - .)"] == 1
     for label in counts.reasons:
         assert "2026" not in label and "'" not in label and '"' not in label
     checks = counts.checks

@@ -72,3 +72,39 @@ def test_a_broken_feed_fails_the_flow_run_before_routing(
         assert conn.execute(select(func.count()).select_from(source_cursor)).scalar() == 0
         assert conn.execute(select(func.count()).select_from(work_item)).scalar() == 0
     engine.dispose()
+
+
+def test_a_folder_with_nothing_to_read_fails_sync_with_exit_2(
+    prefect_harness: None, home: str, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from chartroute.cli.main import app
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "Encounters.ndjson").write_text('{"resourceType": "Encounter"}\n')
+    config = str(ROOT / "config" / "practice.yaml")
+    result = CliRunner().invoke(
+        app, ["sync", "--source", str(tmp_path / "src"), "--config", config]
+    )
+    assert result.exit_code == 2, result.output
+    assert "no records to read" in result.stderr and "Encounters.ndjson" in result.stderr
+
+
+def test_a_record_no_utc_instant_can_hold_is_quarantined_and_the_run_completes(
+    prefect_harness: None, home: str, tmp_path: Path
+) -> None:
+    from chartroute.flows.sync import sync_flow
+
+    overflow = b.encounter("e-overflow")
+    overflow["meta"] = {"lastUpdated": "0001-01-01T00:00:00+05:00"}
+    good = [b.encounter(f"e{i:02d}") for i in range(40)]
+    b.write_ndjson(tmp_path / "src", [*good, overflow])
+    result = sync_flow(**_params(tmp_path / "src"))
+    assert result["ingest"]["stored"] == 40 and result["ingest"]["quarantined"] == 1
+    engine = make_engine(home)
+    try:
+        with engine.connect() as conn:
+            assert {r.status for r in conn.execute(select(sync_run.c.status))} == {"completed"}
+    finally:
+        engine.dispose()

@@ -27,7 +27,18 @@ def decoded(*resources: dict[str, object]) -> list[Decoded | Rejected]:
 
 def test_the_project_suites_cover_every_fact_table() -> None:
     tables = {s.table for s in load_suites()}
-    assert tables == {"claims", "encounters", "notes", "orders", "references", "results", "tasks"}
+    assert tables == {
+        "claim_responses",
+        "claims",
+        "conditions",
+        "encounters",
+        "forms",
+        "notes",
+        "orders",
+        "references",
+        "results",
+        "tasks",
+    }
 
 
 def test_an_engineer_changes_a_check_by_editing_a_file(tmp_path: Path, as_of: datetime) -> None:
