@@ -103,21 +103,23 @@ def test_ids_beyond_fhirs_limits_are_quarantined_alike_on_every_database(
     long_contained = b.encounter("e-contained")
     long_contained["contained"] = [b.condition("c" * 300)]
     long_reference = b.report("r-long", "ServiceRequest/s1")
-    long_reference["basedOn"] = [{"reference": "S" + "r" * 250 + "/s1"}]
+    long_reference["basedOn"] = [{"reference": "ServiceRequest?identifier=urn:x|" + "v" * 250}]
+    long_type = b.report("r-long-type", "ServiceRequest/s1")
+    long_type["basedOn"] = [{"reference": "S" + "r" * 250 + "/s1"}]
     good = b.encounter("e-good")
     _write(tmp_path / "feed", "Encounter.ndjson", [long_version, long_contained, good])
-    _write(tmp_path / "feed", "DiagnosticReport.ndjson", [long_reference])
+    _write(tmp_path / "feed", "DiagnosticReport.ndjson", [long_reference, long_type])
     _, counts = ingest(engine, tmp_path / "feed", as_of)
     quarantine = held(engine)
-    assert counts.read == 4 and counts.stored == 1 and counts.quarantined == 3
+    assert counts.read == 5 and counts.stored == 1 and counts.quarantined == 4
     assert stored_keys(engine) == {"Encounter/e-good"}
     assert "meta.versionId: not a valid FHIR id" in quarantine["Encounter/e-version"].reasons[0]
     assert "contained[0].id: not a valid FHIR id" in quarantine["Encounter/e-contained"].reasons[0]
-    assert quarantine["DiagnosticReport/r-long"].reasons == [
-        "reference: a reference is longer than 200 characters"
-    ]
+    # an oversized identifier or type is a malformed reference: held before the store
+    for key in ("DiagnosticReport/r-long", "DiagnosticReport/r-long-type"):
+        assert quarantine[key].reasons[0].startswith("basedOn[0].reference: malformed reference")
     for record in quarantine.values():
-        assert not any("7" * 10 in r or "c" * 10 in r for r in record.reasons)
+        assert not any("7" * 10 in r or "c" * 10 in r or "v" * 10 in r for r in record.reasons)
 
 
 def test_a_location_too_long_for_the_key_column_keeps_one_key() -> None:
