@@ -370,6 +370,22 @@ def classify_pending(
         counts.add(done)
         if progress is not None:
             progress(len(encounters))
+    if router.pooled:
+        counts.add(_relieve(engine, config, as_of, run_id, notify))
+    return counts
+
+
+def _relieve(
+    engine: Engine, config: PracticeConfig, as_of: datetime, run_id: str | None, notify: bool
+) -> ClassifyCounts:
+    """Move the staff items queued beyond their holders' reach, after the batches have routed
+    the day's changes (docs/DESIGN.md, "Routing details"), in one transaction."""
+    with engine.begin() as conn:
+        router = Router(config, as_of, item_store.open_load(conn))
+        moved = item_store.relieve_over_capacity(conn, router, as_of, run_id)
+        counts = ClassifyCounts(reassigned=len(moved))
+        if notify and moved:
+            counts.notifications = enqueue_transitions(conn, config, moved, as_of, run_id, as_of)
     return counts
 
 
