@@ -171,15 +171,19 @@ class Router:
         pod = [p for p in in_role if clinician is not None and clinician.id in p.pod]
         pod_in = [p for p in pod if not p.is_away(self.day)]
         role_in = [p for p in in_role if not p.is_away(self.day)]
-        if self.pooled:
+        if self.pooled and role_in:
             roomy_pod = [p for p in pod_in if self.has_room(p)]
             if roomy_pod:
                 return Placement(self._least_loaded(roomy_pod).id, RoutingRule.POD)
-            roomy = [p for p in role_in if self.has_room(p)]
-            if roomy:
-                rule = RoutingRule.OVERFLOW if pod_in else RoutingRule.LEAST_LOADED
-                return Placement(self._least_loaded(roomy).id, rule)
-        # The strict rule: always with ``overflow: none``, and when everyone in the role is full.
+            # Someone with room, else (everyone full) whoever is least loaded: a full pod never
+            # piles more on one person while another in the role has a shorter queue.
+            roomy = [p for p in role_in if self.has_room(p)] or role_in
+            chosen = self._least_loaded(roomy)
+            if any(p.id == chosen.id for p in pod_in):
+                return Placement(chosen.id, RoutingRule.POD)
+            rule = RoutingRule.OVERFLOW if pod_in else RoutingRule.LEAST_LOADED
+            return Placement(chosen.id, rule)
+        # The strict rule (``overflow: none``): the pod member, else the least loaded.
         if pod_in:
             return Placement(self._least_loaded(pod_in).id, RoutingRule.POD)
         if role_in:
@@ -197,20 +201,31 @@ class Router:
 
     def relieve(self, role: Role, clinician: str | None, holder: str) -> str | None:
         """Who takes an item of ``role`` off ``holder``, queued beyond their reach: someone
-        else in the role who is in and has room, the chart clinician's pod first, the least
-        loaded of them; None when nobody has room (the item stays). Never out of the role, and
-        never a clinical item: those follow their chart's clinician."""
-        if role == Role.CLINICIAN or not self.pooled:
+        else in the role who is in and has room (the chart clinician's pod first, the least
+        loaded of them); when nobody has room, the least loaded if their queue, with the item,
+        is still shorter than the holder's without it (in days of capacity), so the full
+        queues even out. None when neither (the item stays). Never out of the role, and never
+        a clinical item: those follow their chart's clinician."""
+        if role == Role.CLINICIAN or not self.pooled or holder not in self.by_id:
             return None
-        room = [
+        others = [
             p
             for p in self.config.roster
-            if p.id != holder and _takes(p, role) and not p.is_away(self.day) and self.has_room(p)
+            if p.id != holder and _takes(p, role) and not p.is_away(self.day)
         ]
-        if not room:
+        room = [p for p in others if self.has_room(p)]
+        if room:
+            pod = [p for p in room if clinician is not None and clinician in p.pod]
+            return self._least_loaded(pod or room).id
+        if not others:
             return None
-        pod = [p for p in room if clinician is not None and clinician in p.pod]
-        return self._least_loaded(pod or room).id
+        least = self._least_loaded(others)
+        giver = self.by_id[holder]
+        if not _takes(giver, role):
+            return least.id  # the holder no longer takes the role: anyone in it is better
+        after = (self.load.get(least.id, 0) + 1) / least.daily_capacity
+        left = (self.load.get(holder, 0) - 1) / giver.daily_capacity
+        return least.id if after < left else None
 
     def move(self, holder: str | None, to: str) -> None:
         """Count an item that moved from ``holder`` to ``to`` in the running load."""

@@ -200,6 +200,15 @@ def test_items_beyond_the_holders_reach_move_to_someone_with_room() -> None:
     assert {t.item.reason for t in moves} == {"over capacity"}
 
 
+def test_when_everyone_is_full_queues_even_out() -> None:
+    items = [stored(n, "ma-1", YESTERDAY) for n in range(9)]
+    router = Router(practice(TWO_MAS), AS_OF, {"ma-1": 9, "ma-2": 4})
+    moves = over_capacity(items, router, AS_OF).transitions
+    # beyond a reach of 3, the next in line move while ma-2's queue stays the shorter
+    assert [(t.item.id, t.item.assignee) for t in moves] == [(items[n].id, "ma-2") for n in (3, 4)]
+    assert (router.load["ma-1"], router.load["ma-2"]) == (7, 6)
+
+
 def test_nothing_moves_when_nobody_has_room() -> None:
     items = [stored(n, "ma-1", YESTERDAY) for n in range(5)]
     router = Router(practice(TWO_MAS), AS_OF, {"ma-1": 5, "ma-2": 3})
@@ -260,9 +269,15 @@ def test_moves_keep_the_rules(
         assert old.role in target.roles and target.daily_capacity > 0
         assert not target.is_away(router.day) and target.id != old.assignee
         assert before[old.assignee or ""] > router.reach(config_person(config, old.assignee))
-    for person in config.roster:  # nobody was filled past their reach by the moves
-        if router.load.get(person.id, 0) > before.get(person.id, 0):
-            assert router.load[person.id] <= router.reach(person)
+    for person in config.roster:  # a move fills someone past their reach only to even out
+        gained = router.load.get(person.id, 0) - before.get(person.id, 0)
+        if gained > 0 and router.load[person.id] > router.reach(person):
+            givers = [
+                router.load.get(p.id, 0) / p.daily_capacity
+                for p in config.roster
+                if p.daily_capacity > 0 and router.load.get(p.id, 0) < before.get(p.id, 0)
+            ]
+            assert givers and router.load[person.id] / person.daily_capacity <= max(givers) + 1
 
 
 def config_person(config: PracticeConfig, person_id: str | None) -> Person:

@@ -100,10 +100,13 @@ def test_strict_pods_keep_todays_rule() -> None:
     assert (item.assignee, item.reason) == ("ma-1", "pod")
 
 
-def test_when_everyone_is_full_the_pod_member_still_takes_it() -> None:
-    full = {"ma-1": 10, "ma-2": 10, "ma-3": 20}
+def test_when_everyone_is_full_the_shortest_queue_takes_it() -> None:
+    full = {"ma-1": 15, "ma-2": 10, "ma-3": 20}  # 1.5, 1 and 1 days of capacity
     (item,) = Router(practice(BASE), AS_OF, full).route(verdict())
-    assert (item.assignee, item.reason) == ("ma-1", "pod")
+    assert (item.assignee, item.reason) == ("ma-3", "overflow")
+    evenly = {"ma-1": 10, "ma-2": 10, "ma-3": 20}
+    (item,) = Router(practice(BASE), AS_OF, evenly).route(verdict())
+    assert (item.assignee, item.reason) == ("ma-1", "pod")  # a tie: the pod member
 
 
 def test_overflow_after_days_scales_the_reach() -> None:
