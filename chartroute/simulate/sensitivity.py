@@ -16,6 +16,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from chartroute.simulate.assumptions import SimAssumptions
 from chartroute.simulate.metrics import relative_reduction, steady
@@ -120,7 +121,7 @@ def average(cells: Sequence[SensitivityCell]) -> SensitivityCell:
     if not cells:
         raise ValueError("no cells to average")
     first = cells[0]
-    means = {
+    means: dict[str, Any] = {
         name: round(statistics.fmean(getattr(c, name) for c in cells), 3) for name in _AVERAGED
     }
     return replace(first, seeds=len(cells), **means)
