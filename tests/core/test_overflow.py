@@ -272,12 +272,11 @@ def test_moves_keep_the_rules(
     for person in config.roster:  # a move fills someone past their reach only to even out
         gained = router.load.get(person.id, 0) - before.get(person.id, 0)
         if gained > 0 and router.load[person.id] > router.reach(person):
-            givers = [
-                router.load.get(p.id, 0) / p.daily_capacity
-                for p in config.roster
-                if p.daily_capacity > 0 and router.load.get(p.id, 0) < before.get(p.id, 0)
-            ]
-            assert givers and router.load[person.id] / person.daily_capacity <= max(givers) + 1
+            gave = [p for p in config.roster if router.load.get(p.id, 0) < before.get(p.id, 0)]
+            if any(p.daily_capacity == 0 for p in gave):
+                continue  # a holder routed no items any more: anyone in the role is better
+            queues = [router.load.get(p.id, 0) / p.daily_capacity for p in gave]
+            assert queues and router.load[person.id] / person.daily_capacity <= max(queues) + 1
 
 
 def config_person(config: PracticeConfig, person_id: str | None) -> Person:
