@@ -94,6 +94,8 @@ class StoredItem:
     closed_at: datetime | None
     reason: RoutingRule | None = None
     """The rule that put it with its assignee (None: stored before reasons were)."""
+    waiting: bool = False
+    """Still waiting on the outside world when last classified (ranks after doable work)."""
     updated_at: datetime | None = None
     """When the stored row last changed: opened, reopened, reassigned, or its details changed
     (the EHR showed someone working on it)."""
@@ -220,6 +222,7 @@ def _details(item: WorkItem) -> dict[str, Any]:
         "billing_impact": item.billing_impact,
         "filing_deadline": item.filing_deadline,
         "clinician": item.clinician,
+        "waiting": item.waiting,
     }
 
 

@@ -60,6 +60,7 @@ class WorkItem:
     filing_deadline: date | None
     clinician: str | None  # roster id of the chart's rendering clinician, if known
     reason: RoutingRule = RoutingRule.UNASSIGNED  # the rule that put it with its assignee
+    waiting: bool = False  # still waiting on the outside world (ranks after work doable now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,7 @@ class Router:
                     filing_deadline=deadline,
                     clinician=clinician.id if clinician else None,
                     reason=placed.rule,
+                    waiting=blocker.waiting,
                 )
             )
         return items
@@ -291,14 +293,17 @@ class Prioritized(Protocol):
     def billing_impact(self) -> float | None: ...
     @property
     def filing_deadline(self) -> date | None: ...
+    @property
+    def waiting(self) -> bool: ...
 
 
-def priority_key(item: Prioritized) -> tuple[float, float, float, str]:
-    """Sort key: oldest visit first, then larger billing impact, then nearest filing deadline."""
+def priority_key(item: Prioritized) -> tuple[bool, float, float, float, str]:
+    """Sort key: work that can be done now first (its outside part has arrived, or it has
+    none), then oldest visit, larger billing impact, nearest filing deadline."""
     visit = item.visit_at.timestamp() if item.visit_at else float("inf")
     billing = -(item.billing_impact or 0.0)
     deadline = item.filing_deadline.toordinal() if item.filing_deadline else float("inf")
-    return (visit, billing, deadline, item.id)
+    return (item.waiting, visit, billing, deadline, item.id)
 
 
 def age_days(visit_at: datetime | None, as_of: datetime) -> int | None:

@@ -371,7 +371,9 @@ def classify_pending(
         if progress is not None:
             progress(len(encounters))
     if router.pooled:
-        counts.add(_relieve(engine, config, as_of, run_id, notify))
+        moved = _relieve(engine, config, as_of, run_id, notify)
+        counts.reassigned += moved.reassigned
+        counts.notifications += moved.notifications
     return counts
 
 

@@ -28,6 +28,7 @@ def _as_item(row: Any) -> WorkItem:
         billing_impact=row.billing_impact,
         filing_deadline=row.filing_deadline,
         clinician=row.clinician,
+        waiting=bool(row.waiting),
     )
 
 
@@ -47,6 +48,7 @@ def worklist(
             "role": item.role,
             "assignee": item.assignee,
             "reason": reasons[item.id],
+            "waiting": item.waiting,
             "encounter": item.encounter,
             "subject": item.subject,
             "priority": rank,

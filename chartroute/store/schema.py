@@ -123,6 +123,8 @@ work_item = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     # The rule that put the item with its assignee (chartroute.vocabulary.RoutingRule).
     Column("routing_reason", String(32)),
+    # Still waiting on the outside world (no result, no payer answer): ranked after doable work.
+    Column("waiting", Boolean),
     Index("ix_work_item_encounter", "encounter"),
     Index("ix_work_item_assignee_status", "assignee", "status"),
     Index("ix_work_item_status", "status"),

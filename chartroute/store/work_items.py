@@ -79,6 +79,7 @@ def _stored(r: Any) -> StoredItem:
         opened_at=r.opened_at,
         closed_at=r.closed_at,
         reason=RoutingRule(r.routing_reason) if r.routing_reason else None,
+        waiting=bool(r.waiting),
         updated_at=r.updated_at,
     )
 
@@ -188,6 +189,7 @@ _UPDATABLE = (
     "filing_deadline",
     "clinician",
     "routing_reason",
+    "waiting",
 )
 
 
@@ -213,6 +215,7 @@ def _row(item: StoredItem) -> dict[str, Any]:
         "status": str(item.status),
         "closed_at": item.closed_at,
         "routing_reason": _reason(item.reason),
+        "waiting": item.waiting,
     }
 
 

@@ -3,6 +3,7 @@ loaded; out-of-office hands over to the backup; priority orders by age, money, d
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import yaml
@@ -290,3 +291,16 @@ def test_billing_impact_from_fee_schedule_or_claim_total() -> None:
     assert item.filing_deadline == date(2026, 4, 1)
     (item,) = router.route(verdict("Encounter/e2", "Practitioner/a", NOTE, level=None, total=99.0))
     assert item.billing_impact == 99.0
+
+
+def test_work_that_can_be_done_now_ranks_before_work_waiting_on_the_outside_world() -> None:
+    old = datetime(2026, 3, 1, tzinfo=UTC)
+    new = datetime(2026, 3, 5, tzinfo=UTC)
+    waiting = replace(_item("a", old, 500.0, None), waiting=True)
+    ready = _item("b", new, 50.0, None)
+    assert [i.id for i in sorted([waiting, ready], key=priority_key)] == ["b", "a"]
+    result_in = Blocker("pending-result", "ServiceRequest/s1", ("ServiceRequest/s1", "x"), "x")
+    no_result = Blocker("pending-result", "ServiceRequest/s1", ("ServiceRequest/s1",), "x", True)
+    router = Router(practice(BASE), AS_OF)
+    assert router.route(verdict("Encounter/e1", "Practitioner/a", result_in))[0].waiting is False
+    assert router.route(verdict("Encounter/e2", "Practitioner/a", no_result))[0].waiting is True
