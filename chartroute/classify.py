@@ -54,6 +54,9 @@ class Blocker:
     subject: str
     evidence: tuple[str, ...]
     detail: str
+    waiting: bool = False
+    """Still waiting on the outside world (no result yet, no payer answer): the worklist ranks
+    it after the work that can be done now."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +201,10 @@ def pending_result_blockers(chart: ChartFacts) -> list[Blocker]:
         detail = f"{kind} order {order.key} ({order.status}) has no final result"
         if partial:
             detail += f"; not final yet: {', '.join(partial)}"
-        blockers.append(Blocker(Category.PENDING_RESULT, order.key, (order.key, *partial), detail))
+        evidence = (order.key, *partial)
+        # A preliminary report means the result has come in: the assistant can act on it.
+        waiting = not partial
+        blockers.append(Blocker(Category.PENDING_RESULT, order.key, evidence, detail, waiting))
     return blockers
 
 
@@ -237,7 +243,7 @@ def referral_auth_blockers(chart: ChartFacts) -> list[Blocker]:
         if not responses:
             detail = f"prior authorization {claim.key} has no payer response"
             blockers.append(
-                Blocker(Category.AWAITING_REFERRAL_AUTH, claim.key, (claim.key,), detail)
+                Blocker(Category.AWAITING_REFERRAL_AUTH, claim.key, (claim.key,), detail, True)
             )
             continue
         latest = responses[-1]
@@ -245,8 +251,10 @@ def referral_auth_blockers(chart: ChartFacts) -> list[Blocker]:
             detail = (
                 f"prior authorization {claim.key}: payer response {latest.key} is {latest.outcome}"
             )
+            evidence = (claim.key, latest.key)
+            queued = latest.outcome == "queued"  # the payer has not decided; partial: act on it
             blockers.append(
-                Blocker(Category.AWAITING_REFERRAL_AUTH, claim.key, (claim.key, latest.key), detail)
+                Blocker(Category.AWAITING_REFERRAL_AUTH, claim.key, evidence, detail, queued)
             )
     return blockers
 

@@ -5,7 +5,8 @@ the same item. Against what is stored, each item the router made of a chart's bl
 
 - **opened** when it was never stored,
 - **reopened** when it was stored closed (the blocker came back),
-- **reassigned** when it is open and the router's holder changed,
+- **reassigned** when it is open and the router's holder changed, or (``over_capacity``) when
+  it is queued beyond its holder's reach and someone else in its role has room,
 - **updated** when it is open with the same holder and its details changed (role, evidence,
   detail, visit, billing impact, filing deadline or clinician),
 - otherwise unchanged;
@@ -15,6 +16,9 @@ blocker went away). Every transition but an update is an event of the audit trai
 (``work_item_event``), and the chart's own row follows its verdict (open, closed, future,
 not a chart). ``decide`` takes typed values and returns typed transitions, each carrying the
 item as it must be stored afterwards; ``chartroute.store.work_items`` only writes them.
+
+Each transition stores the rule that placed the item (``StoredItem.reason``; an item its
+holder keeps keeps the rule that first placed it), and its event says it too.
 
 So deciding twice from the same outcome decides nothing the second time, no item both opens
 and closes in one batch, and the counts are the transitions (tests/core/test_lifecycle.py).
@@ -31,8 +35,8 @@ from typing import Any
 
 from chartroute.classify import ChartVerdict
 from chartroute.counts import Counts
-from chartroute.route import WorkItem
-from chartroute.vocabulary import Category, Role
+from chartroute.route import Router, WorkItem, priority_key
+from chartroute.vocabulary import Category, Role, RoutingRule
 
 
 class ItemStatus(StrEnum):
@@ -88,6 +92,13 @@ class StoredItem:
     filing_deadline: date | None
     opened_at: datetime
     closed_at: datetime | None
+    reason: RoutingRule | None = None
+    """The rule that put it with its assignee (None: stored before reasons were)."""
+    waiting: bool = False
+    """Still waiting on the outside world when last classified (ranks after doable work)."""
+    updated_at: datetime | None = None
+    """When the stored row last changed: opened, reopened, reassigned, or its details changed
+    (the EHR showed someone working on it)."""
 
     @property
     def is_open(self) -> bool:
@@ -188,7 +199,10 @@ def _transition(item: WorkItem, old: StoredItem | None, now: datetime) -> Transi
     """The one transition a routed item makes against its stored self, if any."""
     if old is None:
         return Transition(Change.OPENED, _new_item(item, now))
-    new = replace(old, assignee=item.assignee, **_details(item))
+    reason: RoutingRule | None = item.reason
+    if reason == RoutingRule.HOLDER and old.is_open and old.assignee == item.assignee:
+        reason = old.reason  # kept: the rule that placed it still says why it is there
+    new = replace(old, assignee=item.assignee, reason=reason, **_details(item))
     if not old.is_open:
         return Transition(Change.REOPENED, replace(new, status=ItemStatus.OPEN, closed_at=None))
     if old.assignee != item.assignee:
@@ -208,6 +222,7 @@ def _details(item: WorkItem) -> dict[str, Any]:
         "billing_impact": item.billing_impact,
         "filing_deadline": item.filing_deadline,
         "clinician": item.clinician,
+        "waiting": item.waiting,
     }
 
 
@@ -221,8 +236,61 @@ def _new_item(item: WorkItem, now: datetime) -> StoredItem:
         status=ItemStatus.OPEN,
         opened_at=now,
         closed_at=None,
+        reason=item.reason,
+        updated_at=now,
         **_details(item),
     )
+
+
+def over_capacity(
+    open_items: Iterable[StoredItem], router: Router, now: datetime
+) -> Reconciliation:
+    """Staff items queued beyond their holder's reach, moved to someone in the role with room.
+
+    A holder's reach is ``routing.overflow_after_days`` of their daily capacity
+    (``Router.reach``); their open staff items past it in the worklist's priority order go, one
+    at a time, to whoever ``Router.relieve`` names, which keeps the running load so the
+    moves balance among themselves. The only reshuffle besides out of office and leaving the
+    role, so it is held to three rules: never with ``overflow: none``; never a clinical item
+    (it follows its chart's clinician, so it never leaves the clinician role) nor out of the
+    item's role; and never an item that changed today in the practice's calendar (opened,
+    reassigned, or worked on by its holder), so nobody loses what they touched today.
+    ``open_items`` are every open item; the router's load counts them.
+    """
+    transitions: list[Transition] = []
+    if router.pooled:
+        mine: dict[str, list[StoredItem]] = defaultdict(list)
+        for item in open_items:
+            if item.is_open and item.assignee is not None:
+                mine[item.assignee].append(item)
+        for holder in sorted(mine):
+            person = router.by_id.get(holder)
+            if person is None:
+                continue  # left the roster: the sync re-routes their items as their charts change
+            queue = sorted(mine[holder], key=priority_key)
+            beyond = queue[_whole(router.reach(person)) :]
+            for item in beyond:
+                if item.role == Role.CLINICIAN or worked_today(item, router):
+                    continue
+                target = router.relieve(item.role, item.clinician, holder)
+                if target is None:
+                    continue
+                router.move(holder, target)
+                moved = replace(
+                    item, assignee=target, reason=RoutingRule.OVER_CAPACITY, updated_at=now
+                )
+                transitions.append(Transition(Change.REASSIGNED, moved, previous_assignee=holder))
+    return Reconciliation(now, tuple(transitions), (), 0)
+
+
+def worked_today(item: StoredItem, router: Router) -> bool:
+    """Whether the item changed on the router's day (the practice's calendar day)."""
+    return item.updated_at is not None and router.local_day(item.updated_at) == router.day
+
+
+def _whole(reach: float) -> int:
+    """Items within a reach of ``reach``: a fraction of a day's capacity still reaches one."""
+    return max(0, int(-(-reach // 1)))
 
 
 def chart_after(outcome: ChartOutcome, old: StoredChart | None, now: datetime) -> StoredChart:

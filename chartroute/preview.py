@@ -140,6 +140,7 @@ def jsonl_records(result: Preview) -> Iterator[dict[str, object]]:
                     "category": i.category,
                     "role": i.role,
                     "assignee": i.assignee,
+                    "reason": str(i.reason),
                     "evidence": list(i.evidence),
                     "detail": i.detail,
                 }

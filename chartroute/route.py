@@ -1,14 +1,23 @@
 """Who takes each blocker: the role, the person, and who covers for them when they are away.
 
 This is the one place those three are decided. Pure like ``classify``: the roster, the current
-load per person and the as-of day are inputs.
+load per person and the as-of instant (read as the practice's own calendar day) are inputs.
 
 - **Role** (``role_for``): per category from ``routing.categories``; a documentation gap per
   missing field from ``routing.documentation_fields`` (``forms`` for any required form).
-- **Person** (``Router.assign``): clinical items follow the chart's rendering clinician; staff
+- **Person** (``Router.place``): clinical items follow the chart's rendering clinician; staff
   items stay with the person who has them (so a re-sync does not shuffle work) unless that
   person left the role or is away, else go to the clinician's pod member for the role, else to
   the least-loaded person in the role (open items ÷ daily capacity, ties broken by name).
+  With ``routing.overflow: pool`` (the default) a person whose open items reach
+  ``overflow_after_days`` of their daily capacity is *full*: a pod member who is full does not
+  take a new item, which goes to the least-loaded person in the role with room instead; when
+  everyone is full the strict rule above applies, as it always does with ``overflow: none``.
+  ``Router.relieve`` names who takes an item off a holder queued beyond their reach
+  (``lifecycle.over_capacity`` decides which items move).
+- **Reason**: every placement names its rule (``RoutingRule``: clinician, pod, least-loaded,
+  overflow, cover, over capacity, holder), so ``classify``, ``worklist`` and the audit trail
+  show why each item sits where it does.
 - **Cover** (``Router.cover``): anyone out of office hands over along their backup chain.
   Routing uses it to place an item, and escalation (``chartroute.escalate.Directory``) asks the
   same router who reads a notice, so an item and the notices about it reach the same person.
@@ -19,12 +28,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from chartroute.classify import ChartVerdict
 from chartroute.config.models import Person, PracticeConfig, Routing
 from chartroute.fhir.resolve import npi_key
-from chartroute.vocabulary import Category, Role, gap_key
+from chartroute.vocabulary import Category, Role, RoutingRule, gap_key
 
 
 def work_item_id(encounter: str, category: str, subject: str) -> str:
@@ -49,6 +60,16 @@ class WorkItem:
     billing_impact: float | None
     filing_deadline: date | None
     clinician: str | None  # roster id of the chart's rendering clinician, if known
+    reason: RoutingRule = RoutingRule.UNASSIGNED  # the rule that put it with its assignee
+    waiting: bool = False  # still waiting on the outside world (ranks after work doable now)
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Who holds an item, and the rule that put it there."""
+
+    assignee: str | None
+    rule: RoutingRule
 
 
 def role_for(routing: Routing, category: Category, subject: str | None = None) -> Role:
@@ -75,7 +96,9 @@ class Router:
         load: Mapping[str, int] | None = None,
     ) -> None:
         self.config = config
-        self.day = as_of.date()
+        self.tz = ZoneInfo(config.practice.timezone)
+        self.day = self.local_day(as_of)
+        self.pooled = config.routing.overflow == "pool"
         self.load: dict[str, int] = {p.id: 0 for p in config.roster}
         for person_id, count in (load or {}).items():
             if person_id in self.load:
@@ -98,11 +121,10 @@ class Router:
             item_id = work_item_id(verdict.encounter, blocker.category, blocker.subject)
             role = role_for(self.config.routing, blocker.category, blocker.subject)
             existing = (current or {}).get(item_id)
-            assignee = self.assign(role, clinician, existing)
+            placed = self.place(role, clinician, existing)
+            assignee = placed.assignee
             if assignee is not None and assignee != existing:
-                self.load[assignee] = self.load.get(assignee, 0) + 1
-                if existing in self.load:
-                    self.load[existing] = max(0, self.load[existing] - 1)
+                self.move(existing, assignee)
             items.append(
                 WorkItem(
                     id=item_id,
@@ -117,9 +139,17 @@ class Router:
                     billing_impact=billing,
                     filing_deadline=deadline,
                     clinician=clinician.id if clinician else None,
+                    reason=placed.rule,
+                    waiting=blocker.waiting,
                 )
             )
         return items
+
+    def local_day(self, at: datetime) -> date:
+        """The practice's calendar day at the instant ``at`` (a naive instant is UTC): who is
+        away, and what was worked on today, are the clinic's days, not UTC's."""
+        aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+        return aware.astimezone(self.tz).date()
 
     def clinician_of(self, verdict: ChartVerdict) -> Person | None:
         """The roster entry of the chart's rendering clinician, if they are on the roster: by
@@ -132,20 +162,87 @@ class Router:
 
     def assign(self, role: Role, clinician: Person | None, current: str | None) -> str | None:
         """The person who should hold an item of ``role`` on ``clinician``'s chart."""
+        return self.place(role, clinician, current).assignee
+
+    def place(self, role: Role, clinician: Person | None, current: str | None) -> Placement:
+        """Who should hold an item of ``role`` on ``clinician``'s chart, and by which rule."""
         if role == Role.CLINICIAN:
-            return self.cover(clinician.id) if clinician else None
+            if clinician is None:
+                return Placement(None, RoutingRule.UNASSIGNED)
+            who = self.cover(clinician.id)
+            rule = RoutingRule.CLINICIAN if who == clinician.id else RoutingRule.COVER
+            return Placement(who, rule)
         holder = self.by_id.get(current or "")
         if holder is not None and _takes(holder, role) and not holder.is_away(self.day):
-            return holder.id
+            return Placement(holder.id, RoutingRule.HOLDER)
         in_role = [p for p in self.config.roster if _takes(p, role)]
         if not in_role:
-            return None  # nobody takes the role's items: unassigned, for the sweep to raise
+            # nobody takes the role's items: unassigned, for the sweep to raise
+            return Placement(None, RoutingRule.UNASSIGNED)
         pod = [p for p in in_role if clinician is not None and clinician.id in p.pod]
-        for pool in (pod, in_role):
-            present = [p for p in pool if not p.is_away(self.day)]
-            if present:
-                return self._least_loaded(present).id
-        return self.cover(self._least_loaded(pod or in_role).id)
+        pod_in = [p for p in pod if not p.is_away(self.day)]
+        role_in = [p for p in in_role if not p.is_away(self.day)]
+        if self.pooled and role_in:
+            roomy_pod = [p for p in pod_in if self.has_room(p)]
+            if roomy_pod:
+                return Placement(self._least_loaded(roomy_pod).id, RoutingRule.POD)
+            # Someone with room, else (everyone full) whoever is least loaded: a full pod never
+            # piles more on one person while another in the role has a shorter queue.
+            roomy = [p for p in role_in if self.has_room(p)] or role_in
+            chosen = self._least_loaded(roomy)
+            if any(p.id == chosen.id for p in pod_in):
+                return Placement(chosen.id, RoutingRule.POD)
+            rule = RoutingRule.OVERFLOW if pod_in else RoutingRule.LEAST_LOADED
+            return Placement(chosen.id, rule)
+        # The strict rule (``overflow: none``): the pod member, else the least loaded.
+        if pod_in:
+            return Placement(self._least_loaded(pod_in).id, RoutingRule.POD)
+        if role_in:
+            return Placement(self._least_loaded(role_in).id, RoutingRule.LEAST_LOADED)
+        return Placement(self.cover(self._least_loaded(pod or in_role).id), RoutingRule.COVER)
+
+    def reach(self, person: Person) -> float:
+        """How many open items ``person`` can hold before they are full: the days of work
+        ``routing.overflow_after_days`` allows at their daily capacity."""
+        return person.daily_capacity * self.config.routing.overflow_after_days
+
+    def has_room(self, person: Person) -> bool:
+        """Whether ``person`` can take one more item without passing their reach."""
+        return self.load.get(person.id, 0) < self.reach(person)
+
+    def relieve(self, role: Role, clinician: str | None, holder: str) -> str | None:
+        """Who takes an item of ``role`` off ``holder``, queued beyond their reach: someone
+        else in the role who is in and has room (the chart clinician's pod first, the least
+        loaded of them); when nobody has room, the least loaded if their queue, with the item,
+        is still shorter than the holder's without it (in days of capacity), so the full
+        queues even out. None when neither (the item stays). Never out of the role, and never
+        a clinical item: those follow their chart's clinician."""
+        if role == Role.CLINICIAN or not self.pooled or holder not in self.by_id:
+            return None
+        others = [
+            p
+            for p in self.config.roster
+            if p.id != holder and _takes(p, role) and not p.is_away(self.day)
+        ]
+        room = [p for p in others if self.has_room(p)]
+        if room:
+            pod = [p for p in room if clinician is not None and clinician in p.pod]
+            return self._least_loaded(pod or room).id
+        if not others:
+            return None
+        least = self._least_loaded(others)
+        giver = self.by_id[holder]
+        if not _takes(giver, role):
+            return least.id  # the holder no longer takes the role: anyone in it is better
+        after = (self.load.get(least.id, 0) + 1) / least.daily_capacity
+        left = (self.load.get(holder, 0) - 1) / giver.daily_capacity
+        return least.id if after < left else None
+
+    def move(self, holder: str | None, to: str) -> None:
+        """Count an item that moved from ``holder`` to ``to`` in the running load."""
+        self.load[to] = self.load.get(to, 0) + 1
+        if holder in self.load:
+            self.load[holder] = max(0, self.load[holder] - 1)
 
     def _least_loaded(self, people: Iterable[Person]) -> Person:
         return min(people, key=lambda p: (self.load.get(p.id, 0) / p.daily_capacity, p.name, p.id))
@@ -194,12 +291,28 @@ def _takes(person: Person, role: Role) -> bool:
     return role in person.roles and person.daily_capacity > 0
 
 
-def priority_key(item: WorkItem) -> tuple[float, float, float, str]:
-    """Sort key: oldest visit first, then larger billing impact, then nearest filing deadline."""
+class Prioritized(Protocol):
+    """What the priority order reads of an item (a routed ``WorkItem`` or a stored one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def visit_at(self) -> datetime | None: ...
+    @property
+    def billing_impact(self) -> float | None: ...
+    @property
+    def filing_deadline(self) -> date | None: ...
+    @property
+    def waiting(self) -> bool: ...
+
+
+def priority_key(item: Prioritized) -> tuple[bool, float, float, float, str]:
+    """Sort key: work that can be done now first (its outside part has arrived, or it has
+    none), then oldest visit, larger billing impact, nearest filing deadline."""
     visit = item.visit_at.timestamp() if item.visit_at else float("inf")
     billing = -(item.billing_impact or 0.0)
     deadline = item.filing_deadline.toordinal() if item.filing_deadline else float("inf")
-    return (visit, billing, deadline, item.id)
+    return (item.waiting, visit, billing, deadline, item.id)
 
 
 def age_days(visit_at: datetime | None, as_of: datetime) -> int | None:

@@ -22,7 +22,6 @@ from sqlalchemy import Engine, select
 
 from chartroute.classify import ChartVerdict, classify_chart
 from chartroute.config.models import PracticeConfig
-from chartroute.config.secrets import BlockLoader
 from chartroute.config.validation import Validation
 from chartroute.counts import Counts
 from chartroute.feed_notes import (
@@ -33,9 +32,8 @@ from chartroute.feed_notes import (
 )
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
-from chartroute.fhirclient.connect import connect
 from chartroute.lifecycle import ChartOutcome, holders
-from chartroute.mode import acting_mode, current_mode
+from chartroute.mode import current_mode
 from chartroute.notify.outbox import enqueue_transitions
 from chartroute.route import Router
 from chartroute.sources.base import Partition, Source, SourceRecord
@@ -49,8 +47,6 @@ from chartroute.validation.feed import FeedValidator
 from chartroute.validation.reasons import reason_label
 from chartroute.validation.report import RunValidation, validate_run
 from chartroute.validation.threshold import TooManyBadRecords
-from chartroute.vocabulary import Mode
-from chartroute.writeback import WritebackCounts, mirror_work_items
 
 #: Bump when fact extraction changes, so unchanged files are re-read once.
 EXTRACTOR_VERSION = "2"  # 2: identifiers, conditional references, Practitioner(Role)
@@ -402,35 +398,30 @@ def classify_pending(
         with engine.begin() as conn:  # the warning naming charts.since is given once per store
             counts.warn_old_visits = int(runs.get_setting(conn, OLD_VISITS_WARNED) is None)
             runs.put_setting(conn, OLD_VISITS_WARNED, "yes")
+    if router.pooled:
+        moved = _relieve(engine, config, as_of, run_id, notify)
+        counts.reassigned += moved.reassigned
+        counts.notifications += moved.notifications
+    return counts
+
+
+def _relieve(
+    engine: Engine, config: PracticeConfig, as_of: datetime, run_id: str | None, notify: bool
+) -> ClassifyCounts:
+    """Move the staff items queued beyond their holders' reach, after the batches have routed
+    the day's changes (docs/DESIGN.md, "Routing details"), in one transaction."""
+    with engine.begin() as conn:
+        router = Router(config, as_of, item_store.open_load(conn))
+        moved = item_store.relieve_over_capacity(conn, router, as_of, run_id)
+        counts = ClassifyCounts(reassigned=len(moved))
+        if notify and moved:
+            counts.notifications = enqueue_transitions(conn, config, moved, as_of, run_id, as_of)
     return counts
 
 
 def deleted_chart_verdict(encounter: str) -> ChartVerdict:
     """The verdict for an encounter deleted in the EHR: no longer a chart, nothing open."""
     return ChartVerdict(encounter, False, "deleted in the EHR", (), None, None, None, None, None)
-
-
-def write_back(
-    engine: Engine, config: PracticeConfig, blocks: BlockLoader | None = None
-) -> WritebackCounts:
-    """Mirror the work items changed since the last mirror into the EHR as FHIR Tasks.
-
-    In shadow mode nothing is written and the mirror's point stays where it was: the first
-    live run mirrors the open items as they stand then (docs/go-live.md).
-    """
-    if config.ehr is None:
-        raise ValueError("write-back needs an `ehr:` section in the practice config")
-    with engine.begin() as conn:
-        mode = acting_mode(conn, config)
-    if mode is Mode.SHADOW:
-        return WritebackCounts(mode=str(mode))
-    http = connect(config.ehr, blocks)
-    try:
-        counts = mirror_work_items(engine, http, config)
-    finally:
-        http.close()
-    counts.mode = str(mode)
-    return counts
 
 
 def run_record(

@@ -24,6 +24,7 @@ from chartroute.sync import ClassifyCounts, IngestCounts, SyncPlan
 from chartroute.validation.feed import FeedValidator
 from chartroute.validation.report import ValidationSummary
 from chartroute.writeback import WritebackCounts
+from chartroute.writeback.run import write_back
 
 
 class IngestHere:
@@ -100,7 +101,7 @@ class SyncHere(IngestHere):
         return sync.classify_pending(self.engine, self.config, self.as_of, plan.run_id)
 
     def write_back(self) -> WritebackCounts:
-        return sync.write_back(self.engine, self.config)
+        return write_back(self.engine, self.config)
 
     def finish(self, plan: SyncPlan, ingested: IngestCounts, classified: ClassifyCounts) -> None:
         record = sync.run_record(plan, ingested, classified)

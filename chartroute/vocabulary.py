@@ -159,3 +159,18 @@ class Mode(StrEnum):
 
     SHADOW = "shadow"
     LIVE = "live"
+
+
+class RoutingRule(StrEnum):
+    """Which rule put a work item with its holder: the reason ``classify``, ``worklist`` and the
+    audit trail show, so a practice can see why each item sits where it does (docs/DESIGN.md,
+    "Routing details")."""
+
+    CLINICIAN = "clinician"  # a clinical item follows the chart's rendering clinician
+    POD = "pod"  # the clinician's pod member for the role
+    LEAST_LOADED = "least-loaded"  # no pod: the least-loaded person in the role
+    OVERFLOW = "overflow"  # the pod was full: the least-loaded person in the role with room
+    COVER = "cover"  # the first choice is away: their backup
+    OVER_CAPACITY = "over capacity"  # moved off a holder whose queue passed their reach
+    HOLDER = "holder"  # kept by the person who already holds it (a re-sync does not shuffle)
+    UNASSIGNED = "unassigned"  # nobody takes the role, or the clinician is not on the roster

@@ -28,6 +28,7 @@ def _as_item(row: Any) -> WorkItem:
         billing_impact=row.billing_impact,
         filing_deadline=row.filing_deadline,
         clinician=row.clinician,
+        waiting=bool(row.waiting),
     )
 
 
@@ -35,7 +36,10 @@ def worklist(
     conn: Connection, as_of: datetime, person: str | None = None
 ) -> Iterator[dict[str, Any]]:
     """Open items sorted by priority (1 = first), then id; no PHI."""
-    items = sorted((_as_item(r) for r in open_items(conn, person)), key=priority_key)
+    rows = list(open_items(conn, person))
+    # The rule that placed each item (null for an item stored before reasons were recorded).
+    reasons = {r.id: r.routing_reason for r in rows}
+    items = sorted((_as_item(r) for r in rows), key=priority_key)
     escalation = ladders(conn, [i.id for i in items])  # level and next step, as of the last sweep
     for rank, item in enumerate(items, start=1):
         yield {
@@ -43,6 +47,8 @@ def worklist(
             "category": item.category,
             "role": item.role,
             "assignee": item.assignee,
+            "reason": reasons[item.id],
+            "waiting": item.waiting,
             "encounter": item.encounter,
             "subject": item.subject,
             "priority": rank,

@@ -134,7 +134,7 @@ def classify(
     records_table(
         out,
         f"{len(records)} open charts",
-        ["encounter", "category", "role", "assignee", "detail"],
+        ["encounter", "category", "role", "assignee", "reason", "detail"],
         rows,
     )
 
@@ -310,6 +310,7 @@ def worklist(
             "category",
             "role",
             "assignee",
+            "reason",
             "encounter",
             "age_days",
             "detail",

@@ -124,7 +124,7 @@ def simulate_command(
                 Console().print(days_table(result))
         if policy == "both":
             cells = (
-                _sensitivity(folder, providers, days, seeds[0], first, assumptions)
+                _sensitivity(folder, providers, days, seeds, first, assumptions)
                 if sensitivity
                 else []
             )
@@ -167,11 +167,16 @@ def _config(path: Path) -> Any:
 
 
 def _sensitivity(
-    folder: Path, providers: int, days: int, seed: int, first: date, assumptions: SimAssumptions
+    folder: Path,
+    providers: int,
+    days: int,
+    seeds: list[int],
+    first: date,
+    assumptions: SimAssumptions,
 ) -> list[Any]:
     from chartroute.simulate.sensitivity import grid, run_sensitivity
 
-    base = SimSettings(providers, days, seed, first, assumptions)
+    base = SimSettings(providers, days, seeds[0], first, assumptions)
     where = folder / "sensitivity"
     total = len(grid(base))
     engines: list[Any] = []
@@ -186,6 +191,7 @@ def _sensitivity(
         return run_sensitivity(
             base, where, pipeline,
             progress=lambda done, _: err.print(f"sensitivity: {done}/{total} cells"),
+            seeds=seeds,
         )  # fmt: skip
     finally:
         for engine in engines:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
@@ -177,6 +177,18 @@ class Routing(StrictModel):
             FORMS: Role.MEDICAL_ASSISTANT,
         },
         description="Role per documentation-gap field; `forms` covers every required form.",
+    )
+    overflow: Literal["pool", "none"] = Field(
+        default="pool",
+        description="`pool`: a staff item whose pod member is full goes to the least-loaded "
+        "person in the role with room, and items queued beyond a holder's reach move the same "
+        "way at the next sync; `none`: strict pods, an item stays with its pod or holder.",
+    )
+    overflow_after_days: float = Field(
+        default=1,
+        gt=0,
+        description="A person is full when their open items reach this many days of their "
+        "`daily_capacity` (`overflow: pool` only).",
     )
 
 

@@ -4,11 +4,14 @@ Nothing is written: the facts, the stored work items and their holders are read,
 ``classify_chart``, ``Router`` and ``lifecycle.decide`` say what a sync under the file would
 leave open and with whom. The router keeps each staff item with the person holding it unless
 they left the role or are away (a re-sync does not shuffle work), exactly as a sync does, so
-the replay shows what would really move, not what a fresh routing would do.
+the replay shows what would really move, not what a fresh routing would do; and, like a sync
+under ``routing.overflow: pool``, it then moves the staff items queued beyond their holders'
+reach (``lifecycle.over_capacity``), so a change of capacity or overflow shows those moves too.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,7 +19,7 @@ from sqlalchemy import Connection, select
 
 from chartroute.classify import classify_chart
 from chartroute.config.models import PracticeConfig
-from chartroute.lifecycle import ChartOutcome, StoredItem, decide, holders
+from chartroute.lifecycle import ChartOutcome, StoredItem, decide, holders, over_capacity
 from chartroute.route import Router
 from chartroute.store import facts as fact_store
 from chartroute.store import work_items as item_store
@@ -77,6 +80,11 @@ def replay(conn: Connection, config: PracticeConfig, as_of: datetime) -> Replay:
         ).transitions:
             after[transition.item.id] = transition.item
         out.open_items.update({i: item for i, item in after.items() if item.is_open})
+    load = Counter(i.assignee for i in out.open_items.values() if i.assignee is not None)
+    for moved in over_capacity(
+        out.open_items.values(), Router(config, as_of, load), as_of
+    ).transitions:
+        out.open_items[moved.item.id] = moved.item
     return out
 
 

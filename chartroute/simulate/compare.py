@@ -257,7 +257,8 @@ def cell_text(cell: SensitivityCell) -> str:
     after = None if cell.after_hours_reduction is None else -cell.after_hours_reduction
     return (
         f"backlog {percent(backlog, signed=True)} · after-hours {percent(after, signed=True)} "
-        f"· open {percent(cell.open_change, signed=True)}"
+        f"· open {percent(cell.open_change, signed=True)} "
+        f"· end {percent(cell.end_change, signed=True)}"
     )
 
 
@@ -297,9 +298,12 @@ def sensitivity_markdown(cells: Sequence[SensitivityCell]) -> str:
         return ""
     grid, shortage = sensitivity_tables(cells)
     minutes = grid_minutes(cells)
+    seeds = max(c.seeds for c in cells)
+    over = f", each the mean over {seeds} seeds" if seeds > 1 else ""
     parts = [
-        f"Change under routing, clinicians with {minutes:g} chart minutes a day: clinicians' own "
-        "backlog, after-hours minutes per clinician, all open charts (minus: routing lowers it).",
+        f"Change under routing, clinicians with {minutes:g} chart minutes a day{over}: "
+        "clinicians' own backlog, after-hours minutes per clinician, all open charts, charts "
+        "still open at the end (minus: routing lowers it).",
         markdown(grid),
     ]
     if shortage.rows:

@@ -1,11 +1,11 @@
 """The simulated EHR: what the people of the simulation did, written as FHIR the sync reads.
 
 Each evening the charts are rebuilt from their stories with the simulation's own times put in
-(a note signed when its clinician signed it, a result attached when the medical assistant
-attached it, ...) by the generator's resource builder, and only the resources that changed
-since the last evening are written, as one more part of a Bulk Data export
-(``<Type>.<day>.ndjson``). The sync's file cursors skip the earlier parts, so each day's sync
-reads one day's changes, as an incremental export would deliver them.
+(a note signed when its clinician signed it, a result in as a preliminary report when the lab
+sent it and final once the medical assistant attached it, ...) by the generator's resource
+builder, and only the resources that changed since the last evening are written, as one more
+part of a Bulk Data export (``<Type>.<day>.ndjson``). The sync's file cursors skip the earlier
+parts, so each day's sync reads one day's changes, as an incremental export would deliver them.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def sim_story(story: EncounterStory, items: Mapping[tuple[str, str], SimItem]) -
             final=_done(
                 items, Category.PENDING_RESULT, f"ServiceRequest/sr-{num}-{order.seq}", order.final
             ),
-            preliminary=None,
+            preliminary=_arrived(items, f"ServiceRequest/sr-{num}-{order.seq}"),
         )
         for order in story.orders
     )
@@ -109,6 +109,14 @@ def sim_story(story: EncounterStory, items: Mapping[tuple[str, str], SimItem]) -
         field_times=field_times,
         billing_claim=None,
     )
+
+
+def _arrived(items: Mapping[tuple[str, str], SimItem], subject: str) -> datetime | None:
+    """When the lab's result came in, as a preliminary report until the medical assistant
+    attaches it (the final one): the EHR shows the result is in, so the worklist can rank the
+    item as work that can be done now."""
+    item = items.get((Category.PENDING_RESULT, subject))
+    return item.arrives if item is not None else None
 
 
 def _done(

@@ -4,14 +4,19 @@ The grid crosses the administrative share of blockers with staff capacity (the t
 hinges on). One-at-a-time rows follow: clinician-capacity shortages (with too few clinician
 minutes the clinical backlog grows under either policy, because routing moves administrative
 work, not clinical work) and the minutes a manual chase costs, which no source gives.
+
+Each cell may be run on several seeds (several simulated practices) and averaged
+(``average``): one seed's practice can favour either policy by a few charts, so a claim that
+routing is no worse than manual chasing is made on the mean over seeds.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from chartroute.simulate.assumptions import SimAssumptions
 from chartroute.simulate.metrics import relative_reduction, steady
@@ -44,8 +49,13 @@ class SensitivityCell:
     """Clinicians' backlog growth, charts per clinic day over the steady days (least squares):
     a backlog that keeps growing is a shortage no average shows."""
     routed_growth: float = 0.0
+    manual_end: float = 0.0
+    """Charts still open at the end of the run (a backlog the averages may hide)."""
+    routed_end: float = 0.0
     label: str = ""
     """Which one assumption this cell changes (empty: a cell of the grid)."""
+    seeds: int = 1
+    """How many seeds' runs the figures average."""
 
     @property
     def backlog_reduction(self) -> float | None:
@@ -59,6 +69,12 @@ class SensitivityCell:
     def open_change(self) -> float | None:
         """Relative change of all open charts (negative: routing closes charts sooner)."""
         reduction = relative_reduction(self.manual_open, self.routed_open)
+        return None if reduction is None else -reduction
+
+    @property
+    def end_change(self) -> float | None:
+        """Relative change of the charts still open at the end (negative: routing lowers it)."""
+        reduction = relative_reduction(self.manual_end, self.routed_end)
         return None if reduction is None else -reduction
 
 
@@ -79,8 +95,36 @@ def cell(manual: RunResult, routed: RunResult, label: str = "") -> SensitivityCe
         chase_minutes=a.chase_minutes,
         manual_growth=growth(manual),
         routed_growth=growth(routed),
+        manual_end=float(m.still_open_at_end),
+        routed_end=float(r.still_open_at_end),
         label=label,
     )
+
+
+_AVERAGED = (
+    "manual_backlog",
+    "routed_backlog",
+    "manual_after_hours",
+    "routed_after_hours",
+    "manual_open",
+    "routed_open",
+    "manual_growth",
+    "routed_growth",
+    "manual_end",
+    "routed_end",
+)
+
+
+def average(cells: Sequence[SensitivityCell]) -> SensitivityCell:
+    """One cell from the same settings' cells on several seeds: every measured figure is the
+    mean over seeds (the assumptions and the label are the first cell's, shared by all)."""
+    if not cells:
+        raise ValueError("no cells to average")
+    first = cells[0]
+    means: dict[str, Any] = {
+        name: round(statistics.fmean(getattr(c, name) for c in cells), 3) for name in _AVERAGED
+    }
+    return replace(first, seeds=len(cells), **means)
 
 
 def growth(result: RunResult) -> float:
@@ -118,8 +162,10 @@ def grid(base: SimSettings) -> list[tuple[str, SimSettings]]:
     return out
 
 
-def _with(base: SimSettings, assumptions: SimAssumptions) -> SimSettings:
-    return SimSettings(base.providers, base.days, base.seed, base.start, assumptions)
+def _with(base: SimSettings, assumptions: SimAssumptions, seed: int | None = None) -> SimSettings:
+    return SimSettings(
+        base.providers, base.days, base.seed if seed is None else seed, base.start, assumptions
+    )
 
 
 def run_sensitivity(
@@ -128,15 +174,21 @@ def run_sensitivity(
     pipeline: PipelineFactory,
     settings: Sequence[tuple[str, SimSettings]] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    seeds: Sequence[int] = (),
 ) -> list[SensitivityCell]:
-    """Run both policies for every (label, settings) (default: ``grid(base)``)."""
+    """Run both policies for every (label, settings) (default: ``grid(base)``), on each of
+    ``seeds`` (default: the settings' own seed), each cell the mean over the seeds."""
     todo = list(settings) if settings is not None else grid(base)
     cells = []
     for i, (label, one) in enumerate(todo):
-        where = workdir / f"cell-{i:02d}"
-        manual = simulate(one, "manual", where / "manual")
-        routed = simulate(one, "routed", where / "routed", pipeline)
-        cells.append(cell(manual, routed, label))
+        runs = []
+        for seed in seeds or (one.seed,):
+            where = workdir / f"cell-{i:02d}" / f"seed-{seed}"
+            seeded = _with(one, one.assumptions, seed)
+            manual = simulate(seeded, "manual", where / "manual")
+            routed = simulate(seeded, "routed", where / "routed", pipeline)
+            runs.append(cell(manual, routed, label))
+        cells.append(average(runs))
         if progress is not None:
             progress(i + 1, len(todo))
     return cells

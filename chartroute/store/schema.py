@@ -131,6 +131,10 @@ work_item = Table(
     Column("opened_at", UtcDateTime(), nullable=False),
     Column("closed_at", UtcDateTime()),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # The rule that put the item with its assignee (chartroute.vocabulary.RoutingRule).
+    Column("routing_reason", String(32)),
+    # Still waiting on the outside world (no result, no payer answer): ranked after doable work.
+    Column("waiting", Boolean),
     Index("ix_work_item_encounter", "encounter"),
     Index("ix_work_item_assignee_status", "assignee", "status"),
     Index("ix_work_item_status", "status"),
@@ -146,6 +150,8 @@ work_item_event = Table(
     Column("assignee", String(64)),
     Column("previous_assignee", String(64)),
     Column("run_id", String(36)),
+    # Why: the routing rule of an opening or a reassignment ("cover", "over capacity", ...).
+    Column("reason", String(32)),
     Index("ix_work_item_event_work_item_id", "work_item_id"),
 )
 

@@ -1,8 +1,9 @@
 """Work items and charts in the store: read what ``chartroute.lifecycle`` decides from, and
 write what it decided.
 
-``reconcile`` decides a batch's transitions with the pure ``lifecycle.decide`` and applies
-them in the caller's transaction: new items inserted, changed ones updated whole (one
+``reconcile`` decides a batch's transitions with the pure ``lifecycle.decide`` (and
+``relieve_over_capacity`` the moves of ``lifecycle.over_capacity``) and applies them in the
+caller's transaction: new items inserted, changed ones updated whole (one
 statement for the batch), an audit trail row (``work_item_event``) per event, the charts'
 rows upserted. Work item ids are deterministic, so applying the same classification twice
 writes nothing the second time.
@@ -26,11 +27,13 @@ from chartroute.lifecycle import (
     StoredChart,
     StoredItem,
     decide,
+    over_capacity,
 )
+from chartroute.route import Router
 from chartroute.store.batching import chunks
 from chartroute.store.bulk import bulk_upsert
 from chartroute.store.schema import chart, work_item, work_item_event
-from chartroute.vocabulary import Category, Role
+from chartroute.vocabulary import Category, Role, RoutingRule
 
 
 def open_load(conn: Connection) -> dict[str, int]:
@@ -48,24 +51,37 @@ def items_for(conn: Connection, encounters: list[str]) -> dict[str, StoredItem]:
     out: dict[str, StoredItem] = {}
     for part in chunks(encounters):
         for r in conn.execute(select(work_item).where(work_item.c.encounter.in_(part))):
-            out[r.id] = StoredItem(
-                id=r.id,
-                encounter=r.encounter,
-                category=Category(r.category),
-                subject=r.subject,
-                role=Role(r.role),
-                assignee=r.assignee,
-                clinician=r.clinician,
-                status=ItemStatus(r.status),
-                evidence=tuple(r.evidence or ()),
-                detail=r.detail,
-                visit_at=r.visit_at,
-                billing_impact=r.billing_impact,
-                filing_deadline=r.filing_deadline,
-                opened_at=r.opened_at,
-                closed_at=r.closed_at,
-            )
+            out[r.id] = _stored(r)
     return out
+
+
+def open_stored_items(conn: Connection) -> list[StoredItem]:
+    """Every open work item, as ``lifecycle`` reads them."""
+    rows = conn.execute(select(work_item).where(work_item.c.status == ItemStatus.OPEN.value))
+    return [_stored(r) for r in rows]
+
+
+def _stored(r: Any) -> StoredItem:
+    return StoredItem(
+        id=r.id,
+        encounter=r.encounter,
+        category=Category(r.category),
+        subject=r.subject,
+        role=Role(r.role),
+        assignee=r.assignee,
+        clinician=r.clinician,
+        status=ItemStatus(r.status),
+        evidence=tuple(r.evidence or ()),
+        detail=r.detail,
+        visit_at=r.visit_at,
+        billing_impact=r.billing_impact,
+        filing_deadline=r.filing_deadline,
+        opened_at=r.opened_at,
+        closed_at=r.closed_at,
+        reason=RoutingRule(r.routing_reason) if r.routing_reason else None,
+        waiting=bool(r.waiting),
+        updated_at=r.updated_at,
+    )
 
 
 def charts_for(conn: Connection, encounters: list[str]) -> dict[str, StoredChart]:
@@ -104,6 +120,21 @@ def reconcile(
     return decided.counts()
 
 
+def relieve_over_capacity(
+    conn: Connection, router: Router, now: datetime, run_id: str | None
+) -> list[str]:
+    """Move the staff items queued beyond their holders' reach (``lifecycle.over_capacity``)
+    and write the moves, each a ``reassigned`` event with the reason "over capacity"; the
+    ids of the items moved.
+
+    ``router`` must count today's open items (``open_load``): the sync builds it after its
+    batches, so the items it just closed or opened are counted as they now stand.
+    """
+    decided = over_capacity(open_stored_items(conn), router, now)
+    apply(conn, decided, run_id)
+    return [t.item.id for t in decided.transitions]
+
+
 def apply(conn: Connection, decided: Reconciliation, run_id: str | None) -> None:
     """Write a reconciliation: inserts, one update statement, the events, the chart rows."""
     at = decided.at
@@ -123,6 +154,7 @@ def apply(conn: Connection, decided: Reconciliation, run_id: str | None) -> None
             "assignee": t.item.assignee,
             "previous_assignee": t.previous_assignee,
             "run_id": run_id,
+            "reason": None if t.change == Change.CLOSED else _reason(t.item.reason),
         }
         for t in decided.transitions
         if t.change != Change.UPDATED
@@ -156,7 +188,13 @@ _UPDATABLE = (
     "billing_impact",
     "filing_deadline",
     "clinician",
+    "routing_reason",
+    "waiting",
 )
+
+
+def _reason(reason: RoutingRule | None) -> str | None:
+    return None if reason is None else str(reason)
 
 
 def _row(item: StoredItem) -> dict[str, Any]:
@@ -176,6 +214,8 @@ def _row(item: StoredItem) -> dict[str, Any]:
         "filing_deadline": item.filing_deadline,
         "status": str(item.status),
         "closed_at": item.closed_at,
+        "routing_reason": _reason(item.reason),
+        "waiting": item.waiting,
     }
 
 

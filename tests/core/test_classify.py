@@ -433,3 +433,41 @@ def test_rendering_clinician(
         for t, ref in participants
     ]
     assert verdicts([enc], config, as_of)["Encounter/e1"].rendering_clinician == expected
+
+
+def _waiting(resources: list[dict], config: PracticeConfig, as_of: datetime) -> list[bool]:
+    return [
+        blocker.waiting for blocker in verdicts(resources, config, as_of)["Encounter/e1"].blockers
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "waiting"),
+    [
+        ([], True),  # no result yet: waiting on the lab
+        ([b.report("dr1", "ServiceRequest/sr1", status="preliminary")], False),  # it came in
+    ],
+)
+def test_a_result_that_came_in_is_work_that_can_be_done_now(
+    extra: list[dict], waiting: bool, config: PracticeConfig, as_of: datetime
+) -> None:
+    resources = [b.encounter(), *SIGNED, b.order("sr1"), *extra]
+    assert _waiting(resources, config, as_of) == [waiting]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "waiting"), [(None, True), ("queued", True), ("partial", False)]
+)
+def test_a_payer_that_answered_is_work_that_can_be_done_now(
+    outcome: str | None, waiting: bool, config: PracticeConfig, as_of: datetime
+) -> None:
+    response = [] if outcome is None else [b.claim_response("cr1", "Claim/pa1", outcome=outcome)]
+    resources = [b.encounter(), *SIGNED, b.claim("pa1"), *response]
+    assert _waiting(resources, config, as_of) == [waiting]
+
+
+def test_a_referral_letter_to_write_waits_on_nobody(
+    config: PracticeConfig, as_of: datetime
+) -> None:
+    referral = b.order("ref1", category="3457005")
+    assert _waiting([b.encounter(), *SIGNED, referral], config, as_of) == [False]

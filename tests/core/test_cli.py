@@ -46,6 +46,7 @@ def test_classify_jsonl_contract(tmp_path: Path) -> None:
                 "category": "documentation-gap",
                 "role": "medical-assistant",
                 "assignee": "ma-casey",
+                "reason": "pod",
                 "evidence": ["Encounter/e1"],
                 "detail": "missing chief complaint (Encounter.reasonCode or reasonReference)",
             },
@@ -53,12 +54,14 @@ def test_classify_jsonl_contract(tmp_path: Path) -> None:
                 "category": "pending-result",
                 "role": "medical-assistant",
                 "assignee": "ma-casey",
+                "reason": "pod",
                 "evidence": ["ServiceRequest/s1"],
                 "detail": "lab order ServiceRequest/s1 (active) has no final result",
             },
         ],
     }
     assert records[1]["blockers"][0]["assignee"] == "dr-avery"
+    assert records[1]["blockers"][0]["reason"] == "clinician"
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "DocumentReference.ndjson",
         "Encounter.ndjson",

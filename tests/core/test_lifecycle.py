@@ -81,6 +81,7 @@ def stored_as(item: WorkItem, status: ItemStatus = ItemStatus.OPEN) -> StoredIte
         filing_deadline=item.filing_deadline,
         opened_at=T0,
         closed_at=T0 if status == ItemStatus.CLOSED else None,
+        reason=item.reason,
     )
 
 

@@ -3,6 +3,7 @@ row and audit event, read back as the typed values the next decision starts from
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
@@ -61,3 +62,38 @@ def test_an_item_opens_closes_reopens_moves_and_changes(engine: Engine) -> None:
         ("reopened", "ma-2", None),
         ("reassigned", "ma-3", "ma-2"),
     ]
+
+
+def test_over_capacity_moves_are_reassigned_events_with_their_reason(engine: Engine) -> None:
+    from chartroute.route import Router
+    from chartroute.store.schema import work_item
+    from chartroute.vocabulary import RoutingRule
+    from chartroute.worklist import worklist
+    from tests.core.test_overflow import TWO_MAS, practice
+
+    encounters = [f"Encounter/e{n}" for n in range(5)]
+    with engine.begin() as conn:
+        outcomes = [
+            outcome(e, replace(routed(e, assignee="ma-1"), reason=RoutingRule.POD))
+            for e in encounters
+        ]
+        work_items.reconcile(conn, outcomes, {}, {}, T0, "run-0")
+    with engine.begin() as conn:
+        router = Router(practice(TWO_MAS), T1, work_items.open_load(conn))
+        moved = work_items.relieve_over_capacity(conn, router, T1, "run-1")
+        again = work_items.relieve_over_capacity(
+            conn, Router(practice(TWO_MAS), T1, work_items.open_load(conn)), T1, "run-1"
+        )
+    assert len(moved) == 2 and again == []
+    e = work_item_event
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(e.c.event, e.c.assignee, e.c.previous_assignee, e.c.reason).where(
+                e.c.run_id == "run-1"
+            )
+        ).all()
+        reasons = dict(conn.execute(select(work_item.c.assignee, work_item.c.routing_reason)).all())
+        listed = {row["id"]: row["reason"] for row in worklist(conn, T1)}
+    assert [tuple(r) for r in rows] == [("reassigned", "ma-2", "ma-1", "over capacity")] * 2
+    assert reasons == {"ma-1": "pod", "ma-2": "over capacity"}
+    assert sorted(listed.values()) == ["over capacity"] * 2 + ["pod"] * 3

@@ -3,6 +3,7 @@ loaded; out-of-office hands over to the backup; priority orders by age, money, d
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import yaml
@@ -85,8 +86,64 @@ def test_unknown_clinician_leaves_clinical_item_unassigned() -> None:
 
 
 def test_staff_item_goes_to_the_pod_member() -> None:
-    (item,) = Router(practice(BASE), AS_OF, {"ma-1": 50}).route(verdict())
-    assert item.assignee == "ma-1"
+    (item,) = Router(practice(BASE), AS_OF, {"ma-1": 9}).route(verdict())
+    assert (item.assignee, item.reason) == ("ma-1", "pod")
+
+
+def test_a_full_pod_member_overflows_to_the_least_loaded_with_room() -> None:
+    (item,) = Router(practice(BASE), AS_OF, {"ma-1": 10, "ma-2": 5}).route(verdict())
+    assert (item.assignee, item.reason) == ("ma-3", "overflow")  # 0/20 < 5/10; ma-1 at 10/10
+
+
+def test_strict_pods_keep_todays_rule() -> None:
+    strict = practice(BASE, routing={"overflow": "none"})
+    (item,) = Router(strict, AS_OF, {"ma-1": 50}).route(verdict())
+    assert (item.assignee, item.reason) == ("ma-1", "pod")
+
+
+def test_when_everyone_is_full_the_shortest_queue_takes_it() -> None:
+    full = {"ma-1": 15, "ma-2": 10, "ma-3": 20}  # 1.5, 1 and 1 days of capacity
+    (item,) = Router(practice(BASE), AS_OF, full).route(verdict())
+    assert (item.assignee, item.reason) == ("ma-3", "overflow")
+    evenly = {"ma-1": 10, "ma-2": 10, "ma-3": 20}
+    (item,) = Router(practice(BASE), AS_OF, evenly).route(verdict())
+    assert (item.assignee, item.reason) == ("ma-1", "pod")  # a tie: the pod member
+
+
+def test_overflow_after_days_scales_the_reach() -> None:
+    two_days = practice(BASE, routing={"overflow_after_days": 2})
+    (item,) = Router(two_days, AS_OF, {"ma-1": 15}).route(verdict())
+    assert (item.assignee, item.reason) == ("ma-1", "pod")  # 15 < 2 x 10
+
+
+def test_routing_reason_names_the_rule() -> None:
+    router = Router(practice(BASE), AS_OF)
+    (note,) = router.route(verdict("Encounter/e1", "Practitioner/a", NOTE))
+    (staff,) = router.route(verdict("Encounter/e2", "Practitioner/b"))
+    (nobody,) = router.route(verdict("Encounter/e3", "Practitioner/zz", NOTE))
+    assert [note.reason, staff.reason, nobody.reason] == ["clinician", "least-loaded", "unassigned"]
+    away = [dict(BASE[0], out_of_office=["2026-03-10"]), *BASE[1:]]
+    away_router = Router(practice(away), AS_OF)
+    (covered,) = away_router.route(verdict("Encounter/e1", "Practitioner/a", NOTE))
+    assert (covered.assignee, covered.reason) == ("dr-b", "cover")
+    item_id = work_item_id("Encounter/e1", "pending-result", "ServiceRequest/s1")
+    (kept,) = router.route(verdict(clinician="Practitioner/b"), {item_id: "ma-3"})
+    assert (kept.assignee, kept.reason) == ("ma-3", "holder")
+
+
+def test_today_is_the_practices_day_not_utcs() -> None:
+    """02:00 UTC on the 11th is still the 10th in New York: someone away on the 10th is away."""
+    roster = [dict(BASE[0], out_of_office=["2026-03-10"]), *BASE[1:]]
+    late = datetime(2026, 3, 11, 2, tzinfo=UTC)
+    in_utc = practice(roster)
+    new_york = load_config_text(
+        yaml.safe_dump(
+            {"practice": {"name": "T", "timezone": "America/New_York"}, "roster": roster}
+        )
+    )
+    chart = verdict("Encounter/e1", "Practitioner/a", NOTE)
+    assert Router(in_utc, late).route(chart)[0].assignee == "dr-a"
+    assert Router(new_york, late).route(chart)[0].assignee == "dr-b"
 
 
 def test_without_pod_the_least_loaded_by_capacity() -> None:
@@ -234,3 +291,16 @@ def test_billing_impact_from_fee_schedule_or_claim_total() -> None:
     assert item.filing_deadline == date(2026, 4, 1)
     (item,) = router.route(verdict("Encounter/e2", "Practitioner/a", NOTE, level=None, total=99.0))
     assert item.billing_impact == 99.0
+
+
+def test_work_that_can_be_done_now_ranks_before_work_waiting_on_the_outside_world() -> None:
+    old = datetime(2026, 3, 1, tzinfo=UTC)
+    new = datetime(2026, 3, 5, tzinfo=UTC)
+    waiting = replace(_item("a", old, 500.0, None), waiting=True)
+    ready = _item("b", new, 50.0, None)
+    assert [i.id for i in sorted([waiting, ready], key=priority_key)] == ["b", "a"]
+    result_in = Blocker("pending-result", "ServiceRequest/s1", ("ServiceRequest/s1", "x"), "x")
+    no_result = Blocker("pending-result", "ServiceRequest/s1", ("ServiceRequest/s1",), "x", True)
+    router = Router(practice(BASE), AS_OF)
+    assert router.route(verdict("Encounter/e1", "Practitioner/a", result_in))[0].waiting is False
+    assert router.route(verdict("Encounter/e2", "Practitioner/a", no_result))[0].waiting is True

@@ -7,6 +7,7 @@ file is compared with what the store would become under it, and nothing is writt
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -225,3 +226,33 @@ def _row_counts(engine: Engine) -> dict[str, int]:
             t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
             for t in metadata.sorted_tables
         }
+
+
+def test_a_capacity_cut_shows_the_items_the_next_days_sync_moves_over_capacity(
+    store: tuple[Engine, PracticeConfig], tmp_path: Path
+) -> None:
+    """Items are never moved on the day they were routed, so the diff of the day after shows
+    them: everything past the new reach goes to whoever in the role has room."""
+    engine, current = store
+    data = practice_data()
+    person(data, "ma-casey")["daily_capacity"] = 1
+    held = sorted(
+        (i for i in open_items(engine) if i.assignee == "ma-casey"),
+        key=lambda i: (i.visit_at, -(i.billing_impact or 0), i.filing_deadline, i.id),
+    )
+    proposed = load_config(write(tmp_path, "new.yaml", data))
+    tomorrow = AS_OF + timedelta(days=1)
+    with engine.connect() as conn:
+        today = compare(replay(conn, current, AS_OF), replay(conn, proposed, AS_OF), proposed)
+        later = compare(replay(conn, current, tomorrow), replay(conn, proposed, tomorrow), proposed)
+    assert len(held) > 1 and today.moves == []
+    assert moves(later) == {
+        (i.id, "ma-casey", "ma-devon", "medical-assistant", "medical-assistant") for i in held[1:]
+    }
+    data["routing"]["overflow"] = "none"
+    strict = load_config(write(tmp_path, "strict.yaml", data))
+    with engine.connect() as conn:
+        assert (
+            compare(replay(conn, current, tomorrow), replay(conn, strict, tomorrow), strict).moves
+            == []
+        )

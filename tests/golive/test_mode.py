@@ -10,7 +10,6 @@ import respx
 from alembic import command
 from sqlalchemy import Engine, select
 
-from chartroute import sync
 from chartroute.config import PracticeConfig
 from chartroute.config.ehr import Ehr
 from chartroute.mode import LIVE_SINCE, current_mode, live_since
@@ -18,6 +17,7 @@ from chartroute.store import runs
 from chartroute.store.engine import alembic_config
 from chartroute.store.schema import setting, sync_run
 from chartroute.vocabulary import Mode
+from chartroute.writeback.run import write_back
 from tests import builders as b
 from tests.notify.conftest import AS_OF, chart_resources
 from tests.notify.conftest import run_sync as sync_source
@@ -38,11 +38,11 @@ def test_shadow_writes_no_task_and_live_mirrors_the_open_items(
     assert sync_source(engine, shadow, tmp_path).opened == 4
     with respx.mock(base_url=BASE, assert_all_called=False) as ehr:
         created = ehr.post("/Task").mock(return_value=httpx.Response(201, json={}))
-        skipped = sync.write_back(engine, shadow)
+        skipped = write_back(engine, shadow)
         assert (skipped.mode, skipped.considered, created.call_count) == ("shadow", 0, 0)
         with engine.connect() as conn:
             assert not [r for r in conn.execute(select(setting)) if r.name.startswith("write")]
-        written = sync.write_back(engine, live)
+        written = write_back(engine, live)
     assert (written.mode, written.created, created.call_count) == ("live", 4, 4)
 
 

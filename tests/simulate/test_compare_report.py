@@ -204,6 +204,8 @@ def _cell(scale: float, staff: float, minutes: float = 150.0, **kw: Any) -> Sens
         "routed_after_hours": 40.0,
         "manual_open": 20.0,
         "routed_open": 21.0,
+        "manual_end": 30.0,
+        "routed_end": 30.0,
     }
     values.update(kw)
     return SensitivityCell(scale, staff, minutes, **values)
@@ -239,10 +241,10 @@ def test_sensitivity_markdown_grid_and_shortage() -> None:
     grid = tables[0].splitlines()
     assert grid[0].endswith("| 0 items/day | 20 items/day |")
     assert len(grid) == 2 + 2  # two admin scales
-    assert grid[2].startswith("| 0 | backlog n/a · after-hours -20% · open +5% |")
+    assert grid[2].startswith("| 0 | backlog n/a · after-hours -20% · open +5% · end 0% |")
     assert grid[3] == (
-        "| 1 | backlog -30% · after-hours -20% · open +5% "
-        "| backlog +20% · after-hours -20% · open +5% |"
+        "| 1 | backlog -30% · after-hours -20% · open +5% · end 0% "
+        "| backlog +20% · after-hours -20% · open +5% · end 0% |"
     )
     shortage = tables[1].splitlines()
     assert shortage[0] == "| " + " | ".join(SHORTAGE_HEADERS) + " |"
@@ -251,6 +253,22 @@ def test_sensitivity_markdown_grid_and_shortage() -> None:
         "| chase minutes: 6 | 30.0 | 27.0 | 10% | 20% | +0.0 / +0.0 |",
     ]
     assert sensitivity_markdown([]) == ""
+
+
+def test_cells_on_several_seeds_average_every_figure() -> None:
+    from chartroute.simulate.sensitivity import average
+
+    one = _cell(1.0, 5.0, manual_open=20.0, routed_open=22.0, manual_end=30.0, routed_end=27.0)
+    two = _cell(1.0, 5.0, manual_open=24.0, routed_open=21.0, manual_end=34.0, routed_end=36.0)
+    mean = average([one, two])
+    assert (mean.manual_open, mean.routed_open, mean.manual_end, mean.routed_end) == (
+        22.0,
+        21.5,
+        32.0,
+        31.5,
+    )
+    assert mean.seeds == 2 and mean.admin_share_scale == 1.0
+    assert "each the mean over 2 seeds" in sensitivity_markdown([mean])
 
 
 _LOADS = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
