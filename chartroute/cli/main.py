@@ -17,7 +17,7 @@ from chartroute.cli.alerts import register as register_alerts_commands
 from chartroute.cli.backfill import register as register_backfill_command
 from chartroute.cli.config_diff import register as register_config_diff_command
 from chartroute.cli.deployments import register as register_deployments_commands
-from chartroute.cli.errors import BadInput, exit_codes
+from chartroute.cli.errors import BadInput, exit_codes, set_debug
 from chartroute.cli.options import config_option, not_empty, parse_as_of, parse_day
 from chartroute.cli.outbox import register as register_outbox_commands
 from chartroute.cli.progress import reading_progress
@@ -45,6 +45,19 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+@app.callback()
+def main(
+    debug: bool = typer.Option(
+        False, "--debug", help="Print the traceback of a failure instead of one line."
+    ),
+) -> None:
+    """Routes open primary-care charts to the person who can close them."""
+    with exit_codes():
+        set_debug(debug)
+
+
 config_app = typer.Typer(
     help="Check the practice configuration, or preview a change to it.", no_args_is_help=True
 )
@@ -184,6 +197,7 @@ def sync(
                 raise BadInput(f"--source: {exc}") from None
         elif not Path(source).is_dir():
             raise BadInput(f"--source: folder not found: {source}")
+        make_engine().dispose()  # an unreachable or unwritable database fails here, at once
         result = _run_sync(source, config, parse_as_of(as_of), full, cfg.practice.name)
     _print_sync_result(result)
 

@@ -47,9 +47,15 @@ def database_url() -> str:
     return f"sqlite:///{path}"
 
 
+class DatabaseFolderUnwritable(PermissionError):
+    """SQLite must create its ``-wal`` and ``-shm`` files next to the database; in a folder it
+    cannot write, the driver was seen to die of SIGBUS instead of raising an error."""
+
+
 def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     """An engine for ``url`` with the schema at the newest migration."""
     url = url or database_url()
+    _check_sqlite_folder(url)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     engine = create_engine(url, **_engine_options(url))
@@ -58,6 +64,23 @@ def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     if migrate:
         upgrade(engine)
     return engine
+
+
+def _check_sqlite_folder(url: str) -> None:
+    """Refuse, with the folder named, a SQLite file whose folder or files cannot be written."""
+    if not url.startswith("sqlite:///") or url.endswith(":memory:"):
+        return
+    path = Path(url.removeprefix("sqlite:///"))
+    unwritable = [
+        p
+        for p in (path.parent, path, Path(f"{path}-wal"), Path(f"{path}-shm"))
+        if p.exists() and not os.access(p, os.W_OK)
+    ]
+    if unwritable:
+        raise DatabaseFolderUnwritable(
+            f"database {path} cannot be written: {unwritable[0]} is read-only for this user; "
+            "fix its permissions or set CHARTROUTE_HOME to a folder this user can write"
+        )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
