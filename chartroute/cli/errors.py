@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, NoSuchTableError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from chartroute.config import ConfigError
+from chartroute.notify.deliver import Undelivered
 from chartroute.store.engine import DatabaseFolderUnwritable, HalfMigrated
 from chartroute.transient import HEALING_MESSAGES
 
@@ -71,7 +72,7 @@ def exit_codes(*, bad_input: ErrorTypes = (), failure: ErrorTypes = ()) -> Itera
     failed, a lease another run holds). Anything else is explained by ``explain`` (exit 1).
     """
     bad: ErrorTypes = (BadInput, FileNotFoundError, *bad_input)
-    failed: ErrorTypes = (Failure, *failure)
+    failed: ErrorTypes = (Failure, Undelivered, *failure)
     try:
         yield
     except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):

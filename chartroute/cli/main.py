@@ -179,6 +179,7 @@ def sync(
 ) -> None:
     """Run the sync flow through Prefect: scan, validate, store, classify, route, record."""
     from chartroute.fhirclient import FhirClientError
+    from chartroute.notify.deliver import Undelivered
     from chartroute.sources import BULK_PREFIX, ehr_for, is_url_spec
     from chartroute.store.lease import LeaseHeld
     from chartroute.validation.suites import SuiteError
@@ -198,7 +199,11 @@ def sync(
         elif not Path(source).is_dir():
             raise BadInput(f"--source: folder not found: {source}")
         make_engine().dispose()  # an unreachable or unwritable database fails here, at once
-        result = _run_sync(source, config, parse_as_of(as_of), full, cfg.practice.name)
+        try:
+            result = _run_sync(source, config, parse_as_of(as_of), full, cfg.practice.name)
+        except Undelivered as exc:  # the sync is done; delivery left work: say so, exit 1
+            _print_sync_result(exc.result)
+            raise
     _print_sync_result(result)
 
 

@@ -24,8 +24,9 @@ import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, func, or_, select, update
 
 from chartroute.config.notify import Delivery
 from chartroute.notify.channels.base import Outgoing
@@ -65,13 +66,7 @@ def claim_next(
         return None
     m = outbox_message
     cand = m.alias("cand")
-    earlier = m.alias("earlier")
-    blocked = exists().where(
-        earlier.c.channel == cand.c.channel,
-        earlier.c.recipient == cand.c.recipient,
-        earlier.c.id < cand.c.id,
-        earlier.c.status.in_(UNFINISHED),
-    )
+    blocked = _waits_behind_another(cand)
     ready = or_(
         and_(cand.c.status == "pending", cand.c.next_attempt_at <= now),
         and_(cand.c.status == "sending", cand.c.lease_until < now),
@@ -115,6 +110,33 @@ def claim_next(
         created_at=row.created_at,
     )
     return OutboxClaim(message, token, reconcile=row.attempts > 1)
+
+
+def _waits_behind_another(cand: Any) -> ColumnElement[bool]:
+    """The message waits behind an unfinished earlier one to the same person on its channel."""
+    earlier = outbox_message.alias("earlier")
+    return exists().where(
+        earlier.c.channel == cand.c.channel,
+        earlier.c.recipient == cand.c.recipient,
+        earlier.c.id < cand.c.id,
+        earlier.c.status.in_(UNFINISHED),
+    )
+
+
+def next_due(engine: Engine, channels: Collection[str]) -> datetime | None:
+    """When the next pending message of ``channels`` that waits for no other one is due."""
+    if not channels:
+        return None
+    cand = outbox_message.alias("cand")
+    with engine.connect() as conn:
+        due: datetime | None = conn.execute(
+            select(func.min(cand.c.next_attempt_at)).where(
+                cand.c.status == "pending",
+                cand.c.channel.in_(sorted(channels)),
+                ~_waits_behind_another(cand),
+            )
+        ).scalar_one()
+    return due
 
 
 def mark_sent(engine: Engine, claim: OutboxClaim, provider_id: str, now: datetime) -> bool:
