@@ -116,13 +116,19 @@ def config_fingerprint(config: PracticeConfig) -> str:
     return hashlib.sha256(f"{EXTRACTOR_VERSION}:{payload}".encode()).hexdigest()
 
 
-def plan_sync(engine: Engine, source: Source, as_of: datetime, full: bool = False) -> SyncPlan:
-    """Start a run: list partitions and skip those whose data has not changed since."""
+def plan_sync(
+    engine: Engine, source: Source, as_of: datetime, full: bool = False, holder: str | None = None
+) -> SyncPlan:
+    """Start a run: list partitions and skip those whose data has not changed since.
+
+    Runs a killed process left ``running`` are closed as ``crashed`` first.
+    """
     with engine.connect() as conn:
         seen = {} if full else runs.cursors(conn, source.name)
     parts = source.partitions(source_cursors(seen))
     with engine.begin() as conn:
-        run_id = runs.start_run(conn, source.name, as_of, utcnow())
+        runs.close_crashed_runs(conn, utcnow())
+        run_id = runs.start_run(conn, source.name, as_of, utcnow(), holder)
     fingerprints = {p.cursor_name: f"{EXTRACTOR_VERSION}:{p.fingerprint}" for p in parts}
     todo = [p for p in parts if p.changed or seen.get(p.cursor_name) != fingerprints[p.cursor_name]]
     return SyncPlan(run_id, source.name, todo, len(parts) - len(todo), fingerprints)

@@ -76,7 +76,6 @@ class DeliverCounts(Counts):
     outbox: dict[str, int] = field(default_factory=dict)  # messages per status afterwards
     mode: str = ""  # shadow (nothing sent) or live
 
-
     def undelivered(self) -> str | None:
         """What a person must look at after this run (None when nothing): how many messages
         were dead-lettered and which channels were left down or skipped, and where to look."""

@@ -110,7 +110,9 @@ def test_dead_letters_are_listed_with_their_error_and_retried_by_command(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = hook_config(
-        tmp_path, webhook_receiver, delivery={"max_attempts": 2, "backoff_seconds": 5, "patience_seconds": 0}
+        tmp_path,
+        webhook_receiver,
+        delivery={"max_attempts": 2, "backoff_seconds": 5, "patience_seconds": 0},
     )
     clock = Clock(AS_OF)
     enqueue_runs(engine, config, 1, clock)
