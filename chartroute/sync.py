@@ -28,6 +28,7 @@ from chartroute.counts import Counts
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
 from chartroute.fhirclient.connect import connect
+from chartroute.fhirclient.retry import retries_in_this_thread
 from chartroute.lifecycle import ChartOutcome, holders
 from chartroute.mode import acting_mode, current_mode
 from chartroute.notify.outbox import enqueue_transitions
@@ -83,6 +84,7 @@ class IngestCounts(Counts):
     facts_unchanged: int = 0
     facts_stale: int = 0
     deleted: int = 0
+    http_retries: int = 0  # EHR requests retried after a temporary failure (fhirclient/retry)
     reasons: dict[str, int] = field(default_factory=dict)
     #: Per expectation ("table / reason"): rows checked and failed by the validate step.
     checks: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -158,6 +160,7 @@ def ingest_partition(
     rejects what they should not trust, over up to ``validate_size`` records at a time.
     """
     counts = IngestCounts()
+    retried_before = retries_in_this_thread()
     flush_at = validate_size if validator is not None else batch_size
     pending: list[SourceRecord] = []
     batch: list[Decoded | Rejected | SourceRecord] = []
@@ -169,6 +172,7 @@ def ingest_partition(
             pending, batch = [], []
     if batch:
         counts.add(_validate_and_store(engine, pending, batch, batch_size, validator))
+    counts.http_retries = retries_in_this_thread() - retried_before
     return counts
 
 

@@ -69,6 +69,12 @@ def ingest_task(
         logger.warning(
             "%s: %d records quarantined: %s", partition.label, counts.quarantined, counts.reasons
         )
+    if counts.http_retries:
+        logger.warning(
+            "%s: %d EHR requests were retried after temporary failures (a flaky EHR?)",
+            partition.label,
+            counts.http_retries,
+        )
     return counts
 
 
