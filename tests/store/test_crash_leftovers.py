@@ -81,3 +81,17 @@ def test_the_file_channel_deletes_what_a_killed_writer_left(tmp_path: Path) -> N
     live.write_text("being written")
     FileChannel("file", FileChannelConfig(path=str(tmp_path / "out")))
     assert not orphan.exists() and live.exists()
+
+
+def test_a_lease_whose_holder_on_this_host_was_killed_is_taken_at_once(engine: Engine) -> None:
+    from chartroute.store.lease import LeaseHeld
+
+    acquire(engine, runs.SYNC_LEASE, f"{this_host()}:{dead_pid()}:run-1")
+    held = acquire(engine, runs.SYNC_LEASE, default_holder("run-2"))  # not after 2 minutes
+    assert held.holder == default_holder("run-2")
+    try:
+        acquire(engine, runs.SYNC_LEASE, "other-host:1:run-3")
+    except LeaseHeld:
+        pass
+    else:
+        raise AssertionError("a live holder's lease was taken")
