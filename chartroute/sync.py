@@ -32,6 +32,7 @@ from chartroute.feed_notes import (
 )
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
+from chartroute.fhirclient.retry import retries_in_this_thread
 from chartroute.lifecycle import ChartOutcome, holders
 from chartroute.mode import current_mode
 from chartroute.notify.outbox import enqueue_transitions
@@ -88,6 +89,7 @@ class IngestCounts(Counts):
     facts_stale: int = 0
     deleted: int = 0
     changed_after_as_of: int = 0  # records last changed after a past as-of (feed_notes.py)
+    http_retries: int = 0  # EHR requests retried after a temporary failure (fhirclient/retry)
     reasons: dict[str, int] = field(default_factory=dict)
     #: Per expectation ("table / reason"): rows checked and failed by the validate step.
     checks: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -126,13 +128,19 @@ def config_fingerprint(config: PracticeConfig) -> str:
     return hashlib.sha256(f"{EXTRACTOR_VERSION}:{payload}".encode()).hexdigest()
 
 
-def plan_sync(engine: Engine, source: Source, as_of: datetime, full: bool = False) -> SyncPlan:
-    """Start a run: list partitions and skip those whose data has not changed since."""
+def plan_sync(
+    engine: Engine, source: Source, as_of: datetime, full: bool = False, holder: str | None = None
+) -> SyncPlan:
+    """Start a run: list partitions and skip those whose data has not changed since.
+
+    Runs a killed process left ``running`` are closed as ``crashed`` first.
+    """
     with engine.connect() as conn:
         seen = {} if full else runs.cursors(conn, source.name)
     parts = source.partitions(source_cursors(seen))
     with engine.begin() as conn:
-        run_id = runs.start_run(conn, source.name, as_of, utcnow())
+        runs.close_crashed_runs(conn, utcnow())
+        run_id = runs.start_run(conn, source.name, as_of, utcnow(), holder)
     fingerprints = {p.cursor_name: f"{EXTRACTOR_VERSION}:{p.fingerprint}" for p in parts}
     todo = [p for p in parts if p.changed or seen.get(p.cursor_name) != fingerprints[p.cursor_name]]
     skipped_files = getattr(source, "skipped_files", None)  # a folder's misnamed files
@@ -164,6 +172,7 @@ def ingest_partition(
     rejects what they should not trust, over up to ``validate_size`` records at a time.
     """
     counts = IngestCounts()
+    retried_before = retries_in_this_thread()
     flush_at = validate_size if validator is not None else batch_size
     pending: list[SourceRecord] = []
     batch: list[Decoded | Rejected | SourceRecord] = []
@@ -175,6 +184,7 @@ def ingest_partition(
             pending, batch = [], []
     if batch:
         counts.add(_validate_and_store(engine, pending, batch, batch_size, validator))
+    counts.http_retries = retries_in_this_thread() - retried_before
     return counts
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from prefect import flow
 
 from chartroute.flows.parameters import DEFAULT_CONFIG, PracticeFile, SourceSpec
+from chartroute.flows.undelivered import final_state
 from chartroute.notify.deliver import DeliverCounts
 from chartroute.pinned_config import PinnedConfig, pin_config
 from chartroute.sources.base import Partition
@@ -94,4 +95,5 @@ def sync_flow(
         when = when.replace(tzinfo=UTC)
     outcome = run_sync(SyncTasks(source, pin, when, full), practice, deliver=deliver)
     release_lease_task(lease)
-    return outcome.as_dict()
+    # Dead letters or a channel left down end the run Failed, with how many and where to look.
+    return final_state(outcome.as_dict(), outcome.delivered)  # type: ignore[no-any-return]

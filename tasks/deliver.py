@@ -1,9 +1,9 @@
 """The deliver task: compose and send the outbox, with secrets from the env or Prefect blocks.
 
 Retried only for database trouble: a channel that is down does not fail the task — its
-messages stay in the outbox with a backoff, and the next run (or this task's retry) picks them
-up, reconciling any attempt a crash interrupted. Logs and the artifact carry counts and channel
-names only.
+messages stay in the outbox with a backoff, and the next run picks them up, reconciling any
+attempt a crash interrupted; the flow then ends Failed, naming what was left undone. Logs and
+the artifact carry counts and channel names only.
 """
 
 from __future__ import annotations
@@ -51,10 +51,9 @@ def deliver_task(config: PinnedConfig) -> DeliverCounts:
         logger.info("shadow mode: %d messages recorded as shadow; nothing sent", counts.shadow)
     for name, why in counts.unavailable.items():
         logger.warning("channel %s skipped: %s", name, why)
-    if counts.failed:
-        logger.warning(
-            "%d messages dead-lettered: `chartroute outbox --status failed`", counts.failed
-        )
+    note = counts.undelivered()
+    if note:  # the flow ends Failed with this note (flows/undelivered.py)
+        logger.warning("%s", note)
     rows = [{"count": k, "value": v} for k, v in asdict(counts).items() if isinstance(v, int)]
     rows += [{"count": f"outbox {k}", "value": v} for k, v in counts.outbox.items()]
     create_table_artifact(key="outbox-delivery", table=rows, description="Deliver step counts")

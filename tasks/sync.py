@@ -8,11 +8,13 @@ from datetime import datetime
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.runtime import flow_run
 
 from chartroute import sync
 from chartroute.feed_notes import old_visits_warning
 from chartroute.pinned_config import PinnedConfig
 from chartroute.sources.base import Partition
+from chartroute.store.lease import default_holder
 from chartroute.summary import backlog_summary, summary_markdown
 from chartroute.tasks import context
 from chartroute.tasks.ehr import source_for
@@ -23,7 +25,9 @@ from chartroute.validation.feed import FeedValidator
 @task(name="plan", **READS_SOURCE.options(), **UNCACHED)
 def plan_task(source_spec: str, as_of: datetime, full: bool, config: PinnedConfig) -> sync.SyncPlan:
     """List the partitions that changed since the last sync (for an EHR: ask it what changed)."""
-    plan = sync.plan_sync(context.engine(), source_for(source_spec, config), as_of, full)
+    run = flow_run.get_id()
+    holder = default_holder(str(run)) if run else None  # the sync lease's holder: this run
+    plan = sync.plan_sync(context.engine(), source_for(source_spec, config), as_of, full, holder)
     get_run_logger().info(
         "run %s: %d partitions to read, %d unchanged and skipped",
         plan.run_id,
@@ -65,6 +69,12 @@ def ingest_task(
     if counts.quarantined:
         logger.warning(
             "%s: %d records quarantined: %s", partition.label, counts.quarantined, counts.reasons
+        )
+    if counts.http_retries:
+        logger.warning(
+            "%s: %d EHR requests were retried after temporary failures (a flaky EHR?)",
+            partition.label,
+            counts.http_retries,
         )
     return counts
 

@@ -13,7 +13,7 @@ import orjson
 import typer
 from rich.console import Console
 
-from chartroute.cli.errors import BadInput, exit_codes
+from chartroute.cli.errors import BadInput, exit_codes, set_debug
 from chartroute.cli.generate import clinic_days_back
 from chartroute.cli.lazy_commands import lazy_group
 from chartroute.cli.options import (
@@ -69,6 +69,19 @@ app = typer.Typer(
     add_completion=False,
     cls=lazy_group(LAZY_COMMANDS),
 )
+
+
+@app.callback()
+def main(
+    debug: bool = typer.Option(
+        False, "--debug", help="Print the traceback of a failure instead of one line."
+    ),
+) -> None:
+    """Routes open primary-care charts to the person who can close them."""
+    with exit_codes():
+        set_debug(debug)
+
+
 config_app = typer.Typer(
     help="Check the practice configuration, or preview a change to it.",
     no_args_is_help=True,
@@ -224,6 +237,7 @@ def sync(
 ) -> None:
     """Run the sync flow through Prefect: scan, validate, store, classify, route, record."""
     from chartroute.fhirclient import FhirClientError
+    from chartroute.notify.deliver import Undelivered
     from chartroute.sources import BULK_PREFIX, ehr_for, is_url_spec
     from chartroute.store.lease import LeaseHeld
     from chartroute.validation.suites import SuiteError
@@ -243,9 +257,14 @@ def sync(
         elif not Path(source).is_dir():
             raise BadInput(f"--source: folder not found: {source}")
         cut_off = parse_day("--since", since)
-        result = _run_sync(
-            source, config, parse_as_of(as_of), full, cfg.practice.name, since=cut_off
-        )
+        make_engine().dispose()  # an unreachable or unwritable database fails here, at once
+        try:
+            result = _run_sync(
+                source, config, parse_as_of(as_of), full, cfg.practice.name, since=cut_off
+            )
+        except Undelivered as exc:  # the sync is done; delivery left work: say so, exit 1
+            _print_sync_result(exc.result)
+            raise
     _print_sync_result(result)
 
 

@@ -17,7 +17,7 @@ import orjson
 import typer
 from rich.console import Console
 
-from chartroute.cli.errors import BadInput, exit_codes
+from chartroute.cli.errors import BadInput, Failure, exit_codes
 from chartroute.cli.options import config_option
 from chartroute.cli.practice_home import announce, reading_store
 from chartroute.cli.render import records_table
@@ -111,20 +111,21 @@ def deliver_command(
     with exit_codes():
         cfg = load_config(config)
         counts = deliver(make_engine(), cfg, resolve=_resolver(cfg), max_messages=max_messages)
-    for name, why in counts.unavailable.items():
-        err.print(f"channel {name} skipped: {why}")
-    if counts.mode == Mode.SHADOW:
-        err.print(SHADOW_NOTE.format(messages=counts.shadow))
-    err.print(
-        f"composed {counts.digests} digests and {counts.immediate} single-item messages "
-        f"({counts.urgent} urgent) "
-        f"({counts.held} notifications held for clinic hours); sent {counts.sent}, "
-        f"found already sent {counts.reconciled}, retrying later {counts.retrying}, "
-        f"dead-lettered {counts.failed}"
-    )
-    err.print("outbox: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.outbox.items())))
-    if counts.failed:
-        err.print("see `chartroute outbox --status failed`; `chartroute outbox retry ID` resends")
+        for name, why in counts.unavailable.items():
+            err.print(f"channel {name} skipped: {why}")
+        if counts.mode == Mode.SHADOW:
+            err.print(SHADOW_NOTE.format(messages=counts.shadow))
+        err.print(
+            f"composed {counts.digests} digests and {counts.immediate} single-item messages "
+            f"({counts.urgent} urgent) "
+            f"({counts.held} notifications held for clinic hours); sent {counts.sent}, "
+            f"found already sent {counts.reconciled}, retrying later {counts.retrying}, "
+            f"dead-lettered {counts.failed}"
+        )
+        err.print("outbox: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.outbox.items())))
+        note = counts.undelivered()
+        if note:  # dead letters or a channel left down: exit 1, saying how many and where
+            raise Failure(note)
 
 
 @outbox_app.callback()

@@ -159,12 +159,28 @@ class Delivery(StrictModel):
     """Retries and leases of the deliver step."""
 
     max_attempts: int = Field(
-        default=8, ge=1, le=100, description="Failed attempts before a message is dead-lettered."
+        default=10, ge=1, le=100, description="Failed attempts before a message is dead-lettered."
     )
     backoff_seconds: float = Field(
-        default=30, gt=0, description="First retry delay; doubles per failure, with jitter."
+        default=2,
+        gt=0,
+        description="First retry delay of a message; doubles with each of its failures (with "
+        "jitter), so a flaky receiver is retried within the run and an outage ever more rarely.",
     )
     max_backoff_seconds: float = Field(default=3600, gt=0, description="Cap on the retry delay.")
+    circuit_failures: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Consecutive temporary failures on a channel after which the run stops "
+        "trying it (its circuit opens) and leaves its messages for the next run.",
+    )
+    patience_seconds: float = Field(
+        default=120,
+        ge=0,
+        description="How long a run waits for messages whose retry is due soon before leaving "
+        "them to the next run.",
+    )
     lease_seconds: float = Field(
         default=300,
         gt=0,

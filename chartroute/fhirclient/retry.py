@@ -6,12 +6,15 @@ condition applies), never a ``Fatal`` one. Full jitter (a random wait between ze
 exponential bound) keeps many workers that failed together from retrying together. A
 server's ``Retry-After`` wins over our own schedule, but only up to a cap: Oracle Health has
 been seen asking for hours, and a sync task should give the decision back to its orchestrator
-(by raising) rather than sleep that long.
+(by raising) rather than sleep that long. Every retry is logged as a warning (the request
+without its query, the status or kind of failure, the wait, attempt n of m: no PHI) and
+counted per thread, so a run's counts show a flaky EHR before it fails.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,12 +96,32 @@ def _log_attempt(what: str, attempts: int) -> Callable[[RetryCallState], None]:
     def before_sleep(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
         wait = state.next_action.sleep if state.next_action is not None else 0.0
-        log.info(
-            "%s: %s; attempt %d of %d in %.1f s", what, error, state.attempt_number + 1, attempts,
-            wait,
+        _local.retries = retries_in_this_thread() + 1
+        log.warning(
+            "%s: %s; retrying in %.1f s, attempt %d of %d",
+            what, _cause(error), wait, state.attempt_number + 1, attempts,
         )  # fmt: skip
 
     return before_sleep
+
+
+def _cause(error: BaseException | None) -> str:
+    """The status, or the kind of failure: never the message, which may carry a URL's query."""
+    status = getattr(error, "status", None)
+    if status:
+        return f"HTTP {status}"
+    if isinstance(error, Temporary):  # "<METHOD> <url without query>: <transport error kind>"
+        return str(error).rsplit(": ", 1)[-1]
+    return type(error).__name__ if error is not None else "unknown error"
+
+
+_local = threading.local()
+
+
+def retries_in_this_thread() -> int:
+    """How many retries this thread's requests have waited for so far: a stage reads it before
+    and after its work to count its own (a Prefect task runs on one thread)."""
+    return int(getattr(_local, "retries", 0))
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

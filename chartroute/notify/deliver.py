@@ -4,21 +4,27 @@ Each message is claimed, sent and recorded on its own (see ``outbox_claims.py``)
 loses at most the record of one send, never a message. A message claimed again after an interrupted
 attempt is first looked up at the provider (``Channel.lookup``): found → recorded as sent
 without sending; not found → sent; unknown → sent again with the same idempotency key.
-A temporary failure schedules a retry with backoff and stops the drain from trying that
-channel again in this run, so an outage costs one attempt per run, and the person's later
-messages wait behind the failed one to keep their order. Permanent failures, and temporary
-ones past ``max_attempts``, are dead letters: listed by ``chartroute outbox --status failed``
-and put back by ``chartroute outbox retry``. In shadow mode (``chartroute.mode``) the step
-composes, marking the messages ``shadow``, and sends nothing: no channel is even opened.
+A temporary failure schedules the message's next attempt after its own backoff, which
+doubles with each of its failures (with jitter); the run waits for retries due within
+``patience_seconds``, so a flaky receiver is drained in one run, and the person's later
+messages wait behind the failed one to keep their order. ``circuit_failures`` temporary
+failures in a row open the channel's circuit: it is not tried again this run, so an outage
+costs a few attempts per run while each message's backoff keeps growing. Permanent failures,
+and temporary ones past ``max_attempts``, are dead letters: listed by ``chartroute outbox
+--status failed`` and put back by ``chartroute outbox retry``. A run that dead-letters or
+leaves a channel down says so (``DeliverCounts.undelivered``). In shadow mode
+(``chartroute.mode``) the step composes, marking the messages ``shadow``, and sends nothing:
+no channel is even opened.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -31,12 +37,19 @@ from chartroute.notify.channels import build_channel
 from chartroute.notify.channels.base import Channel, DeliveryError, short_error
 from chartroute.notify.digest import compose
 from chartroute.notify.outbox import status_counts
-from chartroute.notify.outbox_claims import OutboxClaim, claim_next, mark_failed, mark_sent
+from chartroute.notify.outbox_claims import (
+    OutboxClaim,
+    claim_next,
+    mark_failed,
+    mark_sent,
+    next_due,
+)
 from chartroute.notify.secrets import MissingSecret, SecretResolver, env_secrets
 from chartroute.vocabulary import Mode
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+Sleep = Callable[[float], None]
 
 
 def utcnow() -> datetime:
@@ -60,8 +73,37 @@ class DeliverCounts(Counts):
     failed: int = 0  # dead-lettered in this run
     lost: int = 0  # lease expired and another worker took the message over
     unavailable: dict[str, str] = field(default_factory=dict)  # channel → why it was skipped
+    down: dict[str, str] = field(default_factory=dict)  # channel → error that opened its circuit
     outbox: dict[str, int] = field(default_factory=dict)  # messages per status afterwards
     mode: str = ""  # shadow (nothing sent) or live
+
+    def undelivered(self) -> str | None:
+        """What a person must look at after this run (None when nothing): how many messages
+        were dead-lettered and which channels were left down or skipped, and where to look."""
+        problems = []
+        if self.failed:
+            problems.append(
+                f"{self.failed} messages dead-lettered (`chartroute outbox --status failed` lists "
+                "them; `chartroute outbox retry --all` resends once the cause is fixed)"
+            )
+        stuck = {**self.unavailable, **self.down}
+        if stuck:
+            waiting = self.outbox.get("pending", 0) + self.outbox.get("sending", 0)
+            problems.append(
+                "channels left down: "
+                + "; ".join(f"{name} ({why})" for name, why in sorted(stuck.items()))
+                + f"; {waiting} messages wait for the next run (`chartroute outbox`)"
+            )
+        return "delivery: " + "; ".join(problems) if problems else None
+
+
+class Undelivered(Exception):
+    """A run ended with messages dead-lettered or a channel down; ``result`` is what the run
+    returns otherwise, so a caller can still show it."""
+
+    def __init__(self, note: str, result: dict[str, object] | None = None) -> None:
+        super().__init__(note)
+        self.result = result or {}
 
 
 def open_channels(
@@ -84,22 +126,29 @@ def drain(
     channels: Mapping[str, Channel],
     *,
     clock: Clock = utcnow,
+    sleep: Sleep = time.sleep,
     rng: random.Random | None = None,
     max_messages: int | None = None,
     counts: DeliverCounts | None = None,
 ) -> DeliverCounts:
-    """Send due messages until none is left (or ``max_messages`` were attempted)."""
+    """Send due messages until none is left (or ``max_messages`` were attempted).
+
+    A message that failed is retried in this run once its own backoff is due, if that is within
+    ``patience_seconds`` of the start; a channel's circuit opens after ``circuit_failures``
+    consecutive temporary failures, and its messages wait for the next run.
+    """
     counts = counts if counts is not None else DeliverCounts()
     rng = rng or random.Random()
     notify = config.notify
     delivery = notify.delivery
     calendar = BusinessCalendar(config.practice.timezone, config.practice.calendar)
     quiet_channels = {name for name, cfg in notify.channels.items() if cfg.quiet_hours}
-    down: set[str] = set()
+    circuit = Circuit(delivery.circuit_failures)
+    deadline = clock() + timedelta(seconds=delivery.patience_seconds)
     attempted = 0
     while max_messages is None or attempted < max_messages:
         now = clock()
-        usable = set(channels) - down
+        usable = set(channels) - circuit.open
         urgent_only: set[str] = set()
         if not calendar.is_open(now):
             if notify.urgent_ignores_quiet_hours:
@@ -108,11 +157,52 @@ def drain(
                 usable -= quiet_channels
         claim = claim_next(engine, now, delivery, usable, urgent_only)
         if claim is None:
-            break
+            due = next_due(engine, usable)
+            if due is None or due <= now or due > deadline:
+                break  # nothing left, nothing claimable, or not due within this run's patience
+            sleep((due - now).total_seconds())
+            if clock() <= now:
+                break  # a clock that sleeping does not move (a test's): nothing will come due
+            continue
         attempted += 1
-        if not _attempt(engine, claim, channels[claim.message.channel], config, clock, rng, counts):
-            down.add(claim.message.channel)
+        name = claim.message.channel
+        failure = _attempt(engine, claim, channels[name], config, clock, rng, counts)
+        if circuit.record(name, failure):
+            log.warning(
+                "channel %s: %d failures in a row, not tried again this run: %s",
+                name,
+                delivery.circuit_failures,
+                failure,
+            )
+    counts.down.update(circuit.failing())  # the last attempt on these channels failed
     return counts
+
+
+class Circuit:
+    """Per channel, the temporary failures in a row; open (skipped for the rest of the run)
+    after ``threshold`` of them, so one 5xx from a flaky receiver does not stop a run."""
+
+    def __init__(self, threshold: int) -> None:
+        self.threshold = threshold
+        self.failures: dict[str, int] = {}
+        self.last_error: dict[str, str] = {}
+        self.open: set[str] = set()
+
+    def record(self, channel: str, failure: str | None) -> bool:
+        """Count an attempt's outcome; True when this one opened the channel's circuit."""
+        if failure is None:
+            self.failures[channel] = 0
+            return False
+        self.failures[channel] = self.failures.get(channel, 0) + 1
+        self.last_error[channel] = failure
+        if self.failures[channel] >= self.threshold and channel not in self.open:
+            self.open.add(channel)
+            return True
+        return False
+
+    def failing(self) -> dict[str, str]:
+        """Channels whose latest attempts failed, with the last error: left down by this run."""
+        return {name: self.last_error[name] for name, n in self.failures.items() if n}
 
 
 def _attempt(
@@ -123,8 +213,8 @@ def _attempt(
     clock: Clock,
     rng: random.Random,
     counts: DeliverCounts,
-) -> bool:
-    """One attempt at one message; False when the channel looks down for now."""
+) -> str | None:
+    """One attempt at one message; the error when the channel looks down for now."""
     message = claim.message
     try:
         if claim.reconcile:
@@ -134,7 +224,7 @@ def _attempt(
                     counts.reconciled += 1
                 else:
                     counts.lost += 1
-                return True
+                return None
             if found.state == "unknown":
                 counts.resent_unknown += 1
         provider_id = channel.send(message)
@@ -160,12 +250,12 @@ def _attempt(
             )
         else:
             counts.lost += 1
-        return not (temporary and channel_down)
+        return short_error(exc, 200) if temporary and channel_down else None
     if mark_sent(engine, claim, provider_id, clock()):
         counts.sent += 1
     else:
         counts.lost += 1
-    return True
+    return None
 
 
 def deliver(
@@ -173,6 +263,7 @@ def deliver(
     config: PracticeConfig,
     *,
     clock: Clock = utcnow,
+    sleep: Sleep = time.sleep,
     resolve: SecretResolver = env_secrets,
     channels: Mapping[str, Channel] | None = None,
     rng: random.Random | None = None,
@@ -195,7 +286,14 @@ def deliver(
         channels, counts.unavailable = open_channels(config.notify, resolve)
     try:
         drain(
-            engine, config, channels, clock=clock, rng=rng, max_messages=max_messages, counts=counts
+            engine,
+            config,
+            channels,
+            clock=clock,
+            sleep=sleep,
+            rng=rng,
+            max_messages=max_messages,
+            counts=counts,
         )
     finally:
         if owned:

@@ -10,7 +10,9 @@ hung, or died) cannot overwrite the result of the worker that took over.
 
 Which messages a worker may claim:
 - ``pending`` with ``next_attempt_at`` due, or ``sending`` whose lease expired (a crashed
-  attempt, reconciled before it is resent);
+  attempt, reconciled before it is resent) or whose worker on this host is gone (``claimed_by``
+  names a pid that no longer runs: a killed ``deliver`` is picked up by the next, not 300 s
+  later);
 - only the oldest unfinished message of each (channel, recipient), so a person's messages go
   out in the order they were composed, even after an outage;
 - on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so concurrent workers never claim the same
@@ -24,13 +26,16 @@ import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, func, or_, select, update
 
 from chartroute.config.notify import Delivery
 from chartroute.notify.channels.base import Outgoing
 from chartroute.notify.content import MessageContent
 from chartroute.store.batching import chunks
+from chartroute.store.lease import default_holder
+from chartroute.store.owners import owner_gone
 from chartroute.store.schema import outbox_message
 
 UNFINISHED = ("pending", "sending")
@@ -65,17 +70,14 @@ def claim_next(
         return None
     m = outbox_message
     cand = m.alias("cand")
-    earlier = m.alias("earlier")
-    blocked = exists().where(
-        earlier.c.channel == cand.c.channel,
-        earlier.c.recipient == cand.c.recipient,
-        earlier.c.id < cand.c.id,
-        earlier.c.status.in_(UNFINISHED),
-    )
+    blocked = _waits_behind_another(cand)
     ready = or_(
         and_(cand.c.status == "pending", cand.c.next_attempt_at <= now),
         and_(cand.c.status == "sending", cand.c.lease_until < now),
     )
+    gone = _owners_gone(engine)
+    if gone:  # a worker killed on this host: its claim need not wait for the lease to expire
+        ready = or_(ready, and_(cand.c.status == "sending", cand.c.claimed_by.in_(gone)))
     allowed: ColumnElement[bool] = cand.c.channel.in_(sorted(channels))
     if urgent_only:
         allowed = and_(allowed, or_(cand.c.channel.not_in(sorted(urgent_only)), cand.c.urgent))
@@ -96,6 +98,7 @@ def claim_next(
                 status="sending",
                 attempts=m.c.attempts + 1,
                 claim_token=token,
+                claimed_by=default_holder(),
                 lease_until=now + timedelta(seconds=delivery.lease_seconds),
                 updated_at=now,
             )
@@ -117,6 +120,43 @@ def claim_next(
     return OutboxClaim(message, token, reconcile=row.attempts > 1)
 
 
+def _owners_gone(engine: Engine) -> list[str]:
+    """Owners of current claims whose process is gone (only this host's can be told)."""
+    m = outbox_message
+    with engine.connect() as conn:
+        owners = conn.execute(
+            select(m.c.claimed_by).where(m.c.status == "sending").distinct()
+        ).scalars()
+        return sorted(owner for owner in owners if owner_gone(owner))
+
+
+def _waits_behind_another(cand: Any) -> ColumnElement[bool]:
+    """The message waits behind an unfinished earlier one to the same person on its channel."""
+    earlier = outbox_message.alias("earlier")
+    return exists().where(
+        earlier.c.channel == cand.c.channel,
+        earlier.c.recipient == cand.c.recipient,
+        earlier.c.id < cand.c.id,
+        earlier.c.status.in_(UNFINISHED),
+    )
+
+
+def next_due(engine: Engine, channels: Collection[str]) -> datetime | None:
+    """When the next pending message of ``channels`` that waits for no other one is due."""
+    if not channels:
+        return None
+    cand = outbox_message.alias("cand")
+    with engine.connect() as conn:
+        due: datetime | None = conn.execute(
+            select(func.min(cand.c.next_attempt_at)).where(
+                cand.c.status == "pending",
+                cand.c.channel.in_(sorted(channels)),
+                ~_waits_behind_another(cand),
+            )
+        ).scalar_one()
+    return due
+
+
 def mark_sent(engine: Engine, claim: OutboxClaim, provider_id: str, now: datetime) -> bool:
     """Record delivery; False when the lease was lost to another worker meanwhile."""
     with engine.begin() as conn:
@@ -128,6 +168,7 @@ def mark_sent(engine: Engine, claim: OutboxClaim, provider_id: str, now: datetim
             .values(
                 status="sent",
                 provider_id=provider_id[:500],
+                claimed_by=None,
                 sent_at=now,
                 claim_token=None,
                 lease_until=None,

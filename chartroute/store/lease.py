@@ -12,7 +12,8 @@ expiry) taken with a conditional write that succeeds for exactly one contender:
 
 The holder renews the lease well before it expires (``LeaseKeeper`` does it on a thread) and
 deletes it when done; a holder that dies simply stops renewing, and the lease frees itself at
-expiry. Expiry is judged by the database's clock on PostgreSQL, so clock skew between
+expiry (at once for a contender on the same host, which can see the holder's process is
+gone). Expiry is judged by the database's clock on PostgreSQL, so clock skew between
 application servers cannot let two of them in.
 """
 
@@ -31,6 +32,7 @@ from sqlalchemy import Connection, Engine, Row, delete, or_, select, text, updat
 from sqlalchemy.exc import OperationalError
 
 from chartroute.store.batching import insert_ignore
+from chartroute.store.owners import owner_gone
 from chartroute.store.schema import lease as lease_table
 
 log = logging.getLogger(__name__)
@@ -105,6 +107,15 @@ def acquire(
                 insert_ignore(conn, lease_table, [{"name": name, **values}])
                 after = _row(conn, name)
                 taken = int(after is not None and after.token == token)
+        if not taken:
+            current = _row(conn, name)
+            if current is not None and owner_gone(current.holder):
+                # its holder on this host was killed: no need to wait for the expiry
+                taken = conn.execute(
+                    update(lease_table)
+                    .where(lease_table.c.name == name, lease_table.c.token == current.token)
+                    .values(**values)
+                ).rowcount
         if not taken:
             current = _row(conn, name)
             raise LeaseHeld(

@@ -51,6 +51,7 @@ class UtcDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
         return value.astimezone(UTC)  # type: ignore[no-any-return]
 
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_name)s",
@@ -163,8 +164,9 @@ sync_run = Table(
     Column("as_of", UtcDateTime(), nullable=False),
     Column("started_at", UtcDateTime(), nullable=False),
     Column("finished_at", UtcDateTime()),
-    Column("status", String(16), nullable=False),  # running | completed | failed
+    Column("status", String(16), nullable=False),  # running | completed | failed | crashed
     Column("counts", JSON),
+    Column("holder", String(200)),  # host:pid[:flow run] of the process running it
 )
 
 source_cursor = Table(
@@ -239,6 +241,7 @@ outbox_message = Table(
     Column("next_attempt_at", UtcDateTime(), nullable=False),
     Column("claim_token", String(36)),
     Column("lease_until", UtcDateTime()),
+    Column("claimed_by", String(200)),  # host:pid of the worker holding the claim
     Column("last_error", Text),
     Column("provider_id", Text),
     Column("created_at", UtcDateTime(), nullable=False),

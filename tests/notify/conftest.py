@@ -92,7 +92,13 @@ def notify_section(channels: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {
         "channels": channels,
         "default_channels": list(channels),
-        "delivery": {"backoff_seconds": 10, "max_backoff_seconds": 60, "lease_seconds": 30},
+        # A run does not wait for retries here (patience 0): tests that do pass a fake sleep.
+        "delivery": {
+            "backoff_seconds": 10,
+            "max_backoff_seconds": 60,
+            "lease_seconds": 30,
+            "patience_seconds": 0,
+        },
         **extra,
     }
 

@@ -39,7 +39,11 @@ def test_deliver_then_outbox_lists_what_was_sent(
 
     code, _, err = run("deliver", "--config", str(config_path))
     err = " ".join(err.split())  # the console wraps long lines
-    assert code == 0
+    assert code == 1  # a channel left down is a failure to look at
+    assert err.endswith(
+        "error: delivery: channels left down: hook (environment variable CR_TEST_WEBHOOK_SECRET "
+        "is not set); 4 messages wait for the next run (`chartroute outbox`)"
+    )
     assert "channel hook skipped: environment variable CR_TEST_WEBHOOK_SECRET is not set" in err
     assert "composed 8 digests" in err and "sent 4," in err and "outbox: pending 4, sent 4" in err
     monkeypatch.setenv("CR_TEST_WEBHOOK_SECRET", webhook_receiver.secret)

@@ -3,7 +3,7 @@
 The embedded default, so ``chartroute demo`` shows what would have been sent. The file name is
 the message's idempotency key and files are written to a temporary name and renamed, so a file
 that exists is complete, a resend overwrites it with the same bytes, and ``lookup`` needs only
-to look for it.
+to look for it. A writer killed mid-file leaves its temporary file; the next run deletes it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from chartroute.config.notify import FileChannel as FileChannelConfig
 from chartroute.notify import render
 from chartroute.notify.channels.base import NOT_SENT, Lookup, Outgoing, TemporaryDeliveryError
 from chartroute.store.engine import home
+from chartroute.store.owners import pid_alive
 
 
 def folder_of(config: FileChannelConfig) -> Path:
@@ -28,6 +29,7 @@ class FileChannel:
     def __init__(self, name: str, config: FileChannelConfig) -> None:
         self.name = name
         self.folder = folder_of(config)
+        remove_orphans(self.folder)
 
     def paths(self, message: Outgoing) -> tuple[Path, Path]:
         base = self.folder / message.recipient / message.key
@@ -54,6 +56,18 @@ class FileChannel:
 
     def close(self) -> None:
         return None
+
+
+def remove_orphans(folder: Path) -> int:
+    """Delete temporary files a killed writer left (``.<key>.txt.<pid>.tmp`` whose pid is gone);
+    returns how many. A live writer's file is left alone."""
+    removed = 0
+    for orphan in folder.glob("*/.*.tmp"):
+        pid = orphan.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            orphan.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _write_atomically(path: Path, body: str) -> None:
