@@ -56,7 +56,14 @@ def test_demo_runs_sync_sweep_and_report(tmp_path: Path) -> None:
     assert (home / "chartroute.db").exists()
     reports = list((home / "reports").glob("*.html"))
     assert len(reports) == 1
-    assert any((home / "outbox").rglob("*")), "the file channel wrote nothing"
+    # the demo ends with what the file channel wrote: one file per message, by person
+    outbox = home / "outbox"
+    written = sorted(outbox.rglob("*.txt"))
+    assert written, "the file channel wrote nothing"
+    assert f"notifications: {len(written)} messages sent" in said
+    assert f"to {outbox}" in said
+    assert {"clin-001", "clin-002"} <= {p.parent.name for p in written}
+    assert all(p.read_text().startswith("To: ") for p in written)
     names = [
         line.split('"family":"')[1].split('"')[0]
         for line in (home / "demo-practice" / "Patient.ndjson").read_text().splitlines()[:50]

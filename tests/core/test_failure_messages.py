@@ -22,10 +22,18 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "home"
 
 
+def migrated_store(home: Path) -> None:
+    """A practice's store, so that read-only commands (which never create one) open it."""
+    from chartroute.store.engine import make_engine
+
+    make_engine(f"sqlite:///{home / 'chartroute.db'}").dispose()
+
+
 def one_line_failure(args: list[str]) -> str:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
+    # the first line names the practice file and database used (cli/practice_home.py)
+    lines = [x for x in result.stderr.strip().splitlines() if not x.startswith("using ")]
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.output
     return lines[0]
@@ -42,6 +50,7 @@ def test_an_unwritable_database_folder_is_named_before_sqlite_opens_it(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     home.mkdir()
+    migrated_store(home)
     real_access = os.access
     monkeypatch.setattr(
         os, "access", lambda p, mode: False if Path(p) == home else real_access(p, mode)
@@ -62,6 +71,8 @@ def test_a_bug_says_where_its_traceback_went(home: Path, monkeypatch: pytest.Mon
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("something no one expected")
 
+    home.mkdir()
+    migrated_store(home)
     monkeypatch.setattr("chartroute.worklist.worklist", broken)
     line = one_line_failure(["worklist"])
     log = home / "logs" / "errors.log"

@@ -1,4 +1,4 @@
-"""The deliver and outbox commands, and the demo ending with what the file channel wrote."""
+"""The deliver and outbox commands (the demo's file-channel ending: tests/core/test_demo.py)."""
 
 from __future__ import annotations
 
@@ -66,23 +66,3 @@ def test_deliver_reports_a_bad_config_with_exit_code_2(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("practice: {name: X}\nroster: []\n")
     code, _, err = run("deliver", "--config", str(tmp_path / "bad.yaml"))
     assert code == 2 and "config error" in err
-
-
-@pytest.mark.slow
-def test_demo_ends_with_the_file_channel_output(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CHARTROUTE_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CHARTROUTE_DATABASE_URL", raising=False)
-    result = CliRunner().invoke(app, ["demo", "--providers", "2", "--days", "3", "--no-server"])
-    code, err = result.exit_code, result.stderr
-    assert code == 0, (err, repr(result.exception))
-    outbox = tmp_path / "home" / "outbox"
-    written = sorted(outbox.rglob("*.txt"))
-    assert written, err
-    flat = " ".join(err.split())
-    assert f"notifications: {len(written)} messages sent" in flat
-    assert f"to {outbox}" in flat
-    people = {p.parent.name for p in written}
-    assert {"clin-001", "clin-002"} <= people
-    assert all(p.read_text().startswith("To: ") for p in written)
