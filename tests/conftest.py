@@ -108,7 +108,7 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def prefect_harness() -> Iterator[None]:
+def prefect_session_api() -> Iterator[None]:
     """One temporary Prefect API for every test that runs a flow in this process.
 
     Starting one costs about 20 s on these machines; the flows' runs are independent (each
@@ -118,6 +118,21 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture
+def prefect_harness(prefect_session_api: None) -> Iterator[None]:
+    """The session's Prefect API, with its events reaching it.
+
+    Prefect keeps one events worker per process, bound to the API URL of the moment it was
+    made: a CLI test that ran a command on another server (a temporary one, or the home's)
+    would leave it sending this test's task-run events to a server that is gone, and the API
+    would show no task runs. Stopping it here makes the next event start one for this API.
+    """
+    from prefect.events.worker import EventsWorker
+
+    EventsWorker.drain_all(timeout=10)
+    yield
 
 
 def artifacts_since(since: datetime) -> list[Any]:

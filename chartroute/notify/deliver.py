@@ -6,8 +6,10 @@ attempt is first looked up at the provider (``Channel.lookup``): found → recor
 without sending; not found → sent; unknown → sent again with the same idempotency key.
 A temporary failure schedules the message's next attempt after its own backoff, which
 doubles with each of its failures (with jitter); the run waits for retries due within
-``patience_seconds``, so a flaky receiver is drained in one run, and the person's later
-messages wait behind the failed one to keep their order. ``circuit_failures`` temporary
+``patience_seconds`` of its last successful send, so a flaky receiver that still accepts most
+messages is drained in one run however long its queue (each person's later messages wait
+behind their failed one to keep their order, so the waits add up with the queue's length),
+while a receiver that stops answering ends the run's waiting. ``circuit_failures`` temporary
 failures in a row open the channel's circuit: it is not tried again this run, so an outage
 costs a few attempts per run while each message's backoff keeps growing. Permanent failures,
 and temporary ones past ``max_attempts``, are dead letters: listed by ``chartroute outbox
@@ -134,8 +136,8 @@ def drain(
     """Send due messages until none is left (or ``max_messages`` were attempted).
 
     A message that failed is retried in this run once its own backoff is due, if that is within
-    ``patience_seconds`` of the start; a channel's circuit opens after ``circuit_failures``
-    consecutive temporary failures, and its messages wait for the next run.
+    ``patience_seconds`` of the last send that did not fail; a channel's circuit opens after
+    ``circuit_failures`` consecutive temporary failures, and its messages wait for the next run.
     """
     counts = counts if counts is not None else DeliverCounts()
     rng = rng or random.Random()
@@ -167,6 +169,8 @@ def drain(
         attempted += 1
         name = claim.message.channel
         failure = _attempt(engine, claim, channels[name], config, clock, rng, counts)
+        if failure is None:  # progress: the run may wait ``patience_seconds`` from here
+            deadline = clock() + timedelta(seconds=delivery.patience_seconds)
         if circuit.record(name, failure):
             log.warning(
                 "channel %s: %d failures in a row, not tried again this run: %s",
