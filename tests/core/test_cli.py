@@ -163,7 +163,7 @@ def test_demo_hint_names_a_command_that_runs_without_an_activated_venv(
     import subprocess
     import sys
 
-    from chartroute.cli.main import how_to_run
+    from chartroute.cli.practice_home import how_to_run
 
     monkeypatch.setenv("PATH", str(tmp_path))  # no chartroute on PATH: the venv is not active
     monkeypatch.chdir(tmp_path)

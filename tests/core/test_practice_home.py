@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from chartroute.cli.main import _is_default, app
+from chartroute.cli.demo import _is_default
+from chartroute.cli.main import app
 from chartroute.cli.practice_home import record_home_default
 from chartroute.store.engine import make_engine
 from tests import builders as b
