@@ -37,7 +37,7 @@ from chartroute.lifecycle import ChartOutcome, holders
 from chartroute.mode import current_mode
 from chartroute.notify.outbox import enqueue_transitions
 from chartroute.route import Router
-from chartroute.sources.base import Partition, Source, SourceRecord
+from chartroute.sources.base import Partition, Source, SourceRecord, skipped_files
 from chartroute.sources.decode import Decoded, Rejected, decode_record
 from chartroute.store import facts as fact_store
 from chartroute.store import quarantine as held_store
@@ -143,9 +143,9 @@ def plan_sync(
         run_id = runs.start_run(conn, source.name, as_of, utcnow(), holder)
     fingerprints = {p.cursor_name: f"{EXTRACTOR_VERSION}:{p.fingerprint}" for p in parts}
     todo = [p for p in parts if p.changed or seen.get(p.cursor_name) != fingerprints[p.cursor_name]]
-    skipped_files = getattr(source, "skipped_files", None)  # a folder's misnamed files
-    files_skipped = list(skipped_files()) if callable(skipped_files) else []
-    return SyncPlan(run_id, source.name, todo, len(parts) - len(todo), fingerprints, files_skipped)
+    return SyncPlan(
+        run_id, source.name, todo, len(parts) - len(todo), fingerprints, skipped_files(source)
+    )
 
 
 def source_cursors(stored: dict[str, str]) -> dict[str, str]:

@@ -29,6 +29,7 @@ from chartroute.cli.practice_home import (
 from chartroute.cli.render import records_table, summary_tables
 from chartroute.config import load_config
 from chartroute.config.loader import config_json_schema
+from chartroute.sources.base import skipped_files
 from chartroute.store.engine import home, make_engine
 
 # Prefect's temporary server would try to send usage telemetry over the network; chartroute
@@ -123,7 +124,7 @@ def classify(
         cfg = load_config(config).with_since(parse_day("--since", since))
         when = parse_as_of(as_of)
         opened = _open_source(source, cfg)
-        for skipped in getattr(opened, "skipped_files", list)():
+        for skipped in skipped_files(opened):
             print(f"skipped file {skipped}", file=sys.stderr)
         with reading_progress(opened) as feed:
             result = preview(feed, cfg, when, stored_at=_store_as_of())

@@ -67,3 +67,10 @@ class Source(Protocol):
     def read(self, partition: Partition) -> Iterator[SourceRecord]:
         """Every record of one partition, streamed."""
         ...
+
+
+def skipped_files(source: object) -> list[str]:
+    """The files a source did not read, each with its reason; a source that reads no folder
+    (REST, Bulk) skips none. One answer for ``classify`` and the sync's plan."""
+    listed = getattr(source, "skipped_files", None)
+    return list(listed()) if callable(listed) else []
