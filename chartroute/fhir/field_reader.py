@@ -18,6 +18,7 @@ from chartroute.fhir.references import (
     MalformedReference,
     identifier_key,
     identifier_of,
+    is_plain,
     read_reference,
 )
 
@@ -26,6 +27,8 @@ _TYPE_NAME = re.compile(r"[A-Z][A-Za-z]{1,63}")
 
 class FieldReader:
     """Typed access to one resource's fields, collecting every problem before failing."""
+
+    __slots__ = ("aliases", "base", "contained_ids", "errors", "key", "resource")
 
     def __init__(
         self,
@@ -84,6 +87,8 @@ class FieldReader:
             self.errors.append(f"{path}: expected a Reference object")
             return None
         raw = value.get("reference")
+        if is_plain(raw, self.aliases):
+            return raw
         if raw is None:
             return self._by_identifier(path, value, default_type)
         if not isinstance(raw, str):
@@ -121,6 +126,8 @@ class FieldReader:
 
     def identifiers(self) -> tuple[str, ...]:
         """Identifier keys of this resource, so references by identifier can find it."""
+        if self.resource.get("identifier") is None:
+            return ()  # most resources carry none: no need to check the type
         rtype = self.resource.get("resourceType")  # a contained resource's own type
         if not isinstance(rtype, str) or not _TYPE_NAME.fullmatch(rtype):
             return ()
@@ -174,9 +181,12 @@ class FieldReader:
         return tuple(out)
 
     def meta(self) -> tuple[str | None, datetime | None]:
-        meta = self.obj("meta")
+        meta = self.resource.get("meta")
+        if type(meta) is not dict:  # absent or wrong: obj() says which
+            meta = self.obj("meta")
         version = meta.get("versionId")
         if version is not None and not isinstance(version, str):
             self.errors.append("meta.versionId: expected a string")
             version = None
-        return version, self.when("meta.lastUpdated", meta.get("lastUpdated"))
+        updated = meta.get("lastUpdated")
+        return version, None if updated is None else self.when("meta.lastUpdated", updated)

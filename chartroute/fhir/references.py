@@ -23,11 +23,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import TypeGuard
 from urllib.parse import unquote
 
 _TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
+#: ``Type/id`` exactly, the form nearly every reference takes: it is its own key, so
+#: ``read_reference`` returns it without taking it apart (no ``#``, ``:``, ``?`` or space can
+#: be in it, so none of the other forms can be either).
+_PLAIN = re.compile(r"[A-Z][A-Za-z]{1,63}/[A-Za-z0-9\-.]{1,64}")
 IDENTIFIER_QUERY = "?identifier="
 #: Longest identifier system|value kept in a key, so a key fits the store's 200-character columns.
 _MAX_IDENTIFIER = 120
@@ -77,6 +82,15 @@ def identifier_of(value: object) -> tuple[str, str] | None:
     return system, ident
 
 
+def is_plain(reference: object, aliases: Mapping[str, str] | None) -> TypeGuard[str]:
+    """True for a reference that is its own key: ``Type/id`` that no Bundle alias renames."""
+    return (
+        type(reference) is str
+        and _PLAIN.fullmatch(reference) is not None
+        and (aliases is None or reference not in aliases)
+    )
+
+
 def parse_reference(
     reference: str | None,
     *,
@@ -117,6 +131,8 @@ def read_reference(
     allows; None still means a well-formed reference to something outside this source."""
     if reference is None:
         return None
+    if is_plain(reference, aliases):
+        return reference
     if not isinstance(reference, str) or not reference.strip():
         raise MalformedReference("empty reference")
     ref = reference.strip()
