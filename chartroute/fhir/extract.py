@@ -35,6 +35,7 @@ from chartroute.fhir.references import resource_key
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 #: What a resourceType can look like (the longest R4 name has 34 letters; 64 fits the store).
 _TYPE = re.compile(r"[A-Z][A-Za-z]{0,63}")
+_NONE: frozenset[str] = frozenset()
 #: How much of a bad value a reason may show: enough to find it, too little to be patient data.
 MASK_PREFIX = 3
 
@@ -373,8 +374,11 @@ def extract_facts(
         return []
     key = resource_key(rtype, rid)
     errors: list[str] = []
-    contained = list(_contained(resource, errors))
-    local_ids = frozenset(i for c in contained if isinstance(i := c.get("id"), str))
+    contained: list[Mapping[str, Any]] = []
+    local_ids: frozenset[str] = _NONE
+    if resource.get("contained") is not None:  # most resources contain nothing
+        contained = list(_contained(resource, errors))
+        local_ids = frozenset(i for c in contained if isinstance(i := c.get("id"), str))
     reader = FieldReader(resource, key, aliases, base=base, contained_ids=local_ids)
     facts = [extractor(reader)]
     errors.extend(reader.errors)
@@ -397,7 +401,7 @@ def extract_facts(
         errors.extend(f"contained[{i}].{e}" for e in inner_reader.errors)
     for fact in facts:
         # versionId is a FHIR id too; the store keeps it in 64 characters on every database
-        if fact.version is not None and not _ID.fullmatch(fact.version):
+        if fact.version is not None and _ID.fullmatch(fact.version) is None:
             where = "" if fact.key == key else f"contained #{fact.key.split('#', 1)[1]}: "
             errors.append(f"{where}meta.versionId: not a valid FHIR id: {masked(fact.version)}")
     if errors:

@@ -100,9 +100,9 @@ def _too_long(facts: list[Fact]) -> list[str]:
     for fact in facts:
         if len(fact.key) > KEY:
             reasons.append(f"id: the resource's key is longer than {KEY} characters")
-        if any(len(link) > KEY for link in fact.links):
+        if fact.links and max(map(len, fact.links)) > KEY:
             reasons.append(f"reference: a reference is longer than {KEY} characters")
-    return list(dict.fromkeys(reasons))
+    return list(dict.fromkeys(reasons)) if reasons else reasons
 
 
 def _dump(resource: Any) -> bytes:
