@@ -1,0 +1,131 @@
+"""The fast paths of reading a record (dates, plain references) give exactly what the general
+paths give: the same instants, the same keys, the same Decoded facts and Rejected reasons.
+
+The general paths are the code as it was before the fast paths; each test runs a value or a
+record through both and compares, over generated values and issue 18's mutated feeds.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chartroute.fhir import dates, field_reader, references
+from chartroute.fhir.dates import parse_fhir_datetime, parse_general
+from chartroute.fhir.references import read_reference
+from chartroute.sources.base import SourceRecord
+from chartroute.sources.decode import Decoded, Rejected, decode_record
+from chartroute.sources.file_names import file_type
+from tests.validation.mutations import BAD_DATES, BAD_REFERENCES, mutated_feed
+
+_DIGITS2 = st.integers(0, 99).map(lambda n: f"{n:02d}")
+_YEAR = st.sampled_from(["0000", "0001", "0999", "1000", "1999", "2026", "9999"]) | st.integers(
+    0, 9999
+).map(lambda n: f"{n:04d}")
+_OFFSET = st.sampled_from(["Z", "+00:00", "-00:00", "+14:00", "-14:00", "+14:30", "+13:59"]) | (
+    st.tuples(st.sampled_from("+-"), _DIGITS2, _DIGITS2).map(lambda t: f"{t[0]}{t[1]}:{t[2]}")
+)
+
+
+@st.composite
+def _date_like(draw: st.DrawFn) -> str:
+    """Strings near the FHIR dateTime grammar: every part at and beyond its bounds."""
+    text = draw(_YEAR)
+    if draw(st.booleans()):
+        text += f"-{draw(_DIGITS2)}"
+        if draw(st.booleans()):
+            text += f"-{draw(_DIGITS2)}"
+            if draw(st.booleans()):
+                hour, minute, second = draw(_DIGITS2), draw(_DIGITS2), draw(_DIGITS2)
+                text += f"T{hour}:{minute}:{second}"
+                if draw(st.booleans()):
+                    text += "." + draw(st.text("0123456789", min_size=1, max_size=10))
+                text += draw(_OFFSET | st.just(""))
+    return text + draw(st.sampled_from(["", "", "", "\n", " ", "Z"]))
+
+
+def _read(parse: object, value: object) -> tuple[str, object]:
+    try:
+        result = parse(value)  # type: ignore[operator]
+    except ValueError as exc:
+        return "error", str(exc)
+    if isinstance(result, datetime):
+        return "instant", (result, result.tzinfo, result.utcoffset())
+    return "value", result
+
+
+_VALUES = _date_like() | st.sampled_from(BAD_DATES) | st.text(max_size=30) | st.none()
+
+
+@settings(max_examples=600, deadline=None)
+@given(_VALUES)
+def test_dates_fast_path_reads_as_the_general_path(value: str | None) -> None:
+    expected = _read(parse_general, value)
+    assert _read(parse_fhir_datetime, value) == expected
+    assert _read(parse_fhir_datetime, value) == expected  # read again: from the cache
+
+
+def test_the_date_cache_stays_bounded() -> None:
+    for day in range(dates._SEEN_MAX + 10):
+        parse_fhir_datetime(f"{2000 + day // 366:04d}-01-01T00:00:{day % 60:02d}Z")
+    assert len(dates._SEEN) <= dates._SEEN_MAX
+
+
+_ID = st.text("AZaz09-.", min_size=0, max_size=66)
+_REFERENCES = (
+    st.tuples(st.sampled_from(["Encounter", "E", "encounter", "Encounter x", ""]), _ID).map(
+        "/".join
+    )
+    | st.sampled_from(BAD_REFERENCES)
+    | st.text(max_size=30)
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_REFERENCES, st.booleans())
+def test_plain_references_read_as_the_general_path(reference: str, aliased: bool) -> None:
+    aliases = {reference: "Encounter/aliased"} if aliased else None
+
+    def read() -> tuple[str, object]:
+        try:
+            return "key", read_reference(reference, container_key="Claim/c1", aliases=aliases)
+        except references.MalformedReference as exc:
+            return "malformed", str(exc)
+
+    fast = read()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(references, "is_plain", lambda *_: False)
+        assert read() == fast
+
+
+def _outcome(result: Decoded | Rejected) -> object:
+    if isinstance(result, Decoded):
+        return ("decoded", result.resource_type, result.resource_id, result.facts)
+    return ("rejected", result.resource_type, result.resource_id, result.reasons, result.raw)
+
+
+def _general(mp: pytest.MonkeyPatch) -> None:
+    """Route decoding through the general paths only."""
+    mp.setattr(field_reader, "parse_fhir_datetime", parse_general)
+    mp.setattr(field_reader, "is_plain", lambda *_: False)
+    mp.setattr(references, "is_plain", lambda *_: False)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_mutated_feeds_decode_alike_on_both_paths(seed: int) -> None:
+    feed = mutated_feed(random.Random(seed), 60)
+    records = [
+        SourceRecord(location=f"{name}:{i}", raw=line, expected_type=file_type(name))
+        for name, content in feed.files.items()
+        for i, line in enumerate(content.splitlines(keepends=True), 1)
+        if line.strip()
+    ]
+    fast = [_outcome(decode_record(r)) for r in records]
+    with pytest.MonkeyPatch.context() as mp:
+        _general(mp)
+        assert [_outcome(decode_record(r)) for r in records] == fast
