@@ -1,5 +1,5 @@
-"""The fast paths of reading a record (dates, plain references) give exactly what the general
-paths give: the same instants, the same keys, the same Decoded facts and Rejected reasons.
+"""The fast paths of reading a record (dates, plain references, building facts) give exactly
+what the general paths give: the same instants, keys, Decoded facts and Rejected reasons.
 
 The general paths are the code as it was before the fast paths; each test runs a value or a
 record through both and compares, over generated values and issue 18's mutated feeds.
@@ -7,8 +7,11 @@ record through both and compares, over generated values and issue 18's mutated f
 
 from __future__ import annotations
 
+import inspect
 import random
+from dataclasses import MISSING, FrozenInstanceError, fields, replace
 from datetime import datetime
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -16,6 +19,7 @@ from hypothesis import strategies as st
 
 from chartroute.fhir import dates, field_reader, references
 from chartroute.fhir.dates import parse_fhir_datetime, parse_general
+from chartroute.fhir.facts import FACT_CLASSES
 from chartroute.fhir.references import read_reference
 from chartroute.sources.base import SourceRecord
 from chartroute.sources.decode import Decoded, Rejected, decode_record
@@ -129,3 +133,20 @@ def test_mutated_feeds_decode_alike_on_both_paths(seed: int) -> None:
     with pytest.MonkeyPatch.context() as mp:
         _general(mp)
         assert [_outcome(decode_record(r)) for r in records] == fast
+
+
+@pytest.mark.parametrize("cls", sorted(FACT_CLASSES.values(), key=lambda c: c.kind))
+def test_facts_are_built_as_their_dataclass_would(cls: type[Any]) -> None:
+    """The slot-filling ``__init__`` takes the dataclass's parameters and stays frozen."""
+    params = inspect.signature(cls).parameters
+    assert [(p.name, p.default) for p in params.values()] == [
+        (f.name, inspect.Parameter.empty if f.default is MISSING else f.default)
+        for f in fields(cls)
+    ]
+    values = {f.name: f"{f.name}-value" for f in fields(cls)}
+    fact = cls(**values)
+    assert all(getattr(fact, name) == value for name, value in values.items())
+    assert cls(*values.values()) == fact and hash(cls(*values.values())) == hash(fact)
+    assert replace(fact, key="other").key == "other"
+    with pytest.raises(FrozenInstanceError):
+        fact.key = "changed"
