@@ -342,7 +342,7 @@ def identify(resource: object) -> tuple[str, str]:
     if not isinstance(rtype, str) or not rtype:
         reasons.append("resourceType: missing")
         rtype = None
-    elif not _TYPE.fullmatch(rtype):
+    elif rtype not in EXTRACTORS and not _TYPE.fullmatch(rtype):  # the rules' types are names
         reasons.append(f"resourceType: not a FHIR resource type name: {masked(rtype)}")
         rtype = None
     if not isinstance(rid, str) or not rid:

@@ -229,8 +229,8 @@ FACT_CLASSES: dict[str, type[Any]] = {
 }
 
 
-def _fast_init(cls: type[Any]) -> None:
-    """Give a frozen fact class an ``__init__`` that fills its slots directly.
+def fill_slots_init(cls: type[Any]) -> None:
+    """Give a frozen slots dataclass an ``__init__`` that fills its slots directly.
 
     The one ``dataclass`` writes for a frozen class calls ``object.__setattr__`` field by
     field, to get past the frozen ``__setattr__``; building the facts was then the largest
@@ -257,7 +257,7 @@ def _fast_init(cls: type[Any]) -> None:
 
 
 for _cls in FACT_CLASSES.values():
-    _fast_init(_cls)
+    fill_slots_init(_cls)
 
 _FIELD_NAMES: dict[str, tuple[str, ...]] = {
     kind: tuple(f.name for f in fields(cls)) for kind, cls in FACT_CLASSES.items()

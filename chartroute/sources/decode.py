@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from chartroute.fhir.extract import BadRecord, extract_facts
-from chartroute.fhir.facts import Fact
+from chartroute.fhir.facts import Fact, fill_slots_init
 from chartroute.sources.base import SourceRecord
 from chartroute.sources.ndjson_dir import is_undecodable
 from chartroute.store.schema import KEY
@@ -38,6 +38,11 @@ class Decoded:
     resource_type: str
     resource_id: str
     facts: list[Fact]
+
+
+# one of these per record read: built as cheaply as the facts (``fill_slots_init``)
+fill_slots_init(Rejected)
+fill_slots_init(Decoded)
 
 
 def decode_record(record: SourceRecord) -> Decoded | Rejected:
