@@ -101,9 +101,30 @@ def test_plain_references_read_as_the_general_path(reference: str, aliased: bool
             return "malformed", str(exc)
 
     fast = read()
+    assert read() == fast  # again: from the cache
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(references, "is_plain", lambda *_: False)
+        mp.setattr(references, "_READ", _Forgetful())
         assert read() == fast
+
+
+class _Forgetful(dict[tuple[str, str | None], str | None]):
+    """A cache that keeps nothing: every read takes the general path."""
+
+    def __setitem__(self, key: tuple[str, str | None], value: str | None) -> None:
+        pass
+
+
+def test_the_reference_cache_stays_bounded() -> None:
+    for n in range(references._READ_MAX + 10):
+        read_reference(f"Encounter?identifier=urn:x|{n}")
+    assert len(references._READ) <= references._READ_MAX
+
+
+def test_the_reference_cache_tells_bases_apart() -> None:
+    theirs = "http://evil.example/fhir/Encounter/e1"
+    assert read_reference(theirs) == "Encounter/e1"  # a folder knows no base
+    assert read_reference(theirs, base="https://ehr.example/fhir") is None
 
 
 def _outcome(result: Decoded | Rejected) -> object:
@@ -117,6 +138,7 @@ def _general(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(field_reader, "parse_fhir_datetime", parse_general)
     mp.setattr(field_reader, "is_plain", lambda *_: False)
     mp.setattr(references, "is_plain", lambda *_: False)
+    mp.setattr(references, "_READ", _Forgetful())
 
 
 @settings(max_examples=15, deadline=None)
