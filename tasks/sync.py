@@ -8,7 +8,7 @@ from datetime import datetime
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.runtime import flow_run
+from prefect.runtime import flow_run, task_run
 
 from chartroute import sync
 from chartroute.feed_notes import old_visits_warning
@@ -39,26 +39,37 @@ def plan_task(source_spec: str, as_of: datetime, full: bool, config: PinnedConfi
 
 @task(
     name="scan-validate-store",
-    task_run_name="scan-validate-store [{partition.label}]",
+    task_run_name=lambda: (
+        f"scan-validate-store [{len(task_run.parameters['partitions'])} partitions]"
+    ),
     **READS_SOURCE.options(),
     **UNCACHED,
 )
 def ingest_task(
-    source_spec: str, partition: Partition, config: PinnedConfig, as_of: datetime
+    source_spec: str, partitions: list[Partition], config: PinnedConfig, as_of: datetime
 ) -> sync.IngestCounts:
-    """Scan one partition, validate each record (structure, then the expectation suites), and
-    upsert the good records' facts; bad ones go to quarantine with every reason.
+    """Scan the run's changed partitions, validate each record (structure, then the
+    expectation suites, once per window of records across partitions), and upsert the good
+    records' facts; bad ones go to quarantine with every reason.
 
     Safe to retry: facts are upserted by key and content hash, so a replayed batch is a no-op.
     """
-    validator = FeedValidator(context.config(config).validation, as_of)
-    counts = sync.ingest_partition(
-        context.engine(), source_for(source_spec, config), partition, validator=validator
-    )
     logger = get_run_logger()
+    validator = FeedValidator(context.config(config).validation, as_of)
+
+    def read(partition: Partition, records: int) -> None:
+        logger.info("%s: read %d records", partition.label, records)
+
+    counts = sync.ingest_partitions(
+        context.engine(),
+        source_for(source_spec, config),
+        partitions,
+        validator=validator,
+        on_partition=read,
+    )
     logger.info(
-        "%s: read %d, stored %d (new %d, changed %d, unchanged %d), quarantined %d",
-        partition.label,
+        "%d partitions: read %d, stored %d (new %d, changed %d, unchanged %d), quarantined %d",
+        len(partitions),
         counts.read,
         counts.stored,
         counts.facts_inserted,
@@ -67,13 +78,10 @@ def ingest_task(
         counts.quarantined,
     )
     if counts.quarantined:
-        logger.warning(
-            "%s: %d records quarantined: %s", partition.label, counts.quarantined, counts.reasons
-        )
+        logger.warning("%d records quarantined: %s", counts.quarantined, counts.reasons)
     if counts.http_retries:
         logger.warning(
-            "%s: %d EHR requests were retried after temporary failures (a flaky EHR?)",
-            partition.label,
+            "%d EHR requests were retried after temporary failures (a flaky EHR?)",
             counts.http_retries,
         )
     return counts
