@@ -1,9 +1,9 @@
 """The sync flow: the stage sequence of ``chartroute/sync_sequence.py``, each stage a Prefect task.
 
-plan → scan-validate-store (the run's changed partitions) → validate-run (the bad-record
-threshold fails the run here) → advance-cursors → classify-route-record → write-back-tasks
-(when enabled) → summary → deliver → backlog-snapshot, between taking and releasing the sync
-lease.
+check-for-changes (a run with nothing to do is recorded and stops here) → plan →
+scan-validate-store (the run's changed partitions) → validate-run (the bad-record threshold
+fails the run here) → advance-cursors → classify-route-record → write-back-tasks (when
+enabled) → summary → deliver → backlog-snapshot, between taking and releasing the sync lease.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from chartroute.tasks.report import snapshot_task
 from chartroute.tasks.sync import (
     classify_task,
     cursors_task,
+    idle_task,
     ingest_task,
     plan_task,
     summary_task,
@@ -98,6 +99,9 @@ def sync_flow(
     when = as_of or datetime.now(UTC)
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
+    idle = idle_task(source, when, full, deliver, pin)
+    if idle is not None:  # nothing changed: the run is recorded, and no other task runs
+        return idle
     lease = take_lease_task(SYNC_LEASE)  # at most one sync at a time, across servers
     outcome = run_sync(SyncTasks(source, pin, when, full), practice, deliver=deliver)
     release_lease_task(lease)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -13,9 +14,11 @@ from prefect.runtime import flow_run, task_run
 from chartroute import sync
 from chartroute.feed_notes import old_visits_warning
 from chartroute.pinned_config import PinnedConfig
+from chartroute.sources import is_url_spec
 from chartroute.sources.base import Partition
 from chartroute.store.lease import default_holder
 from chartroute.summary import backlog_summary, summary_markdown
+from chartroute.sync_idle import nothing_to_do, record_idle_run
 from chartroute.tasks import context
 from chartroute.tasks.ehr import source_for
 from chartroute.tasks.retry import DATABASE_ONLY, READS_SOURCE, UNCACHED
@@ -35,6 +38,34 @@ def plan_task(source_spec: str, as_of: datetime, full: bool, config: PinnedConfi
         plan.skipped,
     )
     return plan
+
+
+@task(name="check-for-changes", **READS_SOURCE.options(), **UNCACHED)
+def idle_task(
+    source_spec: str, as_of: datetime, full: bool, deliver: bool, config: PinnedConfig
+) -> dict[str, Any] | None:
+    """Record the run and return its record when nothing changed since the last sync
+    (``chartroute/sync_idle.py``), so the flow runs no other task; None: run every stage.
+
+    A URL source is never checked here: its plan asks the EHR what changed.
+    """
+    if is_url_spec(source_spec):
+        return None
+    engine, practice = context.engine(), context.config(config)
+    source = source_for(source_spec, config)
+    idle = nothing_to_do(engine, source, practice, as_of, full=full, deliver=deliver)
+    if idle is None:
+        return None
+    run = flow_run.get_id()
+    holder = default_holder(str(run)) if run else None
+    record = record_idle_run(engine, idle, practice, as_of, holder)
+    get_run_logger().info(
+        "run %s: nothing changed since the last sync (%d partitions unchanged, no chart queued, "
+        "nothing to deliver); recorded, and no other stage runs",
+        record["run_id"],
+        idle.partitions_skipped,
+    )
+    return record
 
 
 @task(
