@@ -308,7 +308,8 @@ def _print_sync_result(result: dict[str, Any]) -> None:
         err.print(
             f"sync {result['run_id']}: nothing changed since the last sync "
             f"({ingest['partitions_skipped']} partitions unchanged, no chart queued, nothing to "
-            "deliver); recorded without a flow run"
+            "deliver); recorded without a flow run; the backlog is as that sync left it "
+            "(`chartroute worklist`)"
         )
     other_types = ingest.get("skipped_types", 0)
     err.print(
@@ -323,6 +324,8 @@ def _print_sync_result(result: dict[str, Any]) -> None:
     if classified.get("mode") == "shadow":
         messages = (result.get("deliver") or {}).get("shadow", 0)
         err.print(SHADOW_NOTE.format(messages=messages))
+    if result.get("unchanged"):  # the backlog is as the last sync left it: `worklist` shows it
+        return
     from chartroute.summary import backlog_summary
 
     with make_engine().connect() as conn:

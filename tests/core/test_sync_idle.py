@@ -66,6 +66,7 @@ def test_an_unchanged_rerun_loads_neither_gx_nor_prefect_and_is_recorded(
     assert done.returncode == 0, done.stderr[-2000:]
     assert "HEAVY none" in done.stderr, done.stderr[-2000:]
     assert "nothing changed since the last sync" in done.stderr
+    assert "Open charts" not in done.stdout  # no backlog tables: the last sync's are current
     with engine.connect() as conn:
         last = conn.execute(
             select(sync_run.c.status, sync_run.c.counts).order_by(sync_run.c.started_at.desc())
