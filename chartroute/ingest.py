@@ -5,9 +5,9 @@ Records are decoded as they are read and held, with their raw bytes, until a win
 then run once over the window and only what passes is stored. Windows run across partition
 boundaries, so a run of up to ``VALIDATE_BATCH`` records — every incremental run — is screened
 once, however many files or byte ranges it spans: the suites cost ~0.1 s per table per call
-whatever the size, which per partition made a 1%-changed rerun cost most of a full one. The
-window is what bounds memory for a first full load; nothing is stored before it is screened,
-so a rejected record is never stored as a fact, never queued and never routed.
+whatever the size, paid per partition before. The window is what bounds memory for a first
+full load; nothing is stored before it is screened, so a rejected record is never stored as a
+fact, never queued and never routed.
 
 Screen before store, rather than store and then run the suites over the stored rows: un-storing
 a rejected row would have to restore the version it replaced and un-queue the charts it
