@@ -1,8 +1,8 @@
-"""The sync's stages as plain functions: plan, ingest a partition, validate the run, advance
-cursors, classify, write back, finish.
+"""The sync's stages as plain functions: plan, ingest the run's partitions
+(``chartroute/ingest.py``), validate the run, advance cursors, classify, write back, finish.
 
 ``chartroute/sync_sequence.py`` runs them in their one order, on either runner: the Prefect
-flow (a task per stage, or per partition) or ``SyncHere`` in this process. They take and return
+flow (a task per stage) or ``SyncHere`` in this process. They take and return
 identifiers and counts only. Each stage commits its own work in batches and leaves the database
 consistent if it dies: facts and the dirty queue are written together, classification results
 and the removal of their dirty keys are written together, and cursors advance only after the
@@ -12,12 +12,11 @@ data they cover is stored.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import Engine, select
 
 from chartroute.classify import ChartVerdict, classify_chart
@@ -26,35 +25,30 @@ from chartroute.config.validation import Validation
 from chartroute.counts import Counts
 from chartroute.feed_notes import (
     OLD_VISITS_WARNED,
-    changed_after,
     note_resolver,
     note_verdict,
 )
-from chartroute.fhir.facts import Fact
-from chartroute.fhir.references import resource_key
-from chartroute.fhirclient.retry import retries_in_this_thread
+from chartroute.ingest import INGEST_BATCH as INGEST_BATCH
+from chartroute.ingest import VALIDATE_BATCH as VALIDATE_BATCH
+from chartroute.ingest import IngestCounts as IngestCounts
+from chartroute.ingest import ingest_partition as ingest_partition
+from chartroute.ingest import ingest_partitions as ingest_partitions
+from chartroute.ingest import store_batch as store_batch
 from chartroute.lifecycle import ChartOutcome, holders
 from chartroute.mode import current_mode
 from chartroute.notify.outbox import enqueue_transitions
 from chartroute.route import Router
-from chartroute.sources.base import Partition, Source, SourceRecord, skipped_files
-from chartroute.sources.decode import Decoded, Rejected, decode_record
+from chartroute.sources.base import Partition, Source, skipped_files
 from chartroute.store import facts as fact_store
 from chartroute.store import quarantine as held_store
 from chartroute.store import runs
 from chartroute.store import work_items as item_store
 from chartroute.store.schema import fact
-from chartroute.validation.feed import FeedValidator
-from chartroute.validation.reasons import reason_label
 from chartroute.validation.report import RunValidation, validate_run
 from chartroute.validation.threshold import TooManyBadRecords
 
 #: Bump when fact extraction changes, so unchanged files are re-read once.
 EXTRACTOR_VERSION = "2"  # 2: identifiers, conditional references, Practitioner(Role)
-INGEST_BATCH = 5000
-#: Records validated together: the expectation suites cost ~0.1 s per table per run whatever
-#: the size, so they run over up to this many records (never more than one partition).
-VALIDATE_BATCH = 50_000
 CLASSIFY_BATCH = 1000
 
 
@@ -73,26 +67,6 @@ class SyncPlan:
     fingerprints: dict[str, str]
     #: Files of a folder source that are not read, each with why (names only, no content).
     files_skipped: list[str] = field(default_factory=list)
-
-
-@dataclass
-class IngestCounts(Counts):
-    """What ingesting one partition did (no PHI: counts only)."""
-
-    read: int = 0
-    stored: int = 0
-    quarantined: int = 0
-    skipped_types: int = 0
-    facts_inserted: int = 0
-    facts_updated: int = 0
-    facts_unchanged: int = 0
-    facts_stale: int = 0
-    deleted: int = 0
-    changed_after_as_of: int = 0  # records last changed after a past as-of (feed_notes.py)
-    http_retries: int = 0  # EHR requests retried after a temporary failure (fhirclient/retry)
-    reasons: dict[str, int] = field(default_factory=dict)
-    #: Per expectation ("table / reason"): rows checked and failed by the validate step.
-    checks: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -135,17 +109,27 @@ def plan_sync(
 
     Runs a killed process left ``running`` are closed as ``crashed`` first.
     """
-    with engine.connect() as conn:
-        seen = {} if full else runs.cursors(conn, source.name)
-    parts = source.partitions(source_cursors(seen))
+    parts, todo, fingerprints = partitions_to_read(engine, source, full)
     with engine.begin() as conn:
         runs.close_crashed_runs(conn, utcnow())
         run_id = runs.start_run(conn, source.name, as_of, utcnow(), holder)
-    fingerprints = {p.cursor_name: f"{EXTRACTOR_VERSION}:{p.fingerprint}" for p in parts}
-    todo = [p for p in parts if p.changed or seen.get(p.cursor_name) != fingerprints[p.cursor_name]]
     return SyncPlan(
         run_id, source.name, todo, len(parts) - len(todo), fingerprints, skipped_files(source)
     )
+
+
+def partitions_to_read(
+    engine: Engine, source: Source, full: bool = False
+) -> tuple[list[Partition], list[Partition], dict[str, str]]:
+    """The source's partitions, those changed since the last sync, and every cursor's new
+    fingerprint; reads the store only (the sync's plan, and the check for a run with nothing
+    to do in ``chartroute/sync_idle.py``)."""
+    with engine.connect() as conn:
+        seen = {} if full else runs.cursors(conn, source.name)
+    parts = source.partitions(source_cursors(seen))
+    fingerprints = {p.cursor_name: f"{EXTRACTOR_VERSION}:{p.fingerprint}" for p in parts}
+    todo = [p for p in parts if p.changed or seen.get(p.cursor_name) != fingerprints[p.cursor_name]]
+    return parts, todo, fingerprints
 
 
 def source_cursors(stored: dict[str, str]) -> dict[str, str]:
@@ -156,131 +140,6 @@ def source_cursors(stored: dict[str, str]) -> dict[str, str]:
     """
     prefix = f"{EXTRACTOR_VERSION}:"
     return {name: fp[len(prefix) :] for name, fp in stored.items() if fp.startswith(prefix)}
-
-
-def ingest_partition(
-    engine: Engine,
-    source: Source,
-    partition: Partition,
-    batch_size: int = INGEST_BATCH,
-    validator: FeedValidator | None = None,
-    validate_size: int = VALIDATE_BATCH,
-) -> IngestCounts:
-    """Read, validate and store one partition, a transaction per batch.
-
-    Decoding rejects what the rules cannot read; ``validator`` (the expectation suites) then
-    rejects what they should not trust, over up to ``validate_size`` records at a time.
-    """
-    counts = IngestCounts()
-    retried_before = retries_in_this_thread()
-    flush_at = validate_size if validator is not None else batch_size
-    pending: list[SourceRecord] = []
-    batch: list[Decoded | Rejected | SourceRecord] = []
-    for record in source.read(partition):
-        pending.append(record)
-        batch.append(record if record.deleted else decode_record(record))
-        if len(batch) >= flush_at:
-            counts.add(_validate_and_store(engine, pending, batch, batch_size, validator))
-            pending, batch = [], []
-    if batch:
-        counts.add(_validate_and_store(engine, pending, batch, batch_size, validator))
-    counts.http_retries = retries_in_this_thread() - retried_before
-    return counts
-
-
-def _validate_and_store(
-    engine: Engine,
-    records: list[SourceRecord],
-    batch: list[Decoded | Rejected | SourceRecord],
-    batch_size: int,
-    validator: FeedValidator | None,
-) -> IngestCounts:
-    counts = IngestCounts()
-    items: list[Decoded | Rejected | SourceRecord] = batch
-    if validator is not None:
-        screened = validator.screen(batch, lambda i: raw_bytes(records[i]))
-        items = screened.items
-        counts.checks = screened.checks
-        counts.changed_after_as_of = sum(
-            isinstance(i, Decoded) and changed_after(i.facts, validator.as_of) for i in items
-        )
-    for start in range(0, len(items), batch_size):
-        counts.add(store_batch(engine, items[start : start + batch_size]))
-    return counts
-
-
-def raw_bytes(record: SourceRecord) -> bytes:
-    """A record's bytes as read, for quarantine (a Bundle entry is re-encoded)."""
-    if record.raw is not None:
-        return record.raw
-    try:
-        return orjson.dumps(record.decoded)
-    except TypeError:
-        return repr(record.decoded).encode()
-
-
-def store_batch(engine: Engine, batch: Iterable[Decoded | Rejected | SourceRecord]) -> IngestCounts:
-    """Store the good records' facts and quarantine the bad ones, in one transaction.
-
-    A ``SourceRecord`` in the batch is a deletion the source reported: its fact is removed
-    (after the upserts, in the same transaction) and its charts are queued.
-    """
-    counts = IngestCounts()
-    facts: list[Fact] = []
-    good_keys: list[str] = []
-    held: list[dict[str, Any]] = []
-    read_clean: list[str] = []  # locations that read clean this time
-    removed: list[str] = []
-    for item in batch:
-        counts.read += 1
-        if isinstance(item, SourceRecord):
-            if item.deleted:
-                removed.append(item.deleted)
-            continue
-        if isinstance(item, Rejected):
-            counts.quarantined += 1
-            for label in dict.fromkeys(reason_label(r) for r in item.reasons):
-                counts.reasons[label] = counts.reasons.get(label, 0) + 1
-            held.append(quarantine_row(item))
-            continue
-        read_clean.append(held_store.location_key(item.location))
-        if not item.facts:
-            counts.skipped_types += 1
-            continue
-        counts.stored += 1
-        facts.extend(item.facts)
-        good_keys.append(resource_key(item.resource_type, item.resource_id))
-    now = utcnow()
-    with engine.begin() as conn:
-        result = fact_store.upsert_facts(conn, facts, now)
-        counts.deleted = fact_store.delete_facts(conn, removed)
-        held_store.quarantine_records(conn, held, now)
-        # A good copy releases its resource, and a clean read releases its location; but not
-        # a key that a bad copy in this same batch holds.
-        still_bad = {row["key"] for row in held}
-        fixed = [k for k in dict.fromkeys(good_keys + read_clean + removed) if k not in still_bad]
-        held_store.release_quarantine(conn, fixed)
-    counts.facts_inserted = result.inserted
-    counts.facts_updated = result.updated
-    counts.facts_unchanged = result.unchanged
-    counts.facts_stale = result.stale
-    return counts
-
-
-def quarantine_row(item: Rejected) -> dict[str, Any]:
-    """The quarantine row of a rejected record, keyed by resource when it has one."""
-    if item.resource_type and item.resource_id:
-        key = resource_key(item.resource_type, item.resource_id)
-    else:
-        key = held_store.location_key(item.location)
-    return {
-        "key": key,
-        "resource_type": item.resource_type,
-        "resource_id": item.resource_id,
-        "location": item.location,
-        "reasons": list(item.reasons),
-        "raw": item.raw,
-    }
 
 
 def validate_ingested(

@@ -18,7 +18,7 @@ from chartroute.config.models import PracticeConfig
 from chartroute.config.validation import Validation
 from chartroute.notify.deliver import Clock, DeliverCounts, deliver, utcnow
 from chartroute.notify.secrets import SecretResolver, env_secrets
-from chartroute.sources.base import Partition, Source
+from chartroute.sources.base import Source
 from chartroute.summary import SnapshotCounts, take_snapshot
 from chartroute.sync import ClassifyCounts, IngestCounts, SyncPlan
 from chartroute.validation.feed import FeedValidator
@@ -51,14 +51,16 @@ class IngestHere:
         self.validation = validation
         self.full = full
         self.data_docs = data_docs
-        # One validator for the run: loading the suites costs more than a small partition.
+        # One validator for the run; it loads the suites (and GX) only when a record is read.
         self.validator = FeedValidator(validation, as_of) if validation is not None else None
 
     def plan(self) -> SyncPlan:
         return sync.plan_sync(self.engine, self.source, self.as_of, self.full)
 
-    def ingest(self, partition: Partition) -> IngestCounts:
-        return sync.ingest_partition(self.engine, self.source, partition, validator=self.validator)
+    def ingest(self, plan: SyncPlan) -> IngestCounts:
+        return sync.ingest_partitions(
+            self.engine, self.source, plan.partitions, validator=self.validator
+        )
 
     def validate(self, plan: SyncPlan, ingested: IngestCounts) -> ValidationSummary | None:
         if self.validation is None:

@@ -1,6 +1,6 @@
 """The sync's stages in their one order, and what each stage hands the next.
 
-    plan → scan/validate/store (each partition) → validate the run → advance cursors
+    plan → scan/validate/store (the run's partitions) → validate the run → advance cursors
          → classify/route/record → write back (when enabled) → finish the run
          → deliver (unless asked not to) → snapshot
 
@@ -12,10 +12,11 @@ backfill's load is the first half alone (``ingest_and_advance``): it stores an e
 sync does and classifies nothing. Stages hand each other identifiers and counts, never chart
 data, whichever runner carries them.
 
-Why this order: a partition's facts and the charts they queue commit together; the run-level
-validation can fail the run before cursors move or anything is routed; cursors advance only
-once everything they cover is stored; classification reads the stored facts; write-back,
-delivery and the snapshot describe work items the classification has committed.
+Why this order: the expectation suites screen the run's records before any is stored
+(``chartroute/ingest.py``), and a batch's facts and the charts they queue commit together; the
+run-level validation can fail the run before cursors move or anything is routed; cursors
+advance only once everything they cover is stored; classification reads the stored facts;
+write-back, delivery and the snapshot describe work items the classification has committed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from typing import Any, Protocol
 
 from chartroute.config.models import PracticeConfig
 from chartroute.notify.deliver import DeliverCounts
-from chartroute.sources.base import Partition
 from chartroute.summary import SnapshotCounts
 from chartroute.sync import ClassifyCounts, IngestCounts, SyncPlan, run_record
 from chartroute.validation.report import ValidationSummary
@@ -39,8 +39,9 @@ class IngestStages(Protocol):
         """Start a run; list the partitions whose data changed since the last one."""
         ...
 
-    def ingest(self, partition: Partition) -> IngestCounts:
-        """Scan one partition, validate its records, store the good, quarantine the bad."""
+    def ingest(self, plan: SyncPlan) -> IngestCounts:
+        """Scan the plan's partitions, validate their records (the suites once per window of
+        records, across partitions), store the good, quarantine the bad."""
         ...
 
     def validate(self, plan: SyncPlan, ingested: IngestCounts) -> ValidationSummary | None:
@@ -114,11 +115,10 @@ def writes_back(config: PracticeConfig) -> bool:
 
 
 def ingest_and_advance(stages: IngestStages) -> Ingested:
-    """plan → every partition → validate the run → advance cursors."""
+    """plan → the changed partitions (none read, no stage run, when nothing changed) →
+    validate the run → advance cursors."""
     plan = stages.plan()
-    counts = IngestCounts()
-    for partition in plan.partitions:
-        counts.add(stages.ingest(partition))
+    counts = stages.ingest(plan) if plan.partitions else IngestCounts()
     validation = stages.validate(plan, counts)
     stages.advance_cursors(plan)
     return Ingested(plan, counts, validation)

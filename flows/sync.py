@@ -1,8 +1,9 @@
 """The sync flow: the stage sequence of ``chartroute/sync_sequence.py``, each stage a Prefect task.
 
-plan → scan-validate-store [partition] → validate-run (the bad-record threshold fails the run
-here) → advance-cursors → classify-route-record → write-back-tasks (when enabled) → summary →
-deliver → backlog-snapshot, between taking and releasing the sync lease.
+check-for-changes (a run with nothing to do is recorded and stops here) → plan →
+scan-validate-store (the run's changed partitions) → validate-run (the bad-record threshold
+fails the run here) → advance-cursors → classify-route-record → write-back-tasks (when
+enabled) → summary → deliver → backlog-snapshot, between taking and releasing the sync lease.
 """
 
 from __future__ import annotations
@@ -16,14 +17,20 @@ from chartroute.flows.parameters import DEFAULT_CONFIG, PracticeFile, SourceSpec
 from chartroute.flows.undelivered import final_state
 from chartroute.notify.deliver import DeliverCounts
 from chartroute.pinned_config import PinnedConfig, pin_config
-from chartroute.sources.base import Partition
 from chartroute.summary import SnapshotCounts
 from chartroute.sync import ClassifyCounts, IngestCounts, SyncPlan
 from chartroute.sync_sequence import run_sync
 from chartroute.tasks.deliver import deliver_task
 from chartroute.tasks.lease import LEASE_HOOKS, SYNC_LEASE, release_lease_task, take_lease_task
 from chartroute.tasks.report import snapshot_task
-from chartroute.tasks.sync import classify_task, cursors_task, ingest_task, plan_task, summary_task
+from chartroute.tasks.sync import (
+    classify_task,
+    cursors_task,
+    idle_task,
+    ingest_task,
+    plan_task,
+    summary_task,
+)
 from chartroute.tasks.validate import validate_run_task
 from chartroute.tasks.writeback import writeback_task
 from chartroute.validation.report import ValidationSummary
@@ -42,8 +49,8 @@ class SyncTasks:
     def plan(self) -> SyncPlan:
         return plan_task(self.source, self.as_of, self.full, self.config)
 
-    def ingest(self, partition: Partition) -> IngestCounts:
-        return ingest_task(self.source, partition, self.config, self.as_of)
+    def ingest(self, plan: SyncPlan) -> IngestCounts:
+        return ingest_task(self.source, plan.partitions, self.config, self.as_of)
 
     def validate(self, plan: SyncPlan, ingested: IngestCounts) -> ValidationSummary:
         return validate_run_task(plan, self.config, self.as_of, ingested)
@@ -89,10 +96,13 @@ def sync_flow(
             that started before it are not charts.
     """
     pin, practice = pin_config(config, since)  # read once: every task checks it is unchanged
-    lease = take_lease_task(SYNC_LEASE)  # at most one sync at a time, across servers
     when = as_of or datetime.now(UTC)
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
+    idle = idle_task(source, when, full, deliver, pin)
+    if idle is not None:  # nothing changed: the run is recorded, and no other task runs
+        return idle
+    lease = take_lease_task(SYNC_LEASE)  # at most one sync at a time, across servers
     outcome = run_sync(SyncTasks(source, pin, when, full), practice, deliver=deliver)
     release_lease_task(lease)
     # Dead letters or a channel left down end the run Failed, with how many and where to look.

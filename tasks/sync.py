@@ -5,17 +5,20 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.runtime import flow_run
+from prefect.runtime import flow_run, task_run
 
 from chartroute import sync
 from chartroute.feed_notes import old_visits_warning
 from chartroute.pinned_config import PinnedConfig
+from chartroute.sources import is_url_spec
 from chartroute.sources.base import Partition
 from chartroute.store.lease import default_holder
 from chartroute.summary import backlog_summary, summary_markdown
+from chartroute.sync_idle import nothing_to_do, record_idle_run
 from chartroute.tasks import context
 from chartroute.tasks.ehr import source_for
 from chartroute.tasks.retry import DATABASE_ONLY, READS_SOURCE, UNCACHED
@@ -37,28 +40,67 @@ def plan_task(source_spec: str, as_of: datetime, full: bool, config: PinnedConfi
     return plan
 
 
+@task(name="check-for-changes", **READS_SOURCE.options(), **UNCACHED)
+def idle_task(
+    source_spec: str, as_of: datetime, full: bool, deliver: bool, config: PinnedConfig
+) -> dict[str, Any] | None:
+    """Record the run and return its record when nothing changed since the last sync
+    (``chartroute/sync_idle.py``), so the flow runs no other task; None: run every stage.
+
+    A URL source is never checked here: its plan asks the EHR what changed.
+    """
+    if is_url_spec(source_spec):
+        return None
+    engine, practice = context.engine(), context.config(config)
+    source = source_for(source_spec, config)
+    idle = nothing_to_do(engine, source, practice, as_of, full=full, deliver=deliver)
+    if idle is None:
+        return None
+    run = flow_run.get_id()
+    holder = default_holder(str(run)) if run else None
+    record = record_idle_run(engine, idle, practice, as_of, holder)
+    get_run_logger().info(
+        "run %s: nothing changed since the last sync (%d partitions unchanged, no chart queued, "
+        "nothing to deliver); recorded, and no other stage runs",
+        record["run_id"],
+        idle.partitions_skipped,
+    )
+    return record
+
+
 @task(
     name="scan-validate-store",
-    task_run_name="scan-validate-store [{partition.label}]",
+    task_run_name=lambda: (
+        f"scan-validate-store [{len(task_run.parameters['partitions'])} partitions]"
+    ),
     **READS_SOURCE.options(),
     **UNCACHED,
 )
 def ingest_task(
-    source_spec: str, partition: Partition, config: PinnedConfig, as_of: datetime
+    source_spec: str, partitions: list[Partition], config: PinnedConfig, as_of: datetime
 ) -> sync.IngestCounts:
-    """Scan one partition, validate each record (structure, then the expectation suites), and
-    upsert the good records' facts; bad ones go to quarantine with every reason.
+    """Scan the run's changed partitions, validate each record (structure, then the
+    expectation suites, once per window of records across partitions), and upsert the good
+    records' facts; bad ones go to quarantine with every reason.
 
     Safe to retry: facts are upserted by key and content hash, so a replayed batch is a no-op.
     """
-    validator = FeedValidator(context.config(config).validation, as_of)
-    counts = sync.ingest_partition(
-        context.engine(), source_for(source_spec, config), partition, validator=validator
-    )
     logger = get_run_logger()
+    validator = FeedValidator(context.config(config).validation, as_of)
+
+    def read(partition: Partition, records: int) -> None:
+        logger.info("%s: read %d records", partition.label, records)
+
+    counts = sync.ingest_partitions(
+        context.engine(),
+        source_for(source_spec, config),
+        partitions,
+        validator=validator,
+        on_partition=read,
+    )
     logger.info(
-        "%s: read %d, stored %d (new %d, changed %d, unchanged %d), quarantined %d",
-        partition.label,
+        "%d partitions: read %d, stored %d (new %d, changed %d, unchanged %d), quarantined %d",
+        len(partitions),
         counts.read,
         counts.stored,
         counts.facts_inserted,
@@ -67,13 +109,10 @@ def ingest_task(
         counts.quarantined,
     )
     if counts.quarantined:
-        logger.warning(
-            "%s: %d records quarantined: %s", partition.label, counts.quarantined, counts.reasons
-        )
+        logger.warning("%d records quarantined: %s", counts.quarantined, counts.reasons)
     if counts.http_retries:
         logger.warning(
-            "%s: %d EHR requests were retried after temporary failures (a flaky EHR?)",
-            partition.label,
+            "%d EHR requests were retried after temporary failures (a flaky EHR?)",
             counts.http_retries,
         )
     return counts

@@ -186,6 +186,25 @@ def _run_sync(
         return sync_flow(source=source, config=config, as_of=as_of, full=full, since=since)
 
 
+def _idle_sync(
+    source: str, cfg: Any, as_of: datetime | None, full: bool, since: date | None
+) -> dict[str, Any] | None:
+    """The record of a sync of a folder with nothing to do, recorded in the store without
+    Prefect or the expectation suites (``chartroute/sync_idle.py``); None: run the flow."""
+    from datetime import UTC
+
+    from chartroute.sync_idle import nothing_to_do, record_idle_run
+
+    config = cfg.with_since(since) if since is not None else cfg
+    when = as_of or datetime.now(UTC)
+    engine = make_engine()
+    from chartroute.sources import open_source
+
+    # a folder: no EHR credentials (and so no Prefect secret) are needed to list its files
+    idle = nothing_to_do(engine, open_source(source), config, when, full=full)
+    return None if idle is None else record_idle_run(engine, idle, config, when)
+
+
 def _store_as_of() -> Any:
     """Read access to the practice's store, when there is one: a record the source changed
     after a past as-of is then read as the store held it (classify still writes nothing)."""
@@ -255,10 +274,13 @@ def sync(
             raise BadInput(f"--source: folder not found: {source}")
         cut_off = parse_day("--since", since)
         make_engine().dispose()  # an unreachable or unwritable database fails here, at once
+        when = parse_as_of(as_of)
+        idle = None if is_url_spec(source) else _idle_sync(source, cfg, when, full, cut_off)
+        if idle is not None:  # nothing changed: recorded without starting the flow
+            _print_sync_result(idle)
+            return
         try:
-            result = _run_sync(
-                source, config, parse_as_of(as_of), full, cfg.practice.name, since=cut_off
-            )
+            result = _run_sync(source, config, when, full, cfg.practice.name, since=cut_off)
         except Undelivered as exc:  # the sync is done; delivery left work: say so, exit 1
             _print_sync_result(exc.result)
             raise
@@ -282,6 +304,13 @@ def _print_sync_result(result: dict[str, Any]) -> None:
     ingest, classified = result["ingest"], result["classify"]
     for skipped in ingest.get("files_skipped", ()):
         err.print(f"skipped file {skipped}", markup=False, highlight=False)
+    if result.get("unchanged"):
+        err.print(
+            f"sync {result['run_id']}: nothing changed since the last sync "
+            f"({ingest['partitions_skipped']} partitions unchanged, no chart queued, nothing to "
+            "deliver); recorded without a flow run; the backlog is as that sync left it "
+            "(`chartroute worklist`)"
+        )
     other_types = ingest.get("skipped_types", 0)
     err.print(
         f"sync {result['run_id']}: read {ingest['read']} records, stored {ingest['stored']}, "
@@ -295,6 +324,8 @@ def _print_sync_result(result: dict[str, Any]) -> None:
     if classified.get("mode") == "shadow":
         messages = (result.get("deliver") or {}).get("shadow", 0)
         err.print(SHADOW_NOTE.format(messages=messages))
+    if result.get("unchanged"):  # the backlog is as the last sync left it: `worklist` shows it
+        return
     from chartroute.summary import backlog_summary
 
     with make_engine().connect() as conn:

@@ -1,9 +1,10 @@
 """The end of a run's validate step: orphan references, Data Docs, and the bad-record threshold.
 
-Partitions are validated as they are read; what needs the whole run happens here, once every
-partition is stored and before anything is classified or routed: counting links whose target
-never arrived (over the facts this run wrote, so file order does not matter), writing the Data
-Docs pages, and deciding whether the share of bad records is small enough to go on.
+The suites run over the run's records as they are read (``chartroute/ingest.py``); what needs
+the stored run happens here, once every partition is stored and before anything is classified
+or routed: counting links whose target never arrived (over the facts this run wrote, so file
+order does not matter), writing the Data Docs pages, and deciding whether the share of bad
+records is small enough to go on. A run that read nothing loads no Great Expectations here.
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ def validate_run(
             c["failed"] for label, c in orphan_checks.items() if label.startswith(REFERENCES_TABLE)
         ),
     )
-    if data_docs:
+    if data_docs and merged:
+        # A run that checked nothing (an unchanged rerun) adds no page: GX is not even loaded.
         suites = list(validator.runner.suites.values())
         result.data_docs = write_data_docs(
             data_docs_folder(settings), run_id, started, suites, merged

@@ -40,6 +40,7 @@ def test_sync_flow_end_to_end(
     assert result["deliver"]["shadow"] > 0 and result["deliver"]["sent"] == 0
     again = sync_flow(**params)
     assert again["classify"]["opened"] == 0 and again["ingest"]["partitions_skipped"] == 3
+    assert again["unchanged"] is True  # recorded by check-for-changes; no other task ran
 
     found = artifacts_since(since)
     keys = {a.key for a in found}

@@ -38,9 +38,10 @@ class Recorder:
         self.calls.append("plan")
         return self.plan_
 
-    def ingest(self, partition: Partition) -> IngestCounts:
-        self.calls.append(f"ingest {partition.label}")
-        return IngestCounts(read=10, stored=9, quarantined=1, reasons={"bad date": 1})
+    def ingest(self, plan: SyncPlan) -> IngestCounts:
+        self.calls.append("ingest " + " ".join(p.label for p in plan.partitions))
+        n = len(plan.partitions)
+        return IngestCounts(read=10 * n, stored=9 * n, quarantined=n, reasons={"bad date": n})
 
     def validate(self, plan: SyncPlan, ingested: IngestCounts) -> ValidationSummary:
         self.calls.append(f"validate {plan.run_id} read={ingested.read}")
@@ -75,7 +76,7 @@ def test_the_stages_run_in_order_each_fed_by_the_one_before(config: PracticeConf
     stages = Recorder()
     outcome = run_sync(stages, config)
     assert stages.calls == [
-        "plan", "ingest p0", "ingest p1", "validate run-1 read=20", "advance cursors",
+        "plan", "ingest p0 p1", "validate run-1 read=20", "advance cursors",
         "classify run-1", "finish read=20 opened=2", "deliver", "snapshot",
     ]  # fmt: skip
     result = outcome.as_dict()

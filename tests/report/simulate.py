@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine
 
-from chartroute import sync
+from chartroute import ingest, sync
 from chartroute.analytics.live_snapshot import record_snapshot
 from chartroute.config import PracticeConfig, load_config
 from chartroute.generate import GeneratorProfile, generate_practice
@@ -42,6 +42,7 @@ def store_clock(monkeypatch: pytest.MonkeyPatch, at: datetime) -> Iterator[None]
     """Make the sync stages stamp rows with ``at`` instead of the wall clock."""
     with monkeypatch.context() as patch:
         patch.setattr(sync, "utcnow", lambda: at)
+        patch.setattr(ingest, "utcnow", lambda: at)  # store_batch stamps the facts it writes
         yield
 
 

@@ -30,13 +30,9 @@ def ingest(
     source = NdjsonDirSource(folder)
     plan = sync.plan_sync(engine, source, as_of)
     validator = FeedValidator(settings or Validation(), as_of)
-    totals = sync.IngestCounts()
-    for partition in plan.partitions:
-        totals.add(
-            sync.ingest_partition(
-                engine, source, partition, validator=validator, validate_size=validate_size
-            )
-        )
+    totals = sync.ingest_partitions(
+        engine, source, plan.partitions, validator=validator, validate_size=validate_size
+    )
     return plan, totals
 
 
