@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from chartroute.classify import ChartVerdict, classify_chart
 from chartroute.config.models import PracticeConfig
@@ -43,7 +43,7 @@ from chartroute.store import facts as fact_store
 from chartroute.store import quarantine as held_store
 from chartroute.store import runs
 from chartroute.store import work_items as item_store
-from chartroute.store.schema import fact
+from chartroute.store.planner_stats import analyze_if_bulk_loaded
 from chartroute.validation.feed import FeedValidator
 from chartroute.validation.reasons import reason_label
 from chartroute.validation.report import RunValidation, validate_run
@@ -349,13 +349,10 @@ def classify_pending(
     with engine.begin() as conn:
         fingerprint = config_fingerprint(config)
         if runs.get_setting(conn, "config_fingerprint") != fingerprint:
-            keys = [
-                r.key
-                for r in conn.execute(select(fact.c.key).where(fact.c.resource_type == "Encounter"))
-            ]
-            fact_store.mark_dirty(conn, (k for k in keys if "#" not in k))
+            fact_store.mark_all_charts_dirty(conn)
             runs.put_setting(conn, "config_fingerprint", fingerprint)
         fact_store.mark_dirty(conn, item_store.due_future_charts(conn, as_of))
+        analyze_if_bulk_loaded(conn)  # PostgreSQL: plan the batches on what was just loaded
         load = item_store.open_load(conn)
         counts.mode = str(current_mode(conn, config))
     router = Router(config, as_of, load)
