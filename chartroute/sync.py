@@ -33,6 +33,7 @@ from chartroute.feed_notes import (
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
 from chartroute.fhirclient.retry import retries_in_this_thread
+from chartroute.heap import older_objects_frozen
 from chartroute.lifecycle import ChartOutcome, holders
 from chartroute.mode import current_mode
 from chartroute.notify.outbox import enqueue_transitions
@@ -331,6 +332,7 @@ def commit_cursors(engine: Engine, plan: SyncPlan) -> None:
         runs.advance_cursors(conn, plan.source, plan.fingerprints, utcnow())
 
 
+@older_objects_frozen()  # the imports' objects are not re-walked by every collection
 def classify_pending(
     engine: Engine,
     config: PracticeConfig,
