@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from chartroute.classify import ChartVerdict, classify_chart
 from chartroute.config.models import PracticeConfig
@@ -28,6 +28,7 @@ from chartroute.feed_notes import (
     note_resolver,
     note_verdict,
 )
+from chartroute.heap import older_objects_frozen
 from chartroute.ingest import INGEST_BATCH as INGEST_BATCH
 from chartroute.ingest import VALIDATE_BATCH as VALIDATE_BATCH
 from chartroute.ingest import IngestCounts as IngestCounts
@@ -43,7 +44,7 @@ from chartroute.store import facts as fact_store
 from chartroute.store import quarantine as held_store
 from chartroute.store import runs
 from chartroute.store import work_items as item_store
-from chartroute.store.schema import fact
+from chartroute.store.planner_stats import analyze_if_bulk_loaded
 from chartroute.validation.report import RunValidation, validate_run
 from chartroute.validation.threshold import TooManyBadRecords
 
@@ -190,6 +191,7 @@ def commit_cursors(engine: Engine, plan: SyncPlan) -> None:
         runs.advance_cursors(conn, plan.source, plan.fingerprints, utcnow())
 
 
+@older_objects_frozen()  # the imports' objects are not re-walked by every collection
 def classify_pending(
     engine: Engine,
     config: PracticeConfig,
@@ -208,13 +210,10 @@ def classify_pending(
     with engine.begin() as conn:
         fingerprint = config_fingerprint(config)
         if runs.get_setting(conn, "config_fingerprint") != fingerprint:
-            keys = [
-                r.key
-                for r in conn.execute(select(fact.c.key).where(fact.c.resource_type == "Encounter"))
-            ]
-            fact_store.mark_dirty(conn, (k for k in keys if "#" not in k))
+            fact_store.mark_all_charts_dirty(conn)
             runs.put_setting(conn, "config_fingerprint", fingerprint)
         fact_store.mark_dirty(conn, item_store.due_future_charts(conn, as_of))
+        analyze_if_bulk_loaded(conn)  # PostgreSQL: plan the batches on what was just loaded
         load = item_store.open_load(conn)
         counts.mode = str(current_mode(conn, config))
     router = Router(config, as_of, load)

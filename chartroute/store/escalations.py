@@ -17,6 +17,7 @@ from sqlalchemy import Connection, and_, func, select, update
 
 from chartroute.escalate import Decision, EscalationEvent, LadderItem, LadderState
 from chartroute.store.batching import chunks, insert_ignore, upsert
+from chartroute.store.key_sets import key_in
 from chartroute.store.schema import (
     UtcDateTime,
     escalation_event,
@@ -83,27 +84,22 @@ def open_items_page(conn: Connection, after: str | None, limit: int) -> list[Lad
 def _latest_events(conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, datetime]]:
     out: dict[str, dict[str, datetime]] = {}
     e = work_item_event
-    for part in chunks(ids):
-        rows = conn.execute(
-            select(e.c.work_item_id, e.c.event, func.max(e.c.at, type_=UtcDateTime()))
-            .where(e.c.work_item_id.in_(part), e.c.event.in_(_ASSIGN_EVENTS))
-            .group_by(e.c.work_item_id, e.c.event)
-        )
-        for item_id, event, at in rows:
-            out.setdefault(item_id, {})[event] = at
+    rows = conn.execute(
+        select(e.c.work_item_id, e.c.event, func.max(e.c.at, type_=UtcDateTime()))
+        .where(key_in(conn, e.c.work_item_id, ids), e.c.event.in_(_ASSIGN_EVENTS))
+        .group_by(e.c.work_item_id, e.c.event)
+    )
+    for item_id, event, at in rows:
+        out.setdefault(item_id, {})[event] = at
     return out
 
 
 def load_states(conn: Connection, ids: Iterable[str]) -> dict[str, LadderState]:
     """The stored ladder state of these items, by id."""
-    out: dict[str, LadderState] = {}
-    for part in chunks(sorted(set(ids))):
-        rows = conn.execute(
-            select(escalation_state).where(escalation_state.c.work_item_id.in_(part))
-        )
-        for r in rows:
-            out[r.work_item_id] = LadderState(**{f: getattr(r, f) for f in _STATE_FIELDS})
-    return out
+    rows = conn.execute(
+        select(escalation_state).where(key_in(conn, escalation_state.c.work_item_id, set(ids)))
+    )
+    return {r.work_item_id: LadderState(**{f: getattr(r, f) for f in _STATE_FIELDS}) for r in rows}
 
 
 def record(
@@ -128,16 +124,10 @@ def record(
     wanted = [e for d in decisions for e in d.escalations]
     if not wanted:
         return len(rows), []
-    present: set[tuple[str, str]] = set()
-    for part in chunks(sorted({e.work_item_id for e in wanted})):
-        present.update(
-            (r.work_item_id, r.step)
-            for r in conn.execute(
-                select(escalation_event.c.work_item_id, escalation_event.c.step).where(
-                    escalation_event.c.work_item_id.in_(part)
-                )
-            )
-        )
+    stepped = select(escalation_event.c.work_item_id, escalation_event.c.step).where(
+        key_in(conn, escalation_event.c.work_item_id, {e.work_item_id for e in wanted})
+    )
+    present = {(r.work_item_id, r.step) for r in conn.execute(stepped)}
     new = [e for e in wanted if (e.work_item_id, e.step) not in present]
     insert_ignore(conn, escalation_event, [_event_row(e, at, run_id) for e in new])
     return len(rows), new
@@ -194,20 +184,19 @@ def ladders(conn: Connection, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     s = escalation_state
     wanted = sorted(set(ids))
     out: dict[str, dict[str, Any]] = {i: dict(NOT_SWEPT) for i in wanted}
-    for part in chunks(wanted):
-        rows = conn.execute(
-            select(
-                s.c.work_item_id, s.c.level, s.c.tier, s.c.delinquent, s.c.next_at, s.c.next_step
-            ).where(s.c.work_item_id.in_(part))
-        )
-        for r in rows:
-            out[r.work_item_id] = {
-                "escalation_level": r.level,
-                "escalation_tier": r.tier,
-                "delinquent": bool(r.delinquent),
-                "next_escalation_at": r.next_at,
-                "next_escalation": r.next_step,
-            }
+    rows = conn.execute(
+        select(
+            s.c.work_item_id, s.c.level, s.c.tier, s.c.delinquent, s.c.next_at, s.c.next_step
+        ).where(key_in(conn, s.c.work_item_id, wanted))
+    )
+    for r in rows:
+        out[r.work_item_id] = {
+            "escalation_level": r.level,
+            "escalation_tier": r.tier,
+            "delinquent": bool(r.delinquent),
+            "next_escalation_at": r.next_at,
+            "next_escalation": r.next_step,
+        }
     return out
 
 

@@ -23,13 +23,14 @@ from chartroute.fhir.facts import (
     ClinicianFact,
     EncounterFact,
     Fact,
-    fact_from_json,
     fact_to_json,
 )
 from chartroute.fhir.references import is_identifier_key, key_type
 from chartroute.fhir.resolve import Resolver, referenced_keys
-from chartroute.store.batching import chunks, insert_ignore
+from chartroute.store.batching import dialect_insert
 from chartroute.store.bulk import bulk_upsert
+from chartroute.store.fact_rows import fact_of_row
+from chartroute.store.key_sets import key_in
 from chartroute.store.schema import dirty_key, fact, fact_identifier, fact_link
 
 
@@ -71,12 +72,12 @@ def upsert_facts(conn: Connection, facts: Iterable[Fact], now: datetime) -> Upse
     counts = UpsertCounts()
     if not latest:
         return counts
-    stored: dict[str, tuple[str, datetime | None]] = {}
-    for part in chunks(list(latest)):
-        rows = conn.execute(
-            select(fact.c.key, fact.c.content_hash, fact.c.updated_at).where(fact.c.key.in_(part))
+    rows = conn.execute(
+        select(fact.c.key, fact.c.content_hash, fact.c.updated_at).where(
+            key_in(conn, fact.c.key, latest)
         )
-        stored.update({r.key: (r.content_hash, r.updated_at) for r in rows})
+    )
+    stored = {r.key: (r.content_hash, r.updated_at) for r in rows}
     writes: list[tuple[Any, ...]] = []
     changed: list[Fact] = []
     for key, f in latest.items():
@@ -100,15 +101,11 @@ def upsert_facts(conn: Connection, facts: Iterable[Fact], now: datetime) -> Upse
     changed_keys = [f.key for f in changed]
     dirty: set[str] = set()
     replaced = [k for k in changed_keys if k in stored]
-    for part in chunks(replaced):
-        dirty.update(
-            r.target_key
-            for r in conn.execute(
-                select(fact_link.c.target_key).where(fact_link.c.fact_key.in_(part))
-            )
-        )
-        conn.execute(delete(fact_link).where(fact_link.c.fact_key.in_(part)))
-        conn.execute(delete(fact_identifier).where(fact_identifier.c.key.in_(part)))
+    if replaced:
+        linked = select(fact_link.c.target_key).where(key_in(conn, fact_link.c.fact_key, replaced))
+        dirty.update(r.target_key for r in conn.execute(linked))
+        conn.execute(delete(fact_link).where(key_in(conn, fact_link.c.fact_key, replaced)))
+        conn.execute(delete(fact_identifier).where(key_in(conn, fact_identifier.c.key, replaced)))
     bulk_upsert(conn, fact, _FACT_COLUMNS, writes, ["key"])
     idents = [(i, f.key) for f in changed for i in sorted(set(f.identifiers))]
     bulk_upsert(
@@ -147,9 +144,7 @@ def delete_facts(conn: Connection, keys: Iterable[str]) -> int:
     wanted = sorted(set(keys))
     if not wanted:
         return 0
-    found: set[str] = set()
-    for part in chunks(wanted):
-        found.update(r.key for r in conn.execute(select(fact.c.key).where(fact.c.key.in_(part))))
+    found = set(conn.execute(select(fact.c.key).where(key_in(conn, fact.c.key, wanted))).scalars())
     doomed = set(found)
     for key in sorted(found):  # contained resources are keyed "Type/id#local"
         inner = conn.execute(select(fact.c.key).where(fact.c.key.like(f"{key}#%")))
@@ -157,14 +152,12 @@ def delete_facts(conn: Connection, keys: Iterable[str]) -> int:
     if not doomed:
         return 0
     targets = {k for k in doomed if _is_encounter(k)}
-    for part in chunks(sorted(doomed)):
-        linked = select(fact_link.c.target_key).where(fact_link.c.fact_key.in_(part))
-        targets.update(r.target_key for r in conn.execute(linked))
+    linked = select(fact_link.c.target_key).where(key_in(conn, fact_link.c.fact_key, doomed))
+    targets.update(r.target_key for r in conn.execute(linked))
     encounters = _encounters_of(conn, targets)
-    for part in chunks(sorted(doomed)):
-        conn.execute(delete(fact_link).where(fact_link.c.fact_key.in_(part)))
-        conn.execute(delete(fact_identifier).where(fact_identifier.c.key.in_(part)))
-        conn.execute(delete(fact).where(fact.c.key.in_(part)))
+    conn.execute(delete(fact_link).where(key_in(conn, fact_link.c.fact_key, doomed)))
+    conn.execute(delete(fact_identifier).where(key_in(conn, fact_identifier.c.key, doomed)))
+    conn.execute(delete(fact).where(key_in(conn, fact.c.key, doomed)))
     bulk_upsert(
         conn, dirty_key, ("key",), [(k,) for k in sorted(encounters)], ["key"], update=False
     )
@@ -188,14 +181,8 @@ def _encounters_of(conn: Connection, keys: set[str]) -> set[str]:
     for _hop in range(2):
         if not pending:
             break
-        found: set[str] = set()
-        for part in chunks(pending):
-            found.update(
-                r.target_key
-                for r in conn.execute(
-                    select(fact_link.c.target_key).where(fact_link.c.fact_key.in_(part))
-                )
-            )
+        linked = select(fact_link.c.target_key).where(key_in(conn, fact_link.c.fact_key, pending))
+        found = set(conn.execute(linked).scalars())
         found |= set(_identified(conn, {k for k in found if is_identifier_key(k)}))
         encounters.update(k for k in found if _is_encounter(k))
         pending = sorted(k for k in found if not _is_encounter(k) and not is_identifier_key(k))
@@ -210,10 +197,8 @@ def _charts_of_clinicians(conn: Connection, clinicians: list[ClinicianFact]) -> 
     for _hop in range(2):  # encounter → role → practitioner
         if not targets:
             break
-        found: set[str] = set()
-        for part in chunks(sorted(targets)):
-            stmt = select(fact_link.c.fact_key).where(fact_link.c.target_key.in_(part))
-            found.update(r.fact_key for r in conn.execute(stmt))
+        stmt = select(fact_link.c.fact_key).where(key_in(conn, fact_link.c.target_key, targets))
+        found = set(conn.execute(stmt).scalars())
         encounters.update(k for k in found if _is_encounter(k))
         roles = {k for k in found if key_type(k) == "PractitionerRole"}
         targets = roles | {i for idents in _identifiers_of(conn, roles).values() for i in idents}
@@ -222,24 +207,24 @@ def _charts_of_clinicians(conn: Connection, clinicians: list[ClinicianFact]) -> 
 
 def _identified(conn: Connection, identifier_keys: set[str]) -> dict[str, str]:
     """Resource key → identifier key, for the resources carrying these identifiers."""
-    out: dict[str, str] = {}
-    for part in chunks(sorted(identifier_keys)):
-        stmt = select(fact_identifier.c.identifier_key, fact_identifier.c.key).where(
-            fact_identifier.c.identifier_key.in_(part)
-        )
-        out.update({r.key: r.identifier_key for r in conn.execute(stmt)})
-    return out
+    if not identifier_keys:
+        return {}
+    stmt = select(fact_identifier.c.identifier_key, fact_identifier.c.key).where(
+        key_in(conn, fact_identifier.c.identifier_key, sorted(identifier_keys))
+    )
+    return {r.key: r.identifier_key for r in conn.execute(stmt)}
 
 
 def _identifiers_of(conn: Connection, keys: set[str]) -> dict[str, set[str]]:
     """Identifier keys of each of these resources (how references by identifier name them)."""
     out: dict[str, set[str]] = defaultdict(set)
-    for part in chunks(sorted(keys)):
-        stmt = select(fact_identifier.c.identifier_key, fact_identifier.c.key).where(
-            fact_identifier.c.key.in_(part)
-        )
-        for r in conn.execute(stmt):
-            out[r.key].add(r.identifier_key)
+    if not keys:
+        return out
+    stmt = select(fact_identifier.c.identifier_key, fact_identifier.c.key).where(
+        key_in(conn, fact_identifier.c.key, keys)
+    )
+    for r in conn.execute(stmt):
+        out[r.key].add(r.identifier_key)
     return out
 
 
@@ -249,22 +234,21 @@ def _linked_to(conn: Connection, targets: set[str]) -> dict[str, set[str]]:
     spelled: dict[str, str] = {t: t for t in targets}
     spelled.update({ident: t for t, idents in aliases.items() for ident in idents})
     out: dict[str, set[str]] = defaultdict(set)
-    for part in chunks(sorted(spelled)):
-        for r in conn.execute(
-            select(fact_link.c.fact_key, fact_link.c.target_key).where(
-                fact_link.c.target_key.in_(part)
-            )
-        ):
-            out[spelled[r.target_key]].add(r.fact_key)
+    if not spelled:
+        return out
+    stmt = select(fact_link.c.fact_key, fact_link.c.target_key).where(
+        key_in(conn, fact_link.c.target_key, spelled)
+    )
+    for r in conn.execute(stmt):
+        out[spelled[r.target_key]].add(r.fact_key)
     return out
 
 
 def _load(conn: Connection, keys: set[str]) -> dict[str, Fact]:
-    loaded: dict[str, Fact] = {}
-    for part in chunks(sorted(keys)):
-        for r in conn.execute(select(fact.c.key, fact.c.body).where(fact.c.key.in_(part))):
-            loaded[r.key] = fact_from_json(r.body)
-    return loaded
+    if not keys:
+        return {}
+    rows = conn.execute(select(fact.c.key, fact.c.body).where(key_in(conn, fact.c.key, keys)))
+    return {r.key: fact_of_row(r.body) for r in rows}
 
 
 def resolver_for(conn: Connection, facts: list[Fact]) -> Resolver:
@@ -305,16 +289,15 @@ def resolver_for(conn: Connection, facts: list[Fact]) -> Resolver:
 def facts_as_of(conn: Connection, keys: Iterable[str], as_of: datetime) -> dict[str, list[Fact]]:
     """The stored facts (with their contained ones) of those ``keys`` whose stored version was
     last changed at or before ``as_of``: the store's copy of a record as it stood then."""
-    out: dict[str, list[Fact]] = {}
-    for part in chunks(sorted(set(keys))):
-        stmt = select(fact.c.key, fact.c.body, fact.c.updated_at).where(
-            fact.c.key.in_(part), fact.c.updated_at.is_not(None), fact.c.updated_at <= as_of
-        )
-        for r in conn.execute(stmt):
-            out[r.key] = [fact_from_json(r.body)]
+    stmt = select(fact.c.key, fact.c.body, fact.c.updated_at).where(
+        key_in(conn, fact.c.key, set(keys)),
+        fact.c.updated_at.is_not(None),
+        fact.c.updated_at <= as_of,
+    )
+    out: dict[str, list[Fact]] = {r.key: [fact_of_row(r.body)] for r in conn.execute(stmt)}
     for key, found in out.items():
         inner = conn.execute(select(fact.c.body).where(fact.c.key.like(f"{key}#%")))
-        found.extend(fact_from_json(r.body) for r in inner)
+        found.extend(fact_of_row(r.body) for r in inner)
     return out
 
 
@@ -328,13 +311,24 @@ def take_dirty(conn: Connection, limit: int) -> tuple[list[str], list[str]]:
 
 def clear_dirty(conn: Connection, keys: list[str]) -> None:
     """Remove keys whose charts have been re-classified (same transaction as the results)."""
-    for part in chunks(keys):
-        conn.execute(delete(dirty_key).where(dirty_key.c.key.in_(part)))
+    if keys:
+        conn.execute(delete(dirty_key).where(key_in(conn, dirty_key.c.key, keys)))
 
 
 def mark_dirty(conn: Connection, keys: Iterable[str]) -> None:
     """Queue charts for re-classification (config change, a start time now past)."""
-    insert_ignore(conn, dirty_key, [{"key": k} for k in keys])
+    rows = [(k,) for k in dict.fromkeys(keys)]
+    bulk_upsert(conn, dirty_key, ("key",), rows, ["key"], update=False)
+
+
+def mark_all_charts_dirty(conn: Connection) -> None:
+    """Queue every stored encounter's chart (the settings that decide charts changed), in
+    one statement on the server: at a large practice that is a million keys."""
+    encounters = select(fact.c.key).where(
+        fact.c.resource_type == "Encounter", fact.c.key.not_like("%#%")
+    )
+    stmt = dialect_insert(conn, dirty_key).from_select(["key"], encounters)
+    conn.execute(stmt.on_conflict_do_nothing())
 
 
 def load_charts(

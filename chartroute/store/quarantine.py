@@ -17,7 +17,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
-from chartroute.store.batching import chunks, upsert
+from chartroute.store.batching import upsert
+from chartroute.store.key_sets import key_in
 from chartroute.store.schema import quarantine
 
 LOCATION_PREFIX = "at:"
@@ -86,14 +87,10 @@ def quarantine_records(conn: Connection, records: list[dict[str, Any]], now: dat
             held["location"] = f"{held['location']}, {rec['location']}"
         held["reasons"].extend(r for r in rec["reasons"] if r not in held["reasons"])
         held["raw"] = rec["raw"] or held["raw"]
-    stored: dict[str, tuple[datetime, int]] = {}
-    for part in chunks(list(merged)):
-        for r in conn.execute(
-            select(quarantine.c.key, quarantine.c.first_seen, quarantine.c.times_seen).where(
-                quarantine.c.key.in_(part)
-            )
-        ):
-            stored[r.key] = (r.first_seen, r.times_seen)
+    found = select(quarantine.c.key, quarantine.c.first_seen, quarantine.c.times_seen).where(
+        key_in(conn, quarantine.c.key, merged)
+    )
+    stored = {r.key: (r.first_seen, r.times_seen) for r in conn.execute(found)}
     rows = []
     for rec in merged.values():
         first, times = stored.get(rec["key"], (now, 0))
@@ -103,12 +100,10 @@ def quarantine_records(conn: Connection, records: list[dict[str, Any]], now: dat
 
 def release_quarantine(conn: Connection, keys: list[str]) -> int:
     """Drop records that have since arrived in good shape; returns how many left quarantine."""
-    released = 0
     if not keys or conn.execute(select(quarantine.c.key).limit(1)).first() is None:
         return 0  # the usual case: nothing held, so no need to look up every good key
-    for part in chunks(keys):
-        released += conn.execute(delete(quarantine).where(quarantine.c.key.in_(part))).rowcount or 0
-    return released
+    released = conn.execute(delete(quarantine).where(key_in(conn, quarantine.c.key, keys)))
+    return released.rowcount or 0
 
 
 def forget_raw(conn: Connection, seen_before: datetime) -> int:

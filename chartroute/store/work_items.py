@@ -30,8 +30,8 @@ from chartroute.lifecycle import (
     over_capacity,
 )
 from chartroute.route import Router
-from chartroute.store.batching import chunks
 from chartroute.store.bulk import bulk_upsert
+from chartroute.store.key_sets import key_in
 from chartroute.store.schema import chart, work_item, work_item_event
 from chartroute.vocabulary import Category, Role, RoutingRule
 
@@ -48,11 +48,8 @@ def open_load(conn: Connection) -> dict[str, int]:
 
 def items_for(conn: Connection, encounters: list[str]) -> dict[str, StoredItem]:
     """Every stored work item (open or closed) of these encounters, by id."""
-    out: dict[str, StoredItem] = {}
-    for part in chunks(encounters):
-        for r in conn.execute(select(work_item).where(work_item.c.encounter.in_(part))):
-            out[r.id] = _stored(r)
-    return out
+    rows = conn.execute(select(work_item).where(key_in(conn, work_item.c.encounter, encounters)))
+    return {r.id: _stored(r) for r in rows}
 
 
 def open_stored_items(conn: Connection) -> list[StoredItem]:
@@ -86,20 +83,20 @@ def _stored(r: Any) -> StoredItem:
 
 def charts_for(conn: Connection, encounters: list[str]) -> dict[str, StoredChart]:
     """The stored rows of these charts, by encounter."""
-    out: dict[str, StoredChart] = {}
-    for part in chunks(encounters):
-        for r in conn.execute(select(chart).where(chart.c.encounter.in_(part))):
-            out[r.encounter] = StoredChart(
-                encounter=r.encounter,
-                state=ChartState(r.state),
-                clinician=r.clinician,
-                visit_at=r.visit_at,
-                start_at=r.start_at,
-                first_open_at=r.first_open_at,
-                closed_at=r.closed_at,
-                blocker_count=r.blocker_count,
-            )
-    return out
+    rows = conn.execute(select(chart).where(key_in(conn, chart.c.encounter, encounters)))
+    return {
+        r.encounter: StoredChart(
+            encounter=r.encounter,
+            state=ChartState(r.state),
+            clinician=r.clinician,
+            visit_at=r.visit_at,
+            start_at=r.start_at,
+            first_open_at=r.first_open_at,
+            closed_at=r.closed_at,
+            blocker_count=r.blocker_count,
+        )
+        for r in rows
+    }
 
 
 def reconcile(
