@@ -118,67 +118,72 @@ class Bench:
     def __init__(self, args: argparse.Namespace, base: Path, nxt: Path, env: dict[str, str]):
         self.args, self.base, self.next, self.env = args, base, nxt, env
         self.server_pgid: int | None = None
+        self.failures: list[dict[str, Any]] = []
+        self.rounds = args.work / f"rounds-{base.parent.name}"
         self.samples: dict[str, list[dict[str, Any]]] = {p: [] for p in args.phases}
         self.records = sum(1 for p in read_files(base) for line in p.open("rb") if line.strip())
 
-    def run(self, phase: str, command: list[str], logs: Path, **env: str) -> Measured:
+    def run(self, phase: str, command: list[str], logs: Path, **env: str) -> Measured | None:
+        """The phase's process, or None when it failed (counted and said, not timed)."""
         done = measure(command, {**self.env, **env}, logs, self.server_pgid)
-        if done.exit_code != 0:
-            raise SystemExit(
-                f"{phase} exited {done.exit_code}; see {logs}.err\n{done.stderr[-3000:]}"
-            )
-        return done
+        if done.exit_code == 0:
+            return done
+        last = (done.stderr.strip().splitlines() or [""])[-1][:300]
+        self.failures.append({"phase": phase, "exit_code": done.exit_code, "last_line": last})
+        print(f"  {phase} FAILED (exit {done.exit_code}): {last}", file=sys.stderr, flush=True)
+        return None
 
     def keep(self, phase: str, done: Measured, **extra: Any) -> None:
         row = {k: getattr(done, k) for k in ("wall_s", "cpu_s", "peak_mb", "server_cpu_s")}
         self.samples[phase].append({**row, **extra, "loadavg": loadavg()})
-        print(
-            f"  {phase}: {done.wall_s:.2f} s wall, {done.cpu_s:.2f} CPU s, "
-            f"{done.peak_mb:.0f} MB, {extra}",
-            file=sys.stderr,
-            flush=True,
-        )
+        print(f"  {phase}: {done.wall_s:.2f} s wall, {done.cpu_s:.2f} CPU s, "
+              f"{done.peak_mb:.0f} MB, {extra}", file=sys.stderr, flush=True)  # fmt: skip
 
-    def sync(self, phase: str, source: Path, logs: Path, **env: str) -> dict[str, Any]:
+    def sync(self, phase: str, source: Path, logs: Path, **env: str) -> bool:
+        """Run one sync and keep its figures; False when it failed."""
         command = [CHARTROUTE, "sync", "--source", str(source)]
         done = self.run(phase, [*command, "--config", str(source / "practice.yaml")], logs, **env)
+        if done is None:
+            return False
         found = SYNCED.search(done.stderr)
         counts = {"records": int(found[1]), "charts": int(found[2])} if found else {}
         if phase in self.samples:
             self.keep(phase, done, **counts)
-        return counts
+        return True
 
     def round(self, number: int) -> None:
-        phases, work = self.args.phases, self.args.work / "rounds" / f"r{number}"
+        """Every phase once, in order; a rerun only after its store's first sync succeeded."""
+        phases, work = self.args.phases, self.rounds / f"r{number}"
         shutil.rmtree(work, ignore_errors=True)
         print(f"round {number} (load average {loadavg()})", file=sys.stderr, flush=True)
         if "raw" in phases:
-            files = [str(p) for p in read_files(self.base)]
-            done = self.run(
-                "raw", [sys.executable, str(HERE / "raw_read.py"), *files], work / "raw"
-            )
-            self.keep("raw", done, records=json.loads(done.stdout)["records"])
+            command = [sys.executable, str(HERE / "raw_read.py")]
+            done = self.run("raw", command + [str(p) for p in read_files(self.base)], work / "raw")
+            if done is not None:
+                self.keep("raw", done, records=json.loads(done.stdout)["records"])
         if "classify" in phases:
             command = [CHARTROUTE, "classify", str(self.base), "--format", "jsonl"]
             command += ["--config", str(self.base / "practice.yaml")]
             home = work / "classify-home"
             done = self.run("classify", command, work / "classify", CHARTROUTE_HOME=str(home))
-            self.keep("classify", done, records=self.records)
+            if done is not None:
+                self.keep("classify", done, records=self.records)
+        home, source = work / "sqlite-home", work / "source"
+        sqlite = {
+            "CHARTROUTE_HOME": str(home),
+            "CHARTROUTE_DATABASE_URL": f"sqlite:///{home / 'chartroute.db'}",
+        }
+        synced = False
         if phases & ({"sync-sqlite"} | NEEDS_SQLITE):
-            home, source = work / "sqlite-home", work / "source"
             link_copy(self.base, source)
-            sqlite = {
-                "CHARTROUTE_HOME": str(home),
-                "CHARTROUTE_DATABASE_URL": f"sqlite:///{home / 'chartroute.db'}",
-            }
-            self.sync("sync-sqlite", source, work / "sync-sqlite", **sqlite)
+            synced = self.sync("sync-sqlite", source, work / "sync-sqlite", **sqlite)
         if "sync-pg" in phases:
             with scratch_postgres(self.args.pg_admin_url) as url:
                 pg = {"CHARTROUTE_HOME": str(work / "pg-home"), "CHARTROUTE_DATABASE_URL": url}
                 self.sync("sync-pg", self.base, work / "sync-pg", **pg)
-        if "rerun-unchanged" in phases:
-            self.sync("rerun-unchanged", source, work / "rerun-unchanged", **sqlite)
-        if "rerun-1pct" in phases:
+        if "rerun-unchanged" in phases and synced:
+            synced = self.sync("rerun-unchanged", source, work / "rerun-unchanged", **sqlite)
+        if "rerun-1pct" in phases and synced:
             link_copy(self.next, source)
             self.sync("rerun-1pct", source, work / "rerun-1pct", **sqlite)
         if "naive" in phases:
@@ -186,8 +191,9 @@ class Bench:
             command += ["--charts", str(self.args.naive_charts)]
             home = work / "naive-home"
             done = self.run("naive", command, work / "naive", CHARTROUTE_HOME=str(home))
-            out = json.loads(done.stdout.strip().splitlines()[-1])
-            self.keep("naive", done, charts=out["charts"], flow_s=out["flow_seconds"])
+            if done is not None:
+                out = json.loads(done.stdout.strip().splitlines()[-1])
+                self.keep("naive", done, charts=out["charts"], flow_s=out["flow_seconds"])
 
 
 def start_server(work: Path, env: dict[str, str]) -> tuple[str, int]:
@@ -268,6 +274,7 @@ def main(argv: list[str] | None = None) -> None:
         "records": bench.records,
         "next_day": {"records": next_total, "new_or_changed": changed},
         "prefect_server": env.get("PREFECT_API_URL"),
+        "failures": bench.failures,
     }
     summary = summarise(bench.samples)
     other = None
@@ -279,6 +286,9 @@ def main(argv: list[str] | None = None) -> None:
         f"({changed / next_total:.1%}); load average {before} before, {after} after; "
         f"{meta['elapsed_s']} s"
     )
+    for failed in bench.failures:
+        print(f"failed, not timed: {failed['phase']} (exit {failed['exit_code']}): "
+              f"{failed['last_line']}")  # fmt: skip
     print(render(summary, targets(summary, other)))
     if args.json:
         dump = {
