@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from sync_bench_measure import Measured, loadavg, measure, scratch_postgres  # noqa: E402
+from sync_bench_measure import Measured, loadavg, measure, scratch_postgres, settle  # noqa: E402
 from sync_bench_table import PHASES, render, summarise, targets  # noqa: E402
 
 CHARTROUTE = str(Path(sys.executable).parent / "chartroute")
@@ -125,6 +125,10 @@ class Bench:
 
     def run(self, phase: str, command: list[str], logs: Path, **env: str) -> Measured | None:
         """The phase's process, or None when it failed (counted and said, not timed)."""
+        if phase not in ("raw", "classify"):  # phases that use the Prefect server
+            waited = settle(self.server_pgid)
+            if waited > 5:
+                print(f"  waited {waited:.0f} s for a quiet server", file=sys.stderr, flush=True)
         done = measure(command, {**self.env, **env}, logs, self.server_pgid)
         if done.exit_code == 0:
             return done
@@ -160,7 +164,8 @@ class Bench:
             command = [sys.executable, str(HERE / "raw_read.py")]
             done = self.run("raw", command + [str(p) for p in read_files(self.base)], work / "raw")
             if done is not None:
-                self.keep("raw", done, records=json.loads(done.stdout)["records"])
+                read = json.loads(done.stdout)  # loop_s: the decode loop without start-up
+                self.keep("raw", done, records=read["records"], loop_s=read["seconds"])
         if "classify" in phases:
             command = [CHARTROUTE, "classify", str(self.base), "--format", "jsonl"]
             command += ["--config", str(self.base / "practice.yaml")]

@@ -14,12 +14,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Measured", "group_cpu_seconds", "loadavg", "measure", "scratch_postgres"]
+__all__ = ["Measured", "group_cpu_seconds", "loadavg", "measure", "scratch_postgres", "settle"]
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -55,6 +56,24 @@ def group_cpu_seconds(pgid: int | None) -> float:
             if int(fields[2]) == pgid:
                 total += sum(int(v) for v in fields[11:15])
     return total / tick
+
+
+def settle(
+    pgid: int | None, interval: float = 2.0, quiet: float = 0.2, cap: float = 300.0
+) -> float:
+    """Wait until the server's processes use under ``quiet`` CPU seconds per ``interval``.
+
+    A flow of thousands of task runs leaves the server minutes of events to record after the
+    flow returns; the next phase would pay for them (and could time out on them), so each phase
+    that uses the server starts on a quiet one. The seconds waited (at most ``cap``).
+    """
+    began = time.monotonic()
+    while pgid is not None and time.monotonic() - began < cap:
+        before = group_cpu_seconds(pgid)
+        time.sleep(interval)
+        if group_cpu_seconds(pgid) - before < quiet:
+            break
+    return time.monotonic() - began
 
 
 def measure(
