@@ -125,10 +125,9 @@ class Bench:
 
     def run(self, phase: str, command: list[str], logs: Path, **env: str) -> Measured | None:
         """The phase's process, or None when it failed (counted and said, not timed)."""
-        if phase not in ("raw", "classify"):  # phases that use the Prefect server
-            waited = settle(self.server_pgid)
-            if waited > 5:
-                print(f"  waited {waited:.0f} s for a quiet server", file=sys.stderr, flush=True)
+        waited = settle(self.server_pgid)  # so the server's CPU seconds are this phase's
+        if waited > 5:
+            print(f"  waited {waited:.0f} s for a quiet server", file=sys.stderr, flush=True)
         done = measure(command, {**self.env, **env}, logs, self.server_pgid)
         if done.exit_code == 0:
             return done
