@@ -186,6 +186,6 @@ def render(s: Mapping[str, Summary], goals: Sequence[Target]) -> str:
         lines.append(
             f"| {t.name} | {_num(t.measured, DIGITS[t.unit])}"
             f"{t.unit if t.measured is not None else ''} "
-            f"| {sign} {t.limit:g}{t.unit} | {met} |"
+            f"| {sign} {t.limit:.3g}{t.unit} | {met} |"
         )
     return "\n".join(lines)
