@@ -245,47 +245,84 @@ def _new_item(item: WorkItem, now: datetime) -> StoredItem:
 def over_capacity(
     open_items: Iterable[StoredItem], router: Router, now: datetime
 ) -> Reconciliation:
-    """Staff items queued beyond their holder's reach, moved to someone in the role with room.
+    """Staff items queued beyond their holder's reach, moved to someone in the role who can
+    take them.
 
     A holder's reach is ``routing.overflow_after_days`` of their daily capacity
-    (``Router.reach``); their open staff items past it in the worklist's priority order go, one
-    at a time, to whoever ``Router.relieve`` names, which keeps the running load so the
-    moves balance among themselves. The only reshuffle besides out of office and leaving the
-    role, so it is held to three rules: never with ``overflow: none``; never a clinical item
-    (it follows its chart's clinician, so it never leaves the clinician role) nor out of the
-    item's role; and never an item that changed today in the practice's calendar (opened,
-    reassigned, or worked on by its holder), so nobody loses what they touched today.
-    ``open_items`` are every open item; the router's load counts them.
+    (``Router.reach``); their open staff items past it in the worklist's priority order are the
+    ones they cannot get to. Two passes, one item at a time with the router's running loads,
+    so the moves balance among themselves:
+
+    1. **spare today**: an item past the reach that can be done now goes to someone in the
+       role with fewer ready items than their reach (``Router.spare``): they have capacity
+       left today and not enough work to use it on, while the holder has more than they can do;
+    2. **over capacity**: any item still past the reach goes to whoever ``Router.relieve``
+       names (someone with room, or a shorter queue when everyone is full).
+
+    The only reshuffles besides out of office and leaving the role, so they are held to three
+    rules: never with ``overflow: none``; never a clinical item (it follows its chart's
+    clinician, so it never leaves the clinician role) nor out of the item's role; and never an
+    item that changed today in the practice's calendar (opened, reassigned, or worked on by its
+    holder), so nobody loses what they touched today. ``open_items`` are every open item; the
+    router's load counts them.
     """
     transitions: list[Transition] = []
     if router.pooled:
-        mine: dict[str, list[StoredItem]] = defaultdict(list)
-        for item in open_items:
-            if item.is_open and item.assignee is not None:
-                mine[item.assignee].append(item)
-        for holder in sorted(mine):
-            person = router.by_id.get(holder)
-            if person is None:
-                continue  # left the roster: the sync re-routes their items as their charts change
-            queue = sorted(mine[holder], key=priority_key)
-            beyond = queue[_whole(router.reach(person)) :]
-            for item in beyond:
-                if item.role == Role.CLINICIAN or worked_today(item, router):
-                    continue
-                target = router.relieve(item.role, item.clinician, holder)
-                if target is None:
-                    continue
-                router.move(holder, target)
-                moved = replace(
-                    item, assignee=target, reason=RoutingRule.OVER_CAPACITY, updated_at=now
-                )
-                transitions.append(Transition(Change.REASSIGNED, moved, previous_assignee=holder))
+        items = {i.id: i for i in open_items if i.is_open and i.assignee is not None}
+        for rule in (RoutingRule.SPARE_TODAY, RoutingRule.OVER_CAPACITY):
+            for holder, beyond in _beyond_reach(items.values(), router):
+                for item in beyond:
+                    if item.role == Role.CLINICIAN or not _may_move(item, rule, router, now):
+                        continue
+                    if rule == RoutingRule.SPARE_TODAY:
+                        target = router.spare(item.role, item.clinician, holder)
+                    else:
+                        target = router.relieve(item.role, item.clinician, holder)
+                    if target is None:
+                        continue
+                    router.move(holder, target, ready=not item.waiting)
+                    moved = replace(item, assignee=target, reason=rule, updated_at=now)
+                    items[item.id] = moved
+                    transitions.append(
+                        Transition(Change.REASSIGNED, moved, previous_assignee=holder)
+                    )
     return Reconciliation(now, tuple(transitions), (), 0)
+
+
+def _beyond_reach(
+    items: Iterable[StoredItem], router: Router
+) -> list[tuple[str, list[StoredItem]]]:
+    """Per holder on the roster (by id), their open items past their reach in priority order."""
+    mine: dict[str, list[StoredItem]] = defaultdict(list)
+    for item in items:
+        if item.assignee is not None:
+            mine[item.assignee].append(item)
+    out = []
+    for holder in sorted(mine):
+        person = router.by_id.get(holder)
+        if person is None:
+            continue  # left the roster: the sync re-routes their items as their charts change
+        queue = sorted(mine[holder], key=priority_key)
+        out.append((holder, queue[_whole(router.reach(person)) :]))
+    return out
 
 
 def worked_today(item: StoredItem, router: Router) -> bool:
     """Whether the item changed on the router's day (the practice's calendar day)."""
     return item.updated_at is not None and router.local_day(item.updated_at) == router.day
+
+
+def _may_move(item: StoredItem, rule: RoutingRule, router: Router, now: datetime) -> bool:
+    """Whether a pass of ``over_capacity`` may move the item: never one that changed today
+    (its holder may have worked on it). For ``spare today`` it must be doable now, and one
+    this very run opened may move: nobody has seen it yet, so a better first placement takes
+    nothing from anyone."""
+    if rule == RoutingRule.SPARE_TODAY:
+        if item.waiting:
+            return False
+        if item.opened_at == now == item.updated_at:
+            return True
+    return not worked_today(item, router)
 
 
 def _whole(reach: float) -> int:

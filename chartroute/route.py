@@ -15,6 +15,10 @@ load per person and the as-of instant (read as the practice's own calendar day) 
   everyone is full the strict rule above applies, as it always does with ``overflow: none``.
   ``Router.relieve`` names who takes an item off a holder queued beyond their reach
   (``lifecycle.over_capacity`` decides which items move).
+- **Work that can be done now** (pooled): a person's *ready* load counts their open items
+  whose outside part has arrived or that have none, the only work a day's capacity can be
+  spent on. ``Router.spare`` names who takes a ready item its holder cannot reach today:
+  someone in the role whose ready items are fewer than their reach (``spare today``).
 - **Reason**: every placement names its rule (``RoutingRule``: clinician, pod, least-loaded,
   overflow, cover, over capacity, holder), so ``classify``, ``worklist`` and the audit trail
   show why each item sits where it does.
@@ -85,6 +89,18 @@ def role_for(routing: Routing, category: Category, subject: str | None = None) -
     return Role(role)  # a member even from a config copied without validation
 
 
+class Load(dict[str, int]):
+    """Open items per person, and (``ready``) how many of them can be done now: their outside
+    part has arrived or they have none. Reading both in one place keeps the two counts of a
+    router from one moment of the store."""
+
+    def __init__(
+        self, counts: Mapping[str, int] | None = None, ready: Mapping[str, int] | None = None
+    ) -> None:
+        super().__init__(counts or {})
+        self.ready: dict[str, int] = dict(ready or {})
+
+
 class Router:
     """Assigns blockers to people and says who covers for whom, keeping a running load so one
     run balances itself."""
@@ -94,6 +110,7 @@ class Router:
         config: PracticeConfig,
         as_of: datetime,
         load: Mapping[str, int] | None = None,
+        ready: Mapping[str, int] | None = None,
     ) -> None:
         self.config = config
         self.tz = ZoneInfo(config.practice.timezone)
@@ -103,6 +120,11 @@ class Router:
         for person_id, count in (load or {}).items():
             if person_id in self.load:
                 self.load[person_id] = count
+        if ready is None and isinstance(load, Load):
+            ready = load.ready
+        # work doable now per person; without a count every open item is taken as ready
+        source = self.load if ready is None else ready
+        self.ready: dict[str, int] = {p: min(n, source.get(p, 0)) for p, n in self.load.items()}
         self.by_id = {p.id: p for p in config.roster}
         self.by_practitioner = {p.practitioner: p for p in config.roster if p.practitioner}
         for p in config.roster:
@@ -124,7 +146,7 @@ class Router:
             placed = self.place(role, clinician, existing)
             assignee = placed.assignee
             if assignee is not None and assignee != existing:
-                self.move(existing, assignee)
+                self.move(existing, assignee, ready=not blocker.waiting)
             items.append(
                 WorkItem(
                     id=item_id,
@@ -210,6 +232,28 @@ class Router:
         """Whether ``person`` can take one more item without passing their reach."""
         return self.load.get(person.id, 0) < self.reach(person)
 
+    def has_time(self, person: Person) -> bool:
+        """Whether ``person`` can do one more ready item within their reach: their ready load
+        (work doable now) is below it."""
+        return self.ready.get(person.id, 0) < self.reach(person)
+
+    def spare(self, role: Role, clinician: str | None, holder: str) -> str | None:
+        """Who takes a ready item of ``role`` off ``holder``, who cannot reach it today:
+        someone else in the role, in, with fewer ready items than their reach (the chart
+        clinician's pod first, the fewest ready items of them). None when nobody (the item
+        stays). Never out of the role, never a clinical item, never with ``overflow: none``."""
+        if role == Role.CLINICIAN or not self.pooled or holder not in self.by_id:
+            return None
+        spare = [
+            p
+            for p in self.config.roster
+            if p.id != holder and _takes(p, role) and not p.is_away(self.day) and self.has_time(p)
+        ]
+        if not spare:
+            return None
+        pod = [p for p in spare if clinician is not None and clinician in p.pod]
+        return self._least_ready(pod or spare).id
+
     def relieve(self, role: Role, clinician: str | None, holder: str) -> str | None:
         """Who takes an item of ``role`` off ``holder``, queued beyond their reach: someone
         else in the role who is in and has room (the chart clinician's pod first, the least
@@ -238,14 +282,28 @@ class Router:
         left = (self.load.get(holder, 0) - 1) / giver.daily_capacity
         return least.id if after < left else None
 
-    def move(self, holder: str | None, to: str) -> None:
-        """Count an item that moved from ``holder`` to ``to`` in the running load."""
-        self.load[to] = self.load.get(to, 0) + 1
-        if holder in self.load:
-            self.load[holder] = max(0, self.load[holder] - 1)
+    def move(self, holder: str | None, to: str, *, ready: bool = False) -> None:
+        """Count an item that moved from ``holder`` to ``to`` in the running load (and, for
+        a ``ready`` item, in the ready load)."""
+        counts = (self.load, self.ready) if ready else (self.load,)
+        for count in counts:
+            count[to] = count.get(to, 0) + 1
+            if holder in count:
+                count[holder] = max(0, count[holder] - 1)
 
     def _least_loaded(self, people: Iterable[Person]) -> Person:
         return min(people, key=lambda p: (self.load.get(p.id, 0) / p.daily_capacity, p.name, p.id))
+
+    def _least_ready(self, people: Iterable[Person]) -> Person:
+        return min(
+            people,
+            key=lambda p: (
+                self.ready.get(p.id, 0) / p.daily_capacity,
+                self.load.get(p.id, 0) / p.daily_capacity,
+                p.name,
+                p.id,
+            ),
+        )
 
     def cover(self, person_id: str, day: date | None = None) -> str:
         """Who stands in for ``person_id`` on ``day`` (default: the router's as-of day).

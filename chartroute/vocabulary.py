@@ -172,5 +172,6 @@ class RoutingRule(StrEnum):
     OVERFLOW = "overflow"  # the pod was full: the least-loaded person in the role with room
     COVER = "cover"  # the first choice is away: their backup
     OVER_CAPACITY = "over capacity"  # moved off a holder whose queue passed their reach
+    SPARE_TODAY = "spare today"  # work doable now, to someone with capacity left for it today
     HOLDER = "holder"  # kept by the person who already holds it (a re-sync does not shuffle)
     UNASSIGNED = "unassigned"  # nobody takes the role, or the clinician is not on the roster

@@ -80,9 +80,10 @@ def replay(conn: Connection, config: PracticeConfig, as_of: datetime) -> Replay:
         ).transitions:
             after[transition.item.id] = transition.item
         out.open_items.update({i: item for i, item in after.items() if item.is_open})
-    load = Counter(i.assignee for i in out.open_items.values() if i.assignee is not None)
+    held = [i.assignee for i in out.open_items.values() if i.assignee is not None]
+    ready = [i.assignee for i in out.open_items.values() if i.assignee and not i.waiting]
     for moved in over_capacity(
-        out.open_items.values(), Router(config, as_of, load), as_of
+        out.open_items.values(), Router(config, as_of, Counter(held), Counter(ready)), as_of
     ).transitions:
         out.open_items[moved.item.id] = moved.item
     return out

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, case, func, select, update
 
 from chartroute.lifecycle import (
     Change,
@@ -29,21 +29,23 @@ from chartroute.lifecycle import (
     decide,
     over_capacity,
 )
-from chartroute.route import Router
+from chartroute.route import Load, Router
 from chartroute.store.bulk import bulk_upsert
 from chartroute.store.key_sets import key_in
 from chartroute.store.schema import chart, work_item, work_item_event
 from chartroute.vocabulary import Category, Role, RoutingRule
 
 
-def open_load(conn: Connection) -> dict[str, int]:
-    """Open work items per assignee."""
+def open_load(conn: Connection) -> Load:
+    """Open work items per assignee, and how many of them can be done now (not waiting on the
+    outside world; a row stored before ``waiting`` was is taken as doable)."""
+    waiting = func.sum(case((work_item.c.waiting.is_(True), 1), else_=0))
     rows = conn.execute(
-        select(work_item.c.assignee, func.count())
+        select(work_item.c.assignee, func.count(), waiting)
         .where(work_item.c.status == ItemStatus.OPEN.value, work_item.c.assignee.is_not(None))
         .group_by(work_item.c.assignee)
-    )
-    return {r[0]: int(r[1]) for r in rows}
+    ).all()
+    return Load({r[0]: int(r[1]) for r in rows}, {r[0]: int(r[1]) - int(r[2] or 0) for r in rows})
 
 
 def items_for(conn: Connection, encounters: list[str]) -> dict[str, StoredItem]:

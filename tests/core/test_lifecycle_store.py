@@ -73,12 +73,13 @@ def test_over_capacity_moves_are_reassigned_events_with_their_reason(engine: Eng
 
     encounters = [f"Encounter/e{n}" for n in range(5)]
     with engine.begin() as conn:
-        outcomes = [
-            outcome(e, replace(routed(e, assignee="ma-1"), reason=RoutingRule.POD))
+        outcomes = [  # results not in yet: only the over-capacity pass may move them
+            outcome(e, replace(routed(e, assignee="ma-1"), reason=RoutingRule.POD, waiting=True))
             for e in encounters
         ]
         work_items.reconcile(conn, outcomes, {}, {}, T0, "run-0")
     with engine.begin() as conn:
+        assert work_items.open_load(conn).ready == {"ma-1": 0}
         router = Router(practice(TWO_MAS), T1, work_items.open_load(conn))
         moved = work_items.relieve_over_capacity(conn, router, T1, "run-1")
         again = work_items.relieve_over_capacity(
@@ -97,3 +98,44 @@ def test_over_capacity_moves_are_reassigned_events_with_their_reason(engine: Eng
     assert [tuple(r) for r in rows] == [("reassigned", "ma-2", "ma-1", "over capacity")] * 2
     assert reasons == {"ma-1": "pod", "ma-2": "over capacity"}
     assert sorted(listed.values()) == ["over capacity"] * 2 + ["pod"] * 3
+
+
+def test_work_doable_now_beyond_reach_goes_to_whoever_has_time_for_it_today(
+    engine: Engine,
+) -> None:
+    """ma-1 holds five items that can be done now and three waiting on a lab; ma-2 holds four
+    waiting ones, so has nothing to spend a day's capacity of three on: the two ready items
+    ma-1 cannot reach today move to ma-2 with the reason "spare today"; the waiting ones stay
+    (ma-2 has more open items than their reach, so the over-capacity pass moves nothing)."""
+    from chartroute.route import Router
+    from chartroute.store.schema import work_item
+    from chartroute.vocabulary import RoutingRule
+    from tests.core.test_overflow import TWO_MAS, practice
+
+    def item(n: int, who: str, waiting: bool) -> ChartOutcome:
+        e = f"Encounter/e{n}"
+        return outcome(e, replace(routed(e, assignee=who), reason=RoutingRule.POD, waiting=waiting))
+
+    with engine.begin() as conn:
+        held = [item(n, "ma-1", n >= 5) for n in range(8)] + [
+            item(n, "ma-2", True) for n in range(8, 12)
+        ]
+        work_items.reconcile(conn, held, {}, {}, T0, "run-0")
+    with engine.begin() as conn:
+        load = work_items.open_load(conn)
+        assert (dict(load), load.ready) == ({"ma-1": 8, "ma-2": 4}, {"ma-1": 5, "ma-2": 0})
+        moved = work_items.relieve_over_capacity(
+            conn, Router(practice(TWO_MAS), T1, load), T1, "r1"
+        )
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(work_item.c.encounter, work_item.c.routing_reason, work_item.c.waiting).where(
+                work_item.c.id.in_(moved)
+            )
+        ).all()
+        e = work_item_event
+        reasons = conn.execute(select(e.c.reason).where(e.c.run_id == "r1")).scalars().all()
+    # two of ma-1's five ready ones (the same visit: the last two by id), none waiting
+    assert sorted((r[1], r[2]) for r in rows) == [("spare today", False)] * 2
+    assert {r[0] for r in rows} < {f"Encounter/e{n}" for n in range(5)}
+    assert reasons == ["spare today", "spare today"]

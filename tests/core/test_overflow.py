@@ -153,6 +153,9 @@ def stored(
     updated_at: datetime,
     category: Category = Category.PENDING_RESULT,
     clinician: str = "dr-a",
+    *,
+    waiting: bool = True,
+    opened_at: datetime = YESTERDAY,
 ) -> StoredItem:
     subject = "note" if category == Category.UNSIGNED_NOTE else f"ServiceRequest/s{n}"
     role = Role.CLINICIAN if category == Category.UNSIGNED_NOTE else Role.MEDICAL_ASSISTANT
@@ -170,9 +173,10 @@ def stored(
         visit_at=datetime(2026, 3, 2, tzinfo=UTC) + timedelta(hours=n),
         billing_impact=None,
         filing_deadline=None,
-        opened_at=YESTERDAY,
+        opened_at=opened_at,
         closed_at=None,
         reason=RoutingRule.POD,
+        waiting=waiting and category != Category.UNSIGNED_NOTE,
         updated_at=updated_at,
     )
 
