@@ -12,6 +12,8 @@ the same generated export (``chartroute generate``, 18 visits per clinician per 
 - rerun-1pct: ``chartroute sync`` again after the generator's next clinic day replaced the
   files (the same seed and start, ``--as-of`` one clinic day later: new visits and the changes
   to earlier ones, as an EHR's next export);
+- rerun-delta: the same next day as an EHR's incremental (``_since``) Bulk export gives it: the
+  base files stay and one more part per type holds only the new and changed records;
 - naive: one Prefect task per chart classifying the same charts (``bench/naive_flow.py``).
 
 The flows run against a Prefect server this script starts on 127.0.0.1 (``chartroute server
@@ -45,8 +47,9 @@ from sync_bench_table import PHASES, render, summarise, targets  # noqa: E402
 
 CHARTROUTE = str(Path(sys.executable).parent / "chartroute")
 PRACTICE_TZ = ZoneInfo("America/New_York")  # the generator's default practice time zone
-SYNCED = re.compile(r"read (\d+) records.*?(\d+) charts classified", re.S)
-NEEDS_SQLITE = {"rerun-unchanged", "rerun-1pct"}
+#: the run's closing summary line (partition lines say "read N records" too)
+SYNCED = re.compile(r"sync \S+: read (\d+) records.*?(\d+) charts classified", re.S)
+NEEDS_SQLITE = {"rerun-unchanged", "rerun-1pct", "rerun-delta"}
 
 
 def clinic_days_back(end: date, days: int) -> list[date]:
@@ -100,6 +103,27 @@ def changed_records(base: Path, nxt: Path) -> tuple[int, int]:
             total += 1
             changed += hashlib.blake2b(line, digest_size=16).digest() not in seen
     return changed, total
+
+
+def write_delta_parts(base: Path, nxt: Path, target: Path) -> list[Path]:
+    """One more part per type in ``target``: the next day's lines not in the base files."""
+    seen = {
+        hashlib.blake2b(line, digest_size=16).digest()
+        for p in read_files(base)
+        for line in p.open("rb")
+    }
+    parts: list[Path] = []
+    for path in read_files(nxt):
+        fresh = [
+            line
+            for line in path.open("rb")
+            if hashlib.blake2b(line, digest_size=16).digest() not in seen
+        ]
+        if fresh:
+            type_name = path.name.split(".")[0]
+            parts.append(target / f"{type_name}.2.ndjson")
+            parts[-1].write_bytes(b"".join(fresh))
+    return parts
 
 
 def link_copy(source: Path, target: Path) -> None:
@@ -187,6 +211,19 @@ class Bench:
                 self.sync("sync-pg", self.base, work / "sync-pg", **pg)
         if "rerun-unchanged" in phases and synced:
             synced = self.sync("rerun-unchanged", source, work / "rerun-unchanged", **sqlite)
+        if "rerun-delta" in phases and synced:
+            # A copy of the synced store reads the parts in the same folder (a folder's cursors
+            # are named by its path); the parts go again before the whole-file rerun below.
+            delta_home = work / "delta-home"
+            shutil.copytree(home, delta_home)
+            parts = write_delta_parts(self.base, self.next, source)
+            delta = {
+                "CHARTROUTE_HOME": str(delta_home),
+                "CHARTROUTE_DATABASE_URL": f"sqlite:///{delta_home / 'chartroute.db'}",
+            }
+            self.sync("rerun-delta", source, work / "rerun-delta", **delta)
+            for part in parts:
+                part.unlink()
         if "rerun-1pct" in phases and synced:
             link_copy(self.next, source)
             self.sync("rerun-1pct", source, work / "rerun-1pct", **sqlite)
