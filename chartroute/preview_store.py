@@ -32,6 +32,8 @@ from chartroute.store.schema import fact, fact_identifier, fact_link, metadata
 
 #: Facts written per statement batch, and charts (or facts) loaded per query batch.
 STORE_BATCH = 5000
+#: Charts loaded and classified together, as the sync's classify stage does (sync.py).
+CHART_BATCH = 1000
 #: Links counted by the references suite per call.
 LINK_WINDOW = 50_000
 
@@ -106,7 +108,7 @@ def encounter_batches(engine: Engine, contained: set[str]) -> Iterator[list[str]
     batch: list[str] = []
     for key in heapq.merge(stored(), sorted(contained)):
         batch.append(key)
-        if len(batch) >= STORE_BATCH:
+        if len(batch) >= CHART_BATCH:
             yield batch
             batch = []
     if batch:
