@@ -76,4 +76,3 @@ def ensure_failure_alert(block: str) -> UUID:
             client.update_automation(existing[0].id, automation)
             return existing[0].id
         return client.create_automation(automation)
-

@@ -16,6 +16,7 @@ export DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
 # tasks/, flows/ and deployments/ are named as well: ruff does not follow the symlinks that
 # make them chartroute.tasks, chartroute.flows and chartroute.deployments.
 .venv/bin/ruff check chartroute tasks flows deployments tests bench
+.venv/bin/ruff format --check --quiet chartroute tasks flows deployments tests bench
 .venv/bin/mypy chartroute
 .venv/bin/lint-imports --no-logo
 set +e

@@ -27,4 +27,3 @@ def test_without_a_server_address_nothing_is_created_on_a_temporary_one() -> Non
         result = CliRunner().invoke(app, ["alerts", "create", "slack-webhook/oncall"])
     assert result.exit_code == 2
     assert "PREFECT_API_URL is not set" in result.output
-
