@@ -87,16 +87,36 @@ _REFERENCES = (
     | st.sampled_from(BAD_REFERENCES)
     | st.text(max_size=30)
 )
+#: The spellings real exports write (Synthea, Epic and Cerner Bulk files): conditional
+#: references by identifier (an NPI, a role), absolute and versioned URLs on our base or
+#: another server's, PractitionerRole, and a Bundle's urn:uuid.
+_TYPES = st.sampled_from(["Practitioner", "PractitionerRole", "Encounter", "Patient"])
+_BASES = st.sampled_from(["https://ehr.example/fhir", "http://other.example/r4"])
+_REAL_EXPORT_REFERENCES = (
+    st.tuples(_TYPES, st.sampled_from(["http://hl7.org/fhir/sid/us-npi", "urn:oid:2.16"]), _ID).map(
+        lambda t: f"{t[0]}?identifier={t[1]}|{t[2]}"
+    )
+    | st.tuples(_BASES, _TYPES, _ID).map("/".join)
+    | st.tuples(_TYPES, _ID, st.integers(1, 9)).map(lambda t: f"{t[0]}/{t[1]}/_history/{t[2]}")
+    | st.uuids().map(lambda u: f"urn:uuid:{u}")
+)
 
 
 @settings(max_examples=400, deadline=None)
-@given(_REFERENCES, st.booleans())
-def test_plain_references_read_as_the_general_path(reference: str, aliased: bool) -> None:
+@given(
+    _REFERENCES | _REAL_EXPORT_REFERENCES,
+    st.booleans(),
+    st.sampled_from([None, "https://ehr.example/fhir"]),
+)
+def test_plain_references_read_as_the_general_path(
+    reference: str, aliased: bool, base: str | None
+) -> None:
     aliases = {reference: "Encounter/aliased"} if aliased else None
 
     def read() -> tuple[str, object]:
         try:
-            return "key", read_reference(reference, container_key="Claim/c1", aliases=aliases)
+            key = read_reference(reference, container_key="Claim/c1", aliases=aliases, base=base)
+            return "key", key
         except references.MalformedReference as exc:
             return "malformed", str(exc)
 
