@@ -286,7 +286,8 @@ def main() -> None:
     args = parser.parse_args()
 
     start = time.perf_counter()
-    from chartroute.validation.run import SuiteRunner, import_gx
+    from chartroute.validation.gx_import import import_gx
+    from chartroute.validation.run import SuiteRunner
 
     import_gx()
     gx_import = time.perf_counter() - start

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from chartroute.validation.feed import Checks, check_label
-from chartroute.validation.run import GX_LOCK, import_gx
+from chartroute.validation.gx_import import import_gx
+from chartroute.validation.run import GX_LOCK
 from chartroute.validation.suites import Suite
 
 RESULTS_FOLDER = "validation-results"

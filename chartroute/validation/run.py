@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chartroute.validation.gx_import import import_gx
 from chartroute.validation.suites import OnFail, Suite, SuiteError
 
 if TYPE_CHECKING:
@@ -47,15 +48,6 @@ class ExpectationOutcome:
     checked: int
     failed: int
     rows: tuple[int, ...]
-
-
-def import_gx() -> Any:
-    import great_expectations as gx
-    from great_expectations.execution_engine import pandas_execution_engine
-
-    # The batch fingerprint is a label on the result; chartroute never re-identifies a batch.
-    pandas_execution_engine.HASH_THRESHOLD = 0
-    return gx
 
 
 class SuiteRunner:
