@@ -31,7 +31,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from chartroute.config import ConfigError
 from chartroute.fhirclient.errors import UnusableKey
-from chartroute.notify.deliver import Undelivered
 from chartroute.sources.ndjson_dir import NoRecords
 from chartroute.store.engine import DatabaseFolderUnwritable, HalfMigrated
 from chartroute.transient import HEALING_MESSAGES
@@ -41,6 +40,11 @@ EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 
 ErrorTypes = tuple[type[BaseException], ...]
+
+#: Errors of modules that only some commands import, by module and name: an exception whose
+#: module was never imported cannot have been raised, so they are looked up when an error
+#: arrives rather than imported by every command (the notifier costs ~0.1 s of start-up).
+ALWAYS_FAILURE = (("chartroute.notify.deliver", "Undelivered"),)
 
 #: ``chartroute --debug`` (or ``CHARTROUTE_DEBUG=1``): print tracebacks instead of one line.
 DEBUG_ENV = "CHARTROUTE_DEBUG"
@@ -75,7 +79,7 @@ def exit_codes(*, bad_input: ErrorTypes = (), failure: ErrorTypes = ()) -> Itera
     Anything else is explained by ``explain`` (exit 1).
     """
     bad: ErrorTypes = (BadInput, FileNotFoundError, NoRecords, UnusableKey, *bad_input)
-    failed: ErrorTypes = (Failure, Undelivered, *failure)
+    failed: ErrorTypes = (Failure, *failure)
     try:
         yield
     except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
@@ -84,18 +88,28 @@ def exit_codes(*, bad_input: ErrorTypes = (), failure: ErrorTypes = ()) -> Itera
         for problem in exc.problems:
             print(f"config error: {problem}", file=sys.stderr)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    except bad as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except failed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise typer.Exit(EXIT_FAILURE) from None
     except Exception as exc:
+        if isinstance(exc, bad):
+            print(f"error: {exc}", file=sys.stderr)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        if isinstance(exc, failed + imported(ALWAYS_FAILURE)):
+            print(f"error: {exc}", file=sys.stderr)
+            raise typer.Exit(EXIT_FAILURE) from None
         if debugging():
             raise
         kept = keep_traceback(exc)
         print(f"error: {explain(exc, kept)}", file=sys.stderr)
         raise typer.Exit(EXIT_FAILURE) from None
+
+
+def imported(named: tuple[tuple[str, str], ...]) -> ErrorTypes:
+    """The named exception classes whose modules this process has imported."""
+    found: list[type[BaseException]] = []
+    for module, name in named:
+        loaded = sys.modules.get(module)
+        if loaded is not None:
+            found.append(getattr(loaded, name))
+    return tuple(found)
 
 
 def explain(error: BaseException, kept: Path | None) -> str:

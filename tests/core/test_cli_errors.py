@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -66,3 +67,18 @@ def test_every_command_runs_inside_exit_codes() -> None:
     }
     assert len(found) >= 15
     assert [name for name, inside in found.items() if not inside] == []
+
+
+def test_an_error_whose_module_a_command_imports_later_keeps_its_exit_code(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``Undelivered`` is looked up when an error arrives, not imported by every command."""
+    from chartroute.cli.errors import exit_codes
+    from chartroute.notify.deliver import Undelivered
+
+    with pytest.raises(typer.Exit) as failed, exit_codes():
+        raise Undelivered("2 messages dead-lettered; `chartroute outbox --status dead` lists them")
+    assert failed.value.exit_code == 1
+    assert capsys.readouterr().err == (
+        "error: 2 messages dead-lettered; `chartroute outbox --status dead` lists them\n"
+    )
