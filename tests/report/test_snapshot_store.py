@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from chartroute.analytics.live_snapshot import record_snapshot
+from chartroute.analytics.live_snapshot import record_snapshot, snapshot_inputs
 from chartroute.config import PracticeConfig
 from chartroute.store.schema import backlog_snapshot_value, fact, work_item
 from chartroute.store.snapshots import Figure, read_snapshots, write_snapshot
@@ -121,3 +121,13 @@ def test_next_day_recounts_late_data_but_keeps_the_observed_backlog(
             select(func.count(func.distinct(backlog_snapshot_value.c.day)))
         ).scalar()
     assert days == 2
+
+
+def test_a_day_reads_only_the_charts_its_figures_count(loaded: Engine) -> None:
+    """E6 closed today, but was never seen open and its visit predates the first sync: no
+    figure counts it, so it is not read (a first sync closes most of a practice at once)."""
+    with loaded.connect() as conn:
+        inputs = snapshot_inputs(conn, dataset.DAY, dataset.AS_OF, "UTC")
+    assert sorted(c.encounter for c in inputs.charts) == [
+        f"Encounter/{e}" for e in ("E1", "E4", "E5", "E7")
+    ]
