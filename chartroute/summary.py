@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from chartroute.analytics.live_snapshot import record_snapshot
 from chartroute.config.models import PracticeConfig
@@ -39,7 +39,9 @@ class BacklogSummary:
 def backlog_summary(conn: Connection) -> BacklogSummary:
     """Summarise the stored backlog."""
     summary = BacklogSummary()
-    states = Counter(r.state for r in conn.execute(select(chart.c.state)))
+    states: dict[str, int] = dict(
+        conn.execute(select(chart.c.state, func.count()).group_by(chart.c.state)).tuples().all()
+    )
     summary.open_charts = states.get("open", 0)
     summary.closed_charts = states.get("closed", 0)
     by_category: dict[str, set[str]] = defaultdict(set)
