@@ -14,6 +14,7 @@ from chartroute.analytics.live_snapshot import record_snapshot, snapshot_inputs
 from chartroute.config import PracticeConfig
 from chartroute.store.schema import backlog_snapshot_value, fact, work_item
 from chartroute.store.snapshots import Figure, read_snapshots, write_snapshot
+from chartroute.summary import backlog_summary
 from tests.report import dataset
 
 
@@ -131,3 +132,9 @@ def test_a_day_reads_only_the_charts_its_figures_count(loaded: Engine) -> None:
     assert sorted(c.encounter for c in inputs.charts) == [
         f"Encounter/{e}" for e in ("E1", "E4", "E5", "E7")
     ]
+
+
+def test_the_backlog_summary_counts_charts_by_state(loaded: Engine) -> None:
+    with loaded.connect() as conn:
+        summary = backlog_summary(conn)
+    assert (summary.open_charts, summary.closed_charts) == (4, 3)
