@@ -39,9 +39,8 @@ class BacklogSummary:
 def backlog_summary(conn: Connection) -> BacklogSummary:
     """Summarise the stored backlog."""
     summary = BacklogSummary()
-    states: dict[str, int] = dict(
-        conn.execute(select(chart.c.state, func.count()).group_by(chart.c.state)).tuples().all()
-    )
+    by_state = select(chart.c.state, func.count()).group_by(chart.c.state)
+    states = {state: int(count) for state, count in conn.execute(by_state)}
     summary.open_charts = states.get("open", 0)
     summary.closed_charts = states.get("closed", 0)
     by_category: dict[str, set[str]] = defaultdict(set)
