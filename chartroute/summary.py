@@ -5,11 +5,11 @@ artifact."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, and_, distinct, func, literal, select, union_all
 
 from chartroute.analytics.live_snapshot import record_snapshot
 from chartroute.config.models import PracticeConfig
@@ -37,33 +37,37 @@ class BacklogSummary:
 
 
 def backlog_summary(conn: Connection) -> BacklogSummary:
-    """Summarise the stored backlog."""
+    """Summarise the stored backlog (counted in SQL: a few rows per query, however large)."""
     summary = BacklogSummary()
-    states = Counter(r.state for r in conn.execute(select(chart.c.state)))
+    by_state = select(chart.c.state, func.count()).group_by(chart.c.state)
+    states = {state: int(count) for state, count in conn.execute(by_state)}
     summary.open_charts = states.get("open", 0)
     summary.closed_charts = states.get("closed", 0)
-    by_category: dict[str, set[str]] = defaultdict(set)
-    roles_by_chart: dict[str, set[str]] = defaultdict(set)
-    roles: Counter[str] = Counter()
-    people: Counter[str] = Counter()
-    rows = conn.execute(
-        select(
-            work_item.c.encounter, work_item.c.category, work_item.c.role, work_item.c.assignee
-        ).where(work_item.c.status == "open")
+    # One statement, so the item counts describe one state of the store, as one scan did.
+    is_open = work_item.c.status == "open"
+    charts = func.count(distinct(work_item.c.encounter))
+    assigned = and_(work_item.c.assignee.is_not(None), work_item.c.assignee != "")
+    w = work_item.c
+    counted = union_all(
+        select(literal("category"), w.category, charts).where(is_open).group_by(w.category),
+        select(literal("role"), w.role, func.count()).where(is_open).group_by(w.role),
+        select(literal("person"), w.assignee, func.count())
+        .where(is_open, assigned)
+        .group_by(w.assignee),
+        select(literal("unassigned"), literal(""), func.count()).where(is_open, ~assigned),
+        select(literal("on_clinicians"), literal(""), charts).where(is_open, w.role == "clinician"),
+        select(literal("charts"), literal(""), charts).where(is_open),
     )
-    for r in rows:
-        by_category[r.category].add(r.encounter)
-        roles_by_chart[r.encounter].add(r.role)
-        roles[r.role] += 1
-        if r.assignee:
-            people[r.assignee] += 1
-        else:
-            summary.unassigned_items += 1
-    summary.charts_by_category = {k: len(v) for k, v in sorted(by_category.items())}
-    summary.items_by_role = dict(sorted(roles.items()))
+    found: dict[str, dict[str, int]] = defaultdict(dict)
+    for what, key, n in conn.execute(counted):
+        found[what][str(key)] = int(n)
+    summary.charts_by_category = dict(sorted(found["category"].items()))
+    summary.items_by_role = dict(sorted(found["role"].items()))
+    people = found["person"]
     summary.items_by_person = dict(sorted(people.items(), key=lambda kv: (-kv[1], kv[0])))
-    summary.charts_on_clinicians = sum(1 for r in roles_by_chart.values() if "clinician" in r)
-    summary.charts_on_staff_only = sum(1 for r in roles_by_chart.values() if "clinician" not in r)
+    summary.unassigned_items = found["unassigned"].get("", 0)
+    summary.charts_on_clinicians = found["on_clinicians"].get("", 0)
+    summary.charts_on_staff_only = found["charts"].get("", 0) - summary.charts_on_clinicians
     return summary
 
 

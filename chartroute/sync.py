@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from chartroute.classify import ChartVerdict, classify_chart
 from chartroute.config.models import PracticeConfig
@@ -114,6 +114,7 @@ def plan_sync(
     with engine.begin() as conn:
         runs.close_crashed_runs(conn, utcnow())
         run_id = runs.start_run(conn, source.name, as_of, utcnow(), holder)
+        _store_ranges(conn, source)
     return SyncPlan(
         run_id, source.name, todo, len(parts) - len(todo), fingerprints, skipped_files(source)
     )
@@ -125,12 +126,31 @@ def partitions_to_read(
     """The source's partitions, those changed since the last sync, and every cursor's new
     fingerprint; reads the store only (the sync's plan, and the check for a run with nothing
     to do in ``chartroute/sync_idle.py``)."""
+    remember = getattr(source, "remember_ranges", None)
     with engine.connect() as conn:
         seen = {} if full else runs.cursors(conn, source.name)
+        if callable(remember):
+            remember(runs.get_setting(conn, ranges_setting(source.name)))
     parts = source.partitions(source_cursors(seen))
     fingerprints = {p.cursor_name: f"{EXTRACTOR_VERSION}:{p.fingerprint}" for p in parts}
     todo = [p for p in parts if p.changed or seen.get(p.cursor_name) != fingerprints[p.cursor_name]]
     return parts, todo, fingerprints
+
+
+def ranges_setting(source_name: str) -> str:
+    """The setting holding a folder source's byte ranges (``sources/ndjson_dir.py``)."""
+    return f"byte_ranges:{hashlib.sha256(source_name.encode()).hexdigest()[:40]}"
+
+
+def _store_ranges(conn: Connection, source: Source) -> None:
+    """Keep the byte ranges a folder source counted, so the next run need not count the
+    newlines of files that have not changed since (keyed by each file's fingerprint)."""
+    ranges = getattr(source, "ranges_to_remember", None)
+    if not callable(ranges):
+        return
+    name, text = ranges_setting(source.name), ranges()
+    if runs.get_setting(conn, name) != text:
+        runs.put_setting(conn, name, text)
 
 
 def source_cursors(stored: dict[str, str]) -> dict[str, str]:

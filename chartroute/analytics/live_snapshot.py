@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select
 
 from chartroute.analytics.metrics import ClosedItem, SignedNote, is_signed_clinical_note
 from chartroute.analytics.snapshots import (
@@ -57,25 +57,8 @@ def snapshot_inputs(
     if backlog:
         inputs.open_items = _open_items(conn)
     _day_transitions(conn, inputs)
-    inputs.charts = [
-        DayChart(r.encounter, r.state, r.clinician, r.visit_at, r.first_open_at, r.closed_at)
-        for r in conn.execute(
-            select(
-                chart.c.encounter,
-                chart.c.state,
-                chart.c.clinician,
-                chart.c.visit_at,
-                chart.c.first_open_at,
-                chart.c.closed_at,
-            ).where(
-                or_(
-                    and_(chart.c.visit_at >= start, chart.c.visit_at < end),
-                    and_(chart.c.first_open_at >= start, chart.c.first_open_at < end),
-                    and_(chart.c.closed_at >= start, chart.c.closed_at < end),
-                )
-            )
-        )
-    ]
+    inputs.observed_since = conn.execute(select(func.min(sync_run.c.as_of))).scalar_one_or_none()
+    inputs.charts = _day_charts(conn, start, end, inputs.observed_since)
     inputs.escalations = [
         EscalationSent(r.work_item_id, r.category or UNKNOWN, r.kind)
         for r in conn.execute(
@@ -89,8 +72,46 @@ def snapshot_inputs(
         )
     ]
     inputs.notes = _notes_signed(conn, start, end)
-    inputs.observed_since = conn.execute(select(func.min(sync_run.c.as_of))).scalar_one_or_none()
     return inputs
+
+
+def _day_charts(
+    conn: Connection, start: datetime, end: datetime, observed_since: datetime | None
+) -> list[DayChart]:
+    """The charts a day's figures count: visited or first opened during the day, or closed
+    during it with a charge lag that was observed (``charge_lags``) or a first opening.
+
+    A chart closed during the day that was never seen open, from a visit before the first
+    sync, counts in no figure; leaving it out in SQL keeps the read in proportion to the day
+    (a first sync closes nearly every chart of the practice at once).
+    """
+    during = {
+        column: and_(column >= start, column < end)
+        for column in (chart.c.visit_at, chart.c.first_open_at, chart.c.closed_at)
+    }
+    counted_close: list[ColumnElement[bool]] = [chart.c.first_open_at.is_not(None)]
+    if observed_since is not None:
+        counted_close.append(chart.c.visit_at >= observed_since)
+    rows = conn.execute(
+        select(
+            chart.c.encounter,
+            chart.c.state,
+            chart.c.clinician,
+            chart.c.visit_at,
+            chart.c.first_open_at,
+            chart.c.closed_at,
+        ).where(
+            or_(
+                during[chart.c.visit_at],
+                during[chart.c.first_open_at],
+                and_(during[chart.c.closed_at], chart.c.state == "closed", or_(*counted_close)),
+            )
+        )
+    )
+    return [
+        DayChart(r.encounter, r.state, r.clinician, r.visit_at, r.first_open_at, r.closed_at)
+        for r in rows
+    ]
 
 
 def _open_items(conn: Connection) -> list[BacklogItem]:

@@ -14,6 +14,8 @@ limits no practice file comes near.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,8 +118,34 @@ def check_yaml_shape(text: str, filename: str) -> None:
                 raise refuse(event, f"aliases expand to more than {MAX_EXPANDED:,} values")
 
 
+#: Practice files validated in this process, by text: a sync reads its file twice (the
+#: command, then the flow's pinned copy), and parsing YAML in pure Python is the slow part.
+_VALIDATED: OrderedDict[str, PracticeConfig] = OrderedDict()
+_VALIDATED_SIZE = 4
+_validated_lock = threading.Lock()
+
+
 def load_config_text(text: str, filename: str = "<config>") -> PracticeConfig:
-    """Validate YAML text; ``filename`` is only used in messages."""
+    """Validate YAML text; ``filename`` is only used in messages.
+
+    A text already validated in this process is not parsed again: the caller gets a copy of
+    its config (a config is a pure function of the text; a text with problems is not kept).
+    """
+    with _validated_lock:
+        known = _VALIDATED.get(text)
+        if known is not None:
+            _VALIDATED.move_to_end(text)
+    if known is not None:
+        return known.model_copy(deep=True)
+    config = _validate_text(text, filename)
+    with _validated_lock:
+        _VALIDATED[text] = config.model_copy(deep=True)
+        while len(_VALIDATED) > _VALIDATED_SIZE:
+            _VALIDATED.popitem(last=False)
+    return config
+
+
+def _validate_text(text: str, filename: str) -> PracticeConfig:
     try:
         check_yaml_shape(text, filename)
         root = yaml.compose(text, Loader=yaml.SafeLoader)

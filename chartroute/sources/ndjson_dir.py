@@ -14,6 +14,7 @@ byte order mark is read through, and a folder with nothing to read is an error
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from itertools import pairwise
 from pathlib import Path
 
 import orjson
@@ -25,6 +26,8 @@ from chartroute.sources.file_names import file_type, is_read, why_skipped
 
 DEFAULT_PARTITION_BYTES = 32 * 1024 * 1024
 BOM = b"\xef\xbb\xbf"
+#: A byte range of an NDJSON file: start, end, and the line number it starts at.
+Range = tuple[int, int, int]
 #: How many skipped files an error message names before it only counts the rest.
 NAMED_IN_ERRORS = 10
 
@@ -54,6 +57,9 @@ class NdjsonDirSource:
         self.name = f"ndjson:{self.directory.resolve()}"
         self.partition_bytes = max(1, partition_bytes)
         self.require_records = require_records
+        #: Each NDJSON file's byte ranges by name, with the fingerprint and partition size they
+        #: were counted for (``remember_ranges``/``ranges_to_remember``).
+        self._ranges: dict[str, tuple[str, list[Range]]] = {}
 
     def files(self) -> list[Path]:
         """The files this source reads, in a stable order."""
@@ -86,6 +92,44 @@ class NdjsonDirSource:
             f"of {', '.join(sorted(RULE_RESOURCE_TYPES))}, or Bundles as *.json"
         )
 
+    def remember_ranges(self, text: str | None) -> None:
+        """Take byte ranges counted by an earlier run (``ranges_to_remember``'s text).
+
+        A file's remembered ranges are used only while its fingerprint and the partition size
+        are those they were counted for, and every range still ends at a newline; otherwise
+        the file is counted again. Unreadable text is ignored.
+        """
+        try:
+            known = orjson.loads(text) if text else {}
+        except orjson.JSONDecodeError:
+            return
+        if not isinstance(known, dict):
+            return
+        for name, entry in known.items():
+            try:
+                key, ranges = entry
+                self._ranges.setdefault(
+                    str(name), (str(key), [(int(s), int(e), int(n)) for s, e, n in ranges])
+                )
+            except (TypeError, ValueError):
+                continue
+
+    def ranges_to_remember(self) -> str:
+        """The byte ranges of the files the last ``partitions`` listed, as text to store."""
+        names = {p.name for p in self.files()}
+        kept = {name: entry for name, entry in self._ranges.items() if name in names}
+        return orjson.dumps(kept, option=orjson.OPT_SORT_KEYS).decode()
+
+    def _file_ranges(self, path: Path, fingerprint: str, size: int) -> list[Range]:
+        """A file's byte ranges: remembered while its fingerprint holds, else counted."""
+        key = f"{fingerprint}/{self.partition_bytes}"
+        known = self._ranges.get(path.name)
+        if known is not None and known[0] == key and _still_aligned(path, known[1], size):
+            return known[1]
+        ranges = list(_byte_ranges(path, size, self.partition_bytes))
+        self._ranges[path.name] = (key, ranges)
+        return ranges
+
     def _partitions(self) -> list[Partition]:
         parts: list[Partition] = []
         for path in self.files():
@@ -94,7 +138,7 @@ class NdjsonDirSource:
             if path.suffix == ".json":
                 parts.append(Partition(f"{path.name}@bundle", path.name, fingerprint, path.name))
                 continue
-            for start, end, first_line in _byte_ranges(path, stat.st_size, self.partition_bytes):
+            for start, end, first_line in self._file_ranges(path, fingerprint, stat.st_size):
                 pid = f"{path.name}@{start}-{end}:{first_line}"
                 label = f"{path.name} lines {first_line}+"
                 parts.append(Partition(pid, label, fingerprint, path.name))
@@ -111,7 +155,21 @@ class NdjsonDirSource:
         yield from _read_ndjson_range(path, int(start_s), int(end_s), int(first))
 
 
-def _byte_ranges(path: Path, size: int, chunk: int) -> Iterator[tuple[int, int, int]]:
+def _still_aligned(path: Path, ranges: list[Range], size: int) -> bool:
+    """Whether remembered ranges still tile the file, each ending at a newline (a few seeks)."""
+    if not ranges or ranges[0][0] != 0 or ranges[0][2] != 1 or ranges[-1][1] != size:
+        return False
+    if any(a[1] != b[0] or a[2] > b[2] for a, b in pairwise(ranges)):
+        return False
+    with path.open("rb") as fh:
+        for _start, end, _line in ranges[:-1]:
+            fh.seek(end - 1)
+            if fh.read(1) != b"\n":
+                return False
+    return True
+
+
+def _byte_ranges(path: Path, size: int, chunk: int) -> Iterator[Range]:
     """Split a file into newline-aligned ranges with the line number each starts at."""
     if size == 0:
         return

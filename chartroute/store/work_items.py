@@ -29,6 +29,7 @@ from chartroute.lifecycle import (
     decide,
     over_capacity,
 )
+from chartroute.lifecycle import _whole as whole_reach  # the queue length over_capacity keeps
 from chartroute.route import Load, Router
 from chartroute.store.bulk import bulk_upsert
 from chartroute.store.key_sets import key_in
@@ -129,9 +130,22 @@ def relieve_over_capacity(
     ``router`` must count today's open items (``open_load``): the sync builds it after its
     batches, so the items it just closed or opened are counted as they now stand.
     """
+    if not anyone_beyond_reach(router):
+        return []  # over_capacity would move nothing: not worth reading every open item
     decided = over_capacity(open_stored_items(conn), router, now)
     apply(conn, decided, run_id)
     return [t.item.id for t in decided.transitions]
+
+
+def anyone_beyond_reach(router: Router) -> bool:
+    """Whether ``over_capacity`` may move anything: routing pools overflow and someone on the
+    roster holds more open items than their reach (``router.load`` counts them all, from
+    ``open_load``). When nobody does, every holder's queue ends within their reach, so neither
+    of its passes finds an item to move."""
+    return router.pooled and any(
+        router.load.get(person.id, 0) > whole_reach(router.reach(person))
+        for person in router.by_id.values()
+    )
 
 
 def apply(conn: Connection, decided: Reconciliation, run_id: str | None) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine, select
 
 from chartroute.lifecycle import ChartOutcome, ChartState, ItemStatus, ReconcileCounts
@@ -139,3 +140,23 @@ def test_work_doable_now_beyond_reach_goes_to_whoever_has_time_for_it_today(
     assert sorted((r[1], r[2]) for r in rows) == [("spare today", False)] * 2
     assert {r[0] for r in rows} < {f"Encounter/e{n}" for n in range(5)}
     assert reasons == ["spare today", "spare today"]
+
+
+def test_relieving_reads_no_item_while_nobody_holds_more_than_their_reach(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chartroute.route import Router
+    from tests.core.test_overflow import TWO_MAS, practice
+
+    with engine.begin() as conn:
+        outcomes = [outcome(e, routed(e, assignee="ma-1")) for e in ("Encounter/e1",)]
+        work_items.reconcile(conn, outcomes, {}, {}, T0, "run-0")
+
+    def unread(_conn: object) -> None:
+        raise AssertionError("read every open item")
+
+    monkeypatch.setattr(work_items, "open_stored_items", unread)
+    with engine.begin() as conn:
+        router = Router(practice(TWO_MAS), T1, work_items.open_load(conn))
+        assert not work_items.anyone_beyond_reach(router)
+        assert work_items.relieve_over_capacity(conn, router, T1, "run-1") == []

@@ -16,6 +16,7 @@ from chartroute.config import PracticeConfig, load_config_text
 from chartroute.config.models import Person
 from chartroute.lifecycle import Change, ItemStatus, StoredItem, over_capacity
 from chartroute.route import Router, work_item_id
+from chartroute.store.work_items import anyone_beyond_reach
 from chartroute.vocabulary import Category, Role, RoutingRule
 
 AS_OF = datetime(2026, 3, 10, 22, tzinfo=UTC)  # 17:00 in New York
@@ -285,3 +286,26 @@ def test_moves_keep_the_rules(
 
 def config_person(config: PracticeConfig, person_id: str | None) -> Person:
     return next(p for p in config.roster if p.id == person_id)
+
+
+@settings(max_examples=150, deadline=None)
+@given(staff, st.lists(st.tuples(st.integers(0, 4), st.booleans(), st.booleans()), max_size=25))
+def test_over_capacity_moves_nothing_while_nobody_is_beyond_reach(
+    drawn: list[dict[str, object]], queued: list[tuple[int, bool, bool]]
+) -> None:
+    """The store skips reading the open items when ``anyone_beyond_reach`` says no: then
+    ``over_capacity`` must move nothing, whatever the items."""
+    config = practice(roster(drawn))
+    items = []
+    for n, (who, today, clinical) in enumerate(queued):
+        holder = MAS[who] if who < len(drawn) else "dr-a"
+        category = (
+            Category.UNSIGNED_NOTE if clinical or holder == "dr-a" else Category.PENDING_RESULT
+        )
+        items.append(stored(n, holder, AS_OF if today else YESTERDAY, category, waiting=n % 2 == 0))
+    load: dict[str, int] = {}
+    for item in items:
+        load[item.assignee or ""] = load.get(item.assignee or "", 0) + 1
+    router = Router(config, AS_OF, load)
+    if not anyone_beyond_reach(router):
+        assert over_capacity(items, Router(config, AS_OF, load), AS_OF).transitions == ()

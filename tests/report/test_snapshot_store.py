@@ -5,15 +5,17 @@ later snapshot re-counts an earlier day's movements without touching its backlog
 from __future__ import annotations
 
 import math
+from collections import Counter, defaultdict
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 
-from chartroute.analytics.live_snapshot import record_snapshot
+from chartroute.analytics.live_snapshot import record_snapshot, snapshot_inputs
 from chartroute.config import PracticeConfig
-from chartroute.store.schema import backlog_snapshot_value, fact, work_item
+from chartroute.store.schema import backlog_snapshot_value, chart, fact, work_item
 from chartroute.store.snapshots import Figure, read_snapshots, write_snapshot
+from chartroute.summary import BacklogSummary, backlog_summary
 from tests.report import dataset
 
 
@@ -121,3 +123,55 @@ def test_next_day_recounts_late_data_but_keeps_the_observed_backlog(
             select(func.count(func.distinct(backlog_snapshot_value.c.day)))
         ).scalar()
     assert days == 2
+
+
+def test_a_day_reads_only_the_charts_its_figures_count(loaded: Engine) -> None:
+    """E6 closed today, but was never seen open and its visit predates the first sync: no
+    figure counts it, so it is not read (a first sync closes most of a practice at once)."""
+    with loaded.connect() as conn:
+        inputs = snapshot_inputs(conn, dataset.DAY, dataset.AS_OF, "UTC")
+    assert sorted(c.encounter for c in inputs.charts) == [
+        f"Encounter/{e}" for e in ("E1", "E4", "E5", "E7")
+    ]
+
+
+def _summary_from_rows(conn: Connection) -> BacklogSummary:
+    """The summary counted in Python from every open item, as it was before SQL counted it."""
+    summary = BacklogSummary()
+    states = Counter(r.state for r in conn.execute(select(chart.c.state)))
+    summary.open_charts, summary.closed_charts = states["open"], states["closed"]
+    by_category: dict[str, set[str]] = defaultdict(set)
+    roles_by_chart: dict[str, set[str]] = defaultdict(set)
+    roles: Counter[str] = Counter()
+    people: Counter[str] = Counter()
+    w = work_item.c
+    for r in conn.execute(
+        select(w.encounter, w.category, w.role, w.assignee).where(w.status == "open")
+    ):
+        by_category[r.category].add(r.encounter)
+        roles_by_chart[r.encounter].add(r.role)
+        roles[r.role] += 1
+        if r.assignee:
+            people[r.assignee] += 1
+        else:
+            summary.unassigned_items += 1
+    summary.charts_by_category = {k: len(v) for k, v in sorted(by_category.items())}
+    summary.items_by_role = dict(sorted(roles.items()))
+    summary.items_by_person = dict(sorted(people.items(), key=lambda kv: (-kv[1], kv[0])))
+    summary.charts_on_clinicians = sum(1 for r in roles_by_chart.values() if "clinician" in r)
+    summary.charts_on_staff_only = sum(1 for r in roles_by_chart.values() if "clinician" not in r)
+    return summary
+
+
+def test_the_backlog_summary_counts_as_one_pass_over_the_items_did(loaded: Engine) -> None:
+    with loaded.begin() as conn:  # an unassigned item, and one assigned to the empty string
+        conn.execute(update(work_item).where(work_item.c.id == "W1").values(assignee=None))
+        conn.execute(update(work_item).where(work_item.c.id == "W2").values(assignee=""))
+    with loaded.connect() as conn:
+        summary = backlog_summary(conn)
+        expected = _summary_from_rows(conn)
+    assert summary == expected
+    assert (summary.open_charts, summary.closed_charts) == (4, 3)
+    assert summary.unassigned_items >= 2 and "" not in summary.items_by_person
+    assert summary.charts_on_clinicians and summary.charts_on_staff_only
+    assert list(summary.items_by_role) == sorted(summary.items_by_role)
