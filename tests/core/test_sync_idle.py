@@ -33,7 +33,8 @@ from chartroute.cli.main import app
 try:
     app(sys.argv[1:], standalone_mode=False)
 finally:
-    heavy = [m for m in ("great_expectations", "prefect", "pandas", "httpx", "jwt") if m in sys.modules]
+    names = ("great_expectations", "prefect", "pandas", "httpx", "jwt")
+    heavy = [m for m in names if m in sys.modules]
     print("HEAVY", ",".join(heavy) or "none", file=sys.stderr)
 """
 
