@@ -29,6 +29,7 @@ from chartroute.feed_notes import changed_after
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
 from chartroute.fhirclient.retry import retries_in_this_thread
+from chartroute.heap import return_free_memory
 from chartroute.sources.base import Partition, Source, SourceRecord
 from chartroute.sources.decode import Decoded, Rejected, decode_record
 from chartroute.store import facts as fact_store
@@ -98,6 +99,7 @@ def ingest_partitions(
             if len(batch) >= flush_at:
                 counts.add(_validate_and_store(engine, pending, batch, batch_size, validator))
                 pending, batch = [], []
+                return_free_memory()
         if on_partition is not None:
             on_partition(partition, read)
     if batch:
@@ -129,6 +131,7 @@ def _validate_and_store(
     items: list[Item] = batch
     if validator is not None:
         screened = validator.screen(batch, lambda i: raw_bytes(records[i]))
+        records.clear()  # the raw bytes were for quarantine rows, now built: not kept to store
         items = screened.items
         counts.checks = screened.checks
         counts.changed_after_as_of = sum(

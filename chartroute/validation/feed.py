@@ -19,6 +19,7 @@ from chartroute.config.validation import Validation
 from chartroute.counts import merge_counts
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
+from chartroute.heap import return_free_memory
 from chartroute.sources.decode import Decoded, Rejected
 from chartroute.validation.fact_tables import build_fact_tables
 from chartroute.validation.references import REFERENCES_TABLE, links_among, references_frame
@@ -137,8 +138,9 @@ class FeedValidator:
         """Run the references suite over (fact, target, found) links; counts only."""
         if not links:  # an empty table is skipped by the runner anyway: no GX for it
             return {}
-        frame = references_frame(links)
-        return tally(self.runner.run({REFERENCES_TABLE: frame}, self.parameters))
+        outcomes = self.runner.run({REFERENCES_TABLE: references_frame(links)}, self.parameters)
+        return_free_memory()  # the frame, often the run's largest, is gone
+        return tally(outcomes)
 
     def count_orphans_among(self, facts: Sequence[Fact]) -> Checks:
         """Orphan counts for facts held in memory (``classify``)."""
