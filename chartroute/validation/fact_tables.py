@@ -239,7 +239,7 @@ class FactTables:
         return [self.first_owner[table][row], *self.more_owners.get((table, row), ())]
 
 
-def build_fact_tables(records: Sequence[tuple[int, Sequence[Fact]]]) -> FactTables:
+def build_fact_tables(records: Iterable[tuple[int, Sequence[Fact]]]) -> FactTables:
     """Frames for the facts of ``records``: (record index, the record's facts, its own first)."""
     tables = FactTables()
     rows: dict[str, list[tuple[object, ...]]] = {}
@@ -273,10 +273,12 @@ def build_fact_tables(records: Sequence[tuple[int, Sequence[Fact]]]) -> FactTabl
             rows[name].append((row, *spec.values(fact, version)))
             table_facts.append(fact)
             tables.first_owner[name].append(index)
-    for name, table_rows in rows.items():
+    del facts_of, first_row, later_rows  # only needed to find copies: not kept next to frames
+    for name in list(rows):
         spec = TABLES[name]
         kinds = (("row", "int"), *spec.columns)
-        tables.frames[name] = make_frame(spec.column_names, kinds, table_rows)
+        # each table's rows go as soon as its frame is built
+        tables.frames[name] = make_frame(spec.column_names, kinds, rows.pop(name))
     return tables
 
 

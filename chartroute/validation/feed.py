@@ -9,11 +9,12 @@ records that passed. Records already rejected while decoding pass through unchan
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from chartroute.config.validation import Validation
 from chartroute.counts import merge_counts
@@ -21,10 +22,13 @@ from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
 from chartroute.heap import return_free_memory
 from chartroute.sources.decode import Decoded, Rejected
-from chartroute.validation.fact_tables import build_fact_tables
+from chartroute.validation.fact_tables import FactTables, build_fact_tables
 from chartroute.validation.references import REFERENCES_TABLE, links_among, references_frame
 from chartroute.validation.run import ExpectationOutcome, SuiteRunner
 from chartroute.validation.suites import default_suites_dir, load_suites
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Per expectation: rows checked and rows failed, keyed "table / reason" (counts only, no PHI).
 Checks = dict[str, dict[str, int]]
@@ -102,29 +106,25 @@ class FeedValidator:
 
         Items that are not ``Decoded`` (already rejected, or a deletion) pass through.
         """
-        records = [
+        records = (
             (i, item.facts)
             for i, item in enumerate(items)
             if isinstance(item, Decoded) and item.facts
-        ]
-        if not records:  # nothing to check: GX is not loaded for it
+        )
+        first = next(records, None)
+        if first is None:  # nothing to check: GX is not loaded for it
             return Screened(list(items))
-        tables = build_fact_tables(records)
-        outcomes = self.runner.run(tables.frames, self.parameters)
+        # streamed: a list of (index, facts) pairs for a whole window is not kept beside it
+        tables = build_fact_tables(chain((first,), records))
+        outcomes: list[ExpectationOutcome] = []
         reasons: dict[int, list[str]] = {}
-        for outcome in outcomes:
-            if outcome.on_fail != "quarantine" or not outcome.rows:
-                continue
-            keys = tables.frames[outcome.table]["key"]
-            for row in outcome.rows:
-                fact_key = str(keys.iat[row])
-                for index in tables.owners(outcome.table, row):
-                    item = items[index]
-                    assert isinstance(item, Decoded)
-                    reason = _located(outcome.reason, fact_key, item)
-                    held = reasons.setdefault(index, [])
-                    if reason not in held:
-                        held.append(reason)
+        for table in list(tables.frames):
+            # one table at a time, its frame dropped once its failing rows are read
+            frame = tables.frames.pop(table)
+            table_outcomes = self.runner.run({table: frame}, self.parameters)
+            outcomes.extend(table_outcomes)
+            self._hold(items, tables, frame, table_outcomes, reasons)
+            del frame
         out: list[Item | Rejected] = list(items)
         for index, why in sorted(reasons.items()):
             item = items[index]
@@ -134,11 +134,38 @@ class FeedValidator:
             )
         return Screened(out, tally(outcomes), len(reasons))
 
-    def count_orphans(self, links: Sequence[tuple[str, str, bool]]) -> Checks:
+    @staticmethod
+    def _hold(
+        items: Sequence[Any],
+        tables: FactTables,
+        frame: pd.DataFrame,
+        outcomes: Sequence[ExpectationOutcome],
+        reasons: dict[int, list[str]],
+    ) -> None:
+        """Add each reason a quarantining outcome gives to the records owning its rows."""
+        for outcome in outcomes:
+            if outcome.on_fail != "quarantine" or not outcome.rows:
+                continue
+            keys = frame["key"]
+            for row in outcome.rows:
+                fact_key = str(keys.iat[row])
+                for index in tables.owners(outcome.table, row):
+                    item = items[index]
+                    assert isinstance(item, Decoded)
+                    reason = _located(outcome.reason, fact_key, item)
+                    held = reasons.setdefault(index, [])
+                    if reason not in held:
+                        held.append(reason)
+
+    def count_orphans(self, links: Iterable[tuple[str, str, bool]]) -> Checks:
         """Run the references suite over (fact, target, found) links; counts only."""
-        if not links:  # an empty table is skipped by the runner anyway: no GX for it
+        links = iter(links)
+        first = next(links, None)
+        if first is None:  # an empty table is skipped by the runner anyway: no GX for it
             return {}
-        outcomes = self.runner.run({REFERENCES_TABLE: references_frame(links)}, self.parameters)
+        frame = references_frame(chain((first,), links))
+        outcomes = self.runner.run({REFERENCES_TABLE: frame}, self.parameters)
+        del frame
         return_free_memory()  # the frame, often the run's largest, is gone
         return tally(outcomes)
 

@@ -88,9 +88,8 @@ def validate_run(
         started = conn.execute(
             select(sync_run.c.started_at).where(sync_run.c.id == run_id)
         ).scalar_one()
-        links = links_written_since(conn, started)
+        orphan_checks = validator.count_orphans(links_written_since(conn, started))
     merged = merge_checks({}, checks)
-    orphan_checks = validator.count_orphans(links)
     merge_checks(merged, orphan_checks)
     result = RunValidation(
         share=BadShare(read, quarantined, settings.max_bad_share),
