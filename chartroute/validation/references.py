@@ -82,6 +82,10 @@ def links_among(facts: Iterable[Fact]) -> list[tuple[str, str, bool]]:
     ]
 
 
+#: Rows fetched from the database at a time by ``links_written_since``.
+LINKS_PER_FETCH = 10_000
+
+
 def links_written_since(conn: Connection, since: datetime) -> Iterator[tuple[str, str, bool]]:
     """Links of the facts stored at or after ``since``, resolved against the whole store (a
     link by identifier is found when a stored resource carries that identifier).
@@ -106,5 +110,7 @@ def links_written_since(conn: Connection, since: datetime) -> Iterator[tuple[str
         .where(source.c.synced_at >= since)
         .order_by(fact_link.c.fact_key, fact_link.c.target_key)
     )
-    for r in conn.execute(stmt):
+    # yield_per: a server-side cursor on PostgreSQL, whose client otherwise fetches every row
+    # into its own buffer before the first one is read (SQLite reads as it goes either way)
+    for r in conn.execute(stmt.execution_options(yield_per=LINKS_PER_FETCH)):
         yield r[0], r[1], bool(r[2])

@@ -6,9 +6,11 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from chartroute.config.validation import Validation
+from chartroute.validation import references
 from chartroute.validation.threshold import BadShare, TooManyBadRecords, check_bad_share
 from tests import builders as b
 from tests.validation.corpus import write_feed
@@ -47,6 +49,28 @@ def test_orphans_are_counted_whatever_order_files_are_read_in(
     assert report.orphans == 2
     label = "references / reference: points at a resource that has not arrived"
     assert report.checks[label] == {"checked": 3, "failed": 2}
+
+
+def test_orphans_are_counted_across_fetches_on_both_databases(
+    engine: Engine, tmp_path: Path, as_of: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's links are read a fetch at a time (a server-side cursor on PostgreSQL)."""
+    monkeypatch.setattr(references, "LINKS_PER_FETCH", 1)
+    b.write_ndjson(
+        tmp_path / "feed",
+        [
+            b.report("r1", "ServiceRequest/s1"),
+            b.report("r2", "ServiceRequest/s-missing"),
+            b.order("s1", "Encounter/e-missing"),
+            b.order("s2", "Encounter/e1"),
+            b.encounter("e1"),
+        ],
+    )
+    plan, counts = ingest(engine, tmp_path / "feed", as_of)
+    report = run_validation(engine, plan, counts, as_of, Validation(data_docs_dir=None))
+    assert report.orphans == 2
+    label = "references / reference: points at a resource that has not arrived"
+    assert report.checks[label] == {"checked": 4, "failed": 2}
 
 
 def _text(folder: Path) -> str:
