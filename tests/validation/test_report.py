@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from chartroute.config.validation import Validation
-from chartroute.validation import references
+from chartroute.validation import feed, references
 from chartroute.validation.threshold import BadShare, TooManyBadRecords, check_bad_share
 from tests import builders as b
 from tests.validation.corpus import write_feed
@@ -56,6 +56,7 @@ def test_orphans_are_counted_across_fetches_on_both_databases(
 ) -> None:
     """The run's links are read a fetch at a time (a server-side cursor on PostgreSQL)."""
     monkeypatch.setattr(references, "LINKS_PER_FETCH", 1)
+    monkeypatch.setattr(feed, "LINKS_PER_CHECK", 2)
     b.write_ndjson(
         tmp_path / "feed",
         [
@@ -71,6 +72,25 @@ def test_orphans_are_counted_across_fetches_on_both_databases(
     assert report.orphans == 2
     label = "references / reference: points at a resource that has not arrived"
     assert report.checks[label] == {"checked": 4, "failed": 2}
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 7, 200_000])
+def test_orphan_counts_add_up_across_windows_of_links(
+    window: int, as_of: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(feed, "LINKS_PER_CHECK", window)
+    links = [
+        ("DiagnosticReport/r1", "ServiceRequest/s1", True),
+        ("DiagnosticReport/r2", "ServiceRequest/s-missing", False),
+        ("DiagnosticReport/r2", "MedicationRequest/m1", False),  # a type no rule reads
+        ("ServiceRequest/s1", "Encounter/e-missing", False),
+        ("ServiceRequest/s2", "Encounter/e1", True),
+        ("ServiceRequest/s3", "Encounter/e1", True),
+        ("Task/t1", "Encounter/e2", False),
+    ]
+    checks = feed.FeedValidator(Validation(data_docs_dir=None), as_of).count_orphans(links)
+    label = "references / reference: points at a resource that has not arrived"
+    assert checks == {label: {"checked": 6, "failed": 3}}
 
 
 def _text(folder: Path) -> str:
