@@ -325,6 +325,17 @@ def _may_move(item: StoredItem, rule: RoutingRule, router: Router, now: datetime
     return not worked_today(item, router)
 
 
+def anyone_beyond_reach(router: Router) -> bool:
+    """Whether ``over_capacity`` may move anything: routing pools overflow and someone on the
+    roster holds more open items than their reach (``router.load`` counts them all, from
+    ``open_load``). When nobody does, every holder's queue ends within their reach, so neither
+    of its passes finds an item to move."""
+    return router.pooled and any(
+        router.load.get(person.id, 0) > _whole(router.reach(person))
+        for person in router.by_id.values()
+    )
+
+
 def _whole(reach: float) -> int:
     """Items within a reach of ``reach``: a fraction of a day's capacity still reaches one."""
     return max(0, int(-(-reach // 1)))

@@ -26,10 +26,10 @@ from chartroute.lifecycle import (
     Reconciliation,
     StoredChart,
     StoredItem,
+    anyone_beyond_reach,
     decide,
     over_capacity,
 )
-from chartroute.lifecycle import _whole as whole_reach  # the queue length over_capacity keeps
 from chartroute.route import Load, Router
 from chartroute.store.bulk import bulk_upsert
 from chartroute.store.key_sets import key_in
@@ -135,17 +135,6 @@ def relieve_over_capacity(
     decided = over_capacity(open_stored_items(conn), router, now)
     apply(conn, decided, run_id)
     return [t.item.id for t in decided.transitions]
-
-
-def anyone_beyond_reach(router: Router) -> bool:
-    """Whether ``over_capacity`` may move anything: routing pools overflow and someone on the
-    roster holds more open items than their reach (``router.load`` counts them all, from
-    ``open_load``). When nobody does, every holder's queue ends within their reach, so neither
-    of its passes finds an item to move."""
-    return router.pooled and any(
-        router.load.get(person.id, 0) > whole_reach(router.reach(person))
-        for person in router.by_id.values()
-    )
 
 
 def apply(conn: Connection, decided: Reconciliation, run_id: str | None) -> None:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select
 
+from chartroute import lifecycle
 from chartroute.lifecycle import ChartOutcome, ChartState, ItemStatus, ReconcileCounts
 from chartroute.store import work_items
 from chartroute.store.schema import work_item_event
@@ -158,5 +159,5 @@ def test_relieving_reads_no_item_while_nobody_holds_more_than_their_reach(
     monkeypatch.setattr(work_items, "open_stored_items", unread)
     with engine.begin() as conn:
         router = Router(practice(TWO_MAS), T1, work_items.open_load(conn))
-        assert not work_items.anyone_beyond_reach(router)
+        assert not lifecycle.anyone_beyond_reach(router)
         assert work_items.relieve_over_capacity(conn, router, T1, "run-1") == []

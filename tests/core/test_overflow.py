@@ -14,9 +14,8 @@ from hypothesis import strategies as st
 from chartroute.classify import Blocker, ChartVerdict
 from chartroute.config import PracticeConfig, load_config_text
 from chartroute.config.models import Person
-from chartroute.lifecycle import Change, ItemStatus, StoredItem, over_capacity
+from chartroute.lifecycle import Change, ItemStatus, StoredItem, anyone_beyond_reach, over_capacity
 from chartroute.route import Router, work_item_id
-from chartroute.store.work_items import anyone_beyond_reach
 from chartroute.vocabulary import Category, Role, RoutingRule
 
 AS_OF = datetime(2026, 3, 10, 22, tzinfo=UTC)  # 17:00 in New York
