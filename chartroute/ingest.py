@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -34,6 +34,7 @@ from chartroute.sources.base import Partition, Source, SourceRecord
 from chartroute.sources.decode import Decoded, Rejected, decode_record
 from chartroute.store import facts as fact_store
 from chartroute.store import quarantine as held_store
+from chartroute.stored_lines import LINES_PER_LOOKUP, LineHashes, LineSifter, rules_text
 from chartroute.validation.feed import FeedValidator
 from chartroute.validation.reasons import reason_label
 
@@ -44,6 +45,10 @@ INGEST_BATCH = 5000
 #: encounters 30,000 keeps a full sync's peak under 400 MB (50,000 peaked at 401-407 MB)
 #: at no CPU cost measurable on the bench (bench/README.md).
 VALIDATE_BATCH = 30_000
+
+#: A run as of more than this before its feed is read counts, over every record, those
+#: changed since (feed_notes.changed_after): it does not skip stored lines.
+PAST_AS_OF = timedelta(hours=1)
 
 Item = Decoded | Rejected | SourceRecord
 
@@ -63,6 +68,9 @@ class IngestCounts(Counts):
     deleted: int = 0
     changed_after_as_of: int = 0  # records last changed after a past as-of (feed_notes.py)
     http_retries: int = 0  # EHR requests retried after a temporary failure (fhirclient/retry)
+    #: lines recognised as the ones their stored facts were read from: not decoded again
+    #: (chartroute/stored_lines.py); counted in ``read`` and ``stored`` as before
+    unchanged_lines: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     #: Per expectation ("table / reason"): rows checked and failed by the validate step.
     checks: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -85,29 +93,64 @@ def ingest_partitions(
 
     Decoding rejects what the rules cannot read; ``validator`` (the expectation suites) then
     rejects what they should not trust, over up to ``validate_size`` records at a time, across
-    partitions. ``on_partition(partition, records read)`` is told as each one is read.
+    partitions. A line a stored fact was read from is recognised by its hash and not decoded
+    again (``chartroute/stored_lines.py``), so a re-exported file costs its changed lines; the
+    window fills with the records still to read. ``on_partition(partition, records read)`` is
+    told as each one is read.
     """
     counts = IngestCounts()
     retried_before = retries_in_this_thread()
     flush_at = validate_size if validator is not None else batch_size
+    sifter = line_sifter(engine, validator)
     pending: list[SourceRecord] = []
     batch: list[Item] = []
+    lines: LineHashes = {}
+    unread: list[SourceRecord] = []  # waiting for one lookup of their lines' hashes
+
+    def take(records: list[SourceRecord]) -> None:
+        nonlocal pending, batch, lines
+        if sifter is None:
+            sifted = [(r, r if r.deleted else decode_record(r)) for r in records]
+        else:
+            found = sifter.sift(records, lines)
+            counts.unchanged_lines += found.unchanged
+            counts.read += found.unchanged
+            counts.stored += found.unchanged
+            sifted = found.items
+        for record, item in sifted:
+            pending.append(record)
+            batch.append(item)
+            if len(batch) >= flush_at:
+                stored = _validate_and_store(engine, pending, batch, batch_size, validator, lines)
+                counts.add(stored)
+                pending, batch, lines = [], [], {}
+                return_free_memory()
+
     for partition in partitions:
         read = 0
         for record in source.read(partition):
             read += 1
-            pending.append(record)
-            batch.append(record if record.deleted else decode_record(record))
-            if len(batch) >= flush_at:
-                counts.add(_validate_and_store(engine, pending, batch, batch_size, validator))
-                pending, batch = [], []
-                return_free_memory()
+            unread.append(record)
+            if len(unread) >= (LINES_PER_LOOKUP if sifter is not None else 1):
+                take(unread)
+                unread = []
         if on_partition is not None:
             on_partition(partition, read)
+    take(unread)
     if batch:
-        counts.add(_validate_and_store(engine, pending, batch, batch_size, validator))
+        counts.add(_validate_and_store(engine, pending, batch, batch_size, validator, lines))
     counts.http_retries = retries_in_this_thread() - retried_before
     return counts
+
+
+def line_sifter(engine: Engine, validator: FeedValidator | None) -> LineSifter | None:
+    """The run's line lookup, keyed by what its facts depend on; none for a run as of a past
+    time, whose notes on records changed since then are counted over every record read."""
+    if validator is None:
+        return LineSifter(engine, rules_text())
+    if validator.as_of < validator.read_at - PAST_AS_OF:
+        return None
+    return LineSifter(engine, rules_text() + b"\0" + validator.screen_text())
 
 
 def ingest_partition(
@@ -128,6 +171,7 @@ def _validate_and_store(
     batch: list[Item],
     batch_size: int,
     validator: FeedValidator | None,
+    lines: LineHashes,
 ) -> IngestCounts:
     counts = IngestCounts()
     items: list[Item] = batch
@@ -140,7 +184,7 @@ def _validate_and_store(
             isinstance(i, Decoded) and changed_after(i.facts, validator.as_of) for i in items
         )
     for start in range(0, len(items), batch_size):
-        counts.add(store_batch(engine, items[start : start + batch_size]))
+        counts.add(store_batch(engine, items[start : start + batch_size], lines))
     return counts
 
 
@@ -154,8 +198,11 @@ def raw_bytes(record: SourceRecord) -> bytes:
         return repr(record.decoded).encode()
 
 
-def store_batch(engine: Engine, batch: Iterable[Item]) -> IngestCounts:
-    """Store the good records' facts and quarantine the bad ones, in one transaction.
+def store_batch(
+    engine: Engine, batch: Iterable[Item], lines: LineHashes | None = None
+) -> IngestCounts:
+    """Store the good records' facts and quarantine the bad ones, in one transaction;
+    ``lines`` gives the line each record's own fact was read from, to store with it.
 
     A ``SourceRecord`` in the batch is a deletion the source reported: its fact is removed
     (after the upserts, in the same transaction) and its charts are queued.
@@ -187,7 +234,7 @@ def store_batch(engine: Engine, batch: Iterable[Item]) -> IngestCounts:
         good_keys.append(resource_key(item.resource_type, item.resource_id))
     now = utcnow()
     with engine.begin() as conn:
-        result = fact_store.upsert_facts(conn, facts, now)
+        result = fact_store.upsert_facts(conn, facts, now, lines)
         counts.deleted = fact_store.delete_facts(conn, removed)
         held_store.quarantine_records(conn, held, now)
         # A good copy releases its resource, and a clean read releases its location; but not

@@ -99,13 +99,15 @@ def ingest_task(
         on_partition=read,
     )
     logger.info(
-        "%d partitions: read %d, stored %d (new %d, changed %d, unchanged %d), quarantined %d",
+        "%d partitions: read %d, stored %d (new %d, changed %d, unchanged %d, lines as stored "
+        "and not decoded again %d), quarantined %d",
         len(partitions),
         counts.read,
         counts.stored,
         counts.facts_inserted,
         counts.facts_updated,
         counts.facts_unchanged,
+        counts.unchanged_lines,
         counts.quarantined,
     )
     if counts.quarantined:

@@ -93,3 +93,44 @@ def _copy_upsert(
             f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{stage}" '
             f"ON CONFLICT ({key_cols}) {action}"
         )
+
+
+def bulk_update(
+    conn: Connection,
+    table: Table,
+    key: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """Set ``columns`` of the rows whose ``key`` is each tuple's first value (key, values…).
+
+    For the rare mass update of existing rows (a column filled in after a migration): one
+    prepared ``executemany`` on SQLite; on PostgreSQL a ``COPY`` into staging and one
+    ``UPDATE … FROM``, since an ``executemany`` of updates there costs a round trip a row.
+    """
+    if not rows:
+        return
+    sets = ", ".join(f'"{c}" = ?' for c in columns)
+    if conn.dialect.name != "postgresql":
+        sql = f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = ?'
+        keyed = _sqlite_rows(table, [key, *columns], rows)
+        conn.exec_driver_sql(sql, [(*r[1:], r[0]) for r in keyed])
+        return
+    stage = "_stage_update_" + "_".join((table.name, key, *columns))
+    cols = ", ".join(f'"{c}"' for c in (key, *columns))
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur:  # type: ignore[union-attr]
+        # the columns' types without the table's NOT NULLs, which the other columns would break
+        cur.execute(
+            f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" ON COMMIT DELETE ROWS '
+            f'AS SELECT {cols} FROM "{table.name}" WITH NO DATA'
+        )
+        cur.execute(f'TRUNCATE "{stage}"')
+        with cur.copy(f'COPY "{stage}" ({cols}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+        assigned = ", ".join(f'"{c}" = s."{c}"' for c in columns)
+        cur.execute(
+            f'UPDATE "{table.name}" AS t SET {assigned} FROM "{stage}" AS s '
+            f'WHERE t."{key}" = s."{key}"'
+        )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,7 +28,7 @@ from chartroute.fhir.facts import (
 from chartroute.fhir.references import is_identifier_key, key_type
 from chartroute.fhir.resolve import Resolver, referenced_keys
 from chartroute.store.batching import dialect_insert
-from chartroute.store.bulk import bulk_upsert
+from chartroute.store.bulk import bulk_update, bulk_upsert
 from chartroute.store.fact_rows import fact_of_row
 from chartroute.store.key_sets import key_in
 from chartroute.store.schema import dirty_key, fact, fact_identifier, fact_link
@@ -53,6 +53,7 @@ _FACT_COLUMNS = (
     "content_hash",
     "body",
     "synced_at",
+    "line_hash",
 )
 
 
@@ -60,8 +61,20 @@ def _hash(body: bytes) -> str:
     return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
-def upsert_facts(conn: Connection, facts: Iterable[Fact], now: datetime) -> UpsertCounts:
-    """Store a batch of facts; queue the charts they touch for re-classification."""
+def upsert_facts(
+    conn: Connection,
+    facts: Iterable[Fact],
+    now: datetime,
+    lines: Mapping[str, tuple[Fact, str]] | None = None,
+) -> UpsertCounts:
+    """Store a batch of facts; queue the charts they touch for re-classification.
+
+    ``lines`` gives, by key, a record's own fact and the hash of the line it was read from
+    (``chartroute/stored_lines.py``); the hash is stored with that fact — only if it is the
+    very fact stored, not another copy of the resource — and set on an unchanged fact that
+    lacks it, so the next re-export of the line is recognised unread.
+    """
+    read_from = lines or {}
     latest: dict[str, Fact] = {}
     for f in facts:
         current = latest.get(f.key)
@@ -73,20 +86,25 @@ def upsert_facts(conn: Connection, facts: Iterable[Fact], now: datetime) -> Upse
     if not latest:
         return counts
     rows = conn.execute(
-        select(fact.c.key, fact.c.content_hash, fact.c.updated_at).where(
+        select(fact.c.key, fact.c.content_hash, fact.c.updated_at, fact.c.line_hash).where(
             key_in(conn, fact.c.key, latest)
         )
     )
-    stored = {r.key: (r.content_hash, r.updated_at) for r in rows}
+    stored = {r.key: (r.content_hash, r.updated_at, r.line_hash) for r in rows}
     writes: list[tuple[Any, ...]] = []
     changed: list[Fact] = []
+    relined: list[tuple[str, str]] = []
     for key, f in latest.items():
         body = fact_to_json(f)
         digest = _hash(body)
+        entry = read_from.get(key)
+        line = entry[1] if entry is not None and entry[0] is f else None
         previous = stored.get(key)
         if previous is not None:
             if previous[0] == digest:
                 counts.unchanged += 1
+                if line is not None and previous[2] != line:
+                    relined.append((key, line))
                 continue
             if previous[1] and f.updated_at and previous[1] > f.updated_at:
                 counts.stale += 1
@@ -95,7 +113,8 @@ def upsert_facts(conn: Connection, facts: Iterable[Fact], now: datetime) -> Upse
         else:
             counts.inserted += 1
         changed.append(f)
-        writes.append((key, key_type(key), f.version, f.updated_at, digest, body, now))
+        writes.append((key, key_type(key), f.version, f.updated_at, digest, body, now, line))
+    bulk_update(conn, fact, "key", ["line_hash"], relined)
     if not changed:
         return counts
     changed_keys = [f.key for f in changed]
@@ -131,6 +150,15 @@ def upsert_facts(conn: Connection, facts: Iterable[Fact], now: datetime) -> Upse
     )
     counts.changed_keys = changed_keys
     return counts
+
+
+def keys_of_lines(conn: Connection, hashes: Iterable[str]) -> dict[str, str]:
+    """Line hash → key of the stored fact read from that line, for the hashes stored."""
+    wanted = list(hashes)
+    if not wanted:
+        return {}
+    stmt = select(fact.c.line_hash, fact.c.key).where(key_in(conn, fact.c.line_hash, wanted))
+    return {r.line_hash: r.key for r in conn.execute(stmt)}
 
 
 def delete_facts(conn: Connection, keys: Iterable[str]) -> int:

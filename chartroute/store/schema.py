@@ -72,6 +72,11 @@ fact = Table(
     Column("content_hash", String(32), nullable=False),
     Column("body", LargeBinary, nullable=False),
     Column("synced_at", UtcDateTime(), nullable=False),
+    #: hash of the line the fact was read from (``chartroute/stored_lines.py``): the same line
+    #: in a re-exported file is then recognised before it is decoded; empty for facts of
+    #: records read any other way, and for contained facts (their container's line holds it)
+    Column("line_hash", String(32)),
+    Index("ix_fact_line_hash", "line_hash"),
 )
 
 fact_link = Table(

@@ -90,6 +90,14 @@ class FeedValidator:
             self._runner = runner_for(self.settings.suites_dir)
         return self._runner
 
+    def screen_text(self) -> bytes:
+        """What the suites decide a record by (settings and suite files), as bytes: a line
+        recognised as stored was screened under these (chartroute/stored_lines.py)."""
+        directory = Path(self.settings.suites_dir or default_suites_dir())
+        files = sorted(p for p in directory.iterdir() if p.suffix in {".yaml", ".yml", ".json"})
+        spelled = [self.settings.model_dump_json().encode(), *(f.read_bytes() for f in files)]
+        return b"\0".join(spelled)
+
     @property
     def parameters(self) -> dict[str, Any]:
         """Values of ``$PARAMETER`` references in the suite files."""

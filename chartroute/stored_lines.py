@@ -1,0 +1,137 @@
+"""Recognise a re-exported record by its line, before decoding it, when its fact is stored.
+
+An EHR's Bulk export without ``_since`` (and a folder an EHR rewrites each night) hands the sync
+every record again, of which about 1% changed. Each was decoded, extracted, screened by the
+suites and compared with its stored fact by content hash — 57% of a full sync's cost to store
+that 1% (bench/README.md). A fact now keeps the hash of the line it was read from
+(``fact.line_hash``); lines are hashed as they are read, looked up a chunk at a time, and a
+line whose hash a stored fact holds is counted and let go: decoding it again would give that
+same fact, which the store holds, so nothing could change.
+
+The hash is keyed by everything else the fact depends on: the reading rules' own source text
+(``chartroute/fhir``, the decoder), the file's resource type and base URL, and the suites and
+validation settings. Upgrading chartroute, or editing a suite, makes every line new again
+once; no version number has to be remembered to bump.
+
+Within a chunk, a line of a resource that another line of the same chunk also holds is read
+as before, so two copies of a resource sent together still meet in the suites' duplicate check
+and a good copy beside a bad one releases nothing. Copies in different chunks behave as copies
+in different windows always did: each is judged alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+import chartroute.fhir
+import chartroute.sources.decode
+from chartroute.fhir.facts import Fact
+from chartroute.fhir.references import resource_key
+from chartroute.sources.base import SourceRecord
+from chartroute.sources.decode import Decoded, Rejected, decode_record
+from chartroute.store import facts as fact_store
+from chartroute.store import quarantine as held_store
+
+#: Lines hashed and looked up together: one indexed query per this many lines.
+LINES_PER_LOOKUP = 5000
+
+Item = Decoded | Rejected | SourceRecord
+#: the fact a record's own line gave (not a contained one), with that line's hash, by key
+LineHashes = dict[str, tuple[Fact, str]]
+
+
+def rules_text() -> bytes:
+    """The source text of what turns a line into facts: the ``chartroute.fhir`` modules and
+    the decoder. Read once per run (a few milliseconds)."""
+    package = Path(chartroute.fhir.__file__).parent
+    files = [*sorted(package.glob("*.py")), Path(chartroute.sources.decode.__file__)]
+    return b"\0".join(f.read_bytes() for f in files)
+
+
+@dataclass
+class Sifted:
+    """One chunk of records after the lookup: what must still be read, and what was not."""
+
+    items: list[tuple[SourceRecord, Item]] = field(default_factory=list)
+    unchanged: int = 0  # lines recognised as their stored fact's, not decoded
+
+
+class LineSifter:
+    """Hashes lines, looks them up, and decodes only those no stored fact was read from."""
+
+    def __init__(self, engine: Engine, context: bytes):
+        self.engine = engine
+        self._salt = hashlib.blake2b(context, digest_size=32).digest()
+        self._keys: dict[tuple[str | None, str | None, tuple[tuple[str, str], ...]], bytes] = {}
+
+    def line_hash(self, record: SourceRecord) -> str | None:
+        """The hash of a record's line in its file's context; none for a record not read
+        from a line (a deletion, a Bundle entry, an EHR's search page)."""
+        if record.raw is None or record.deleted:
+            return None
+        aliases = tuple(sorted(record.aliases.items())) if record.aliases else ()
+        where = (record.expected_type, record.base, aliases)
+        key = self._keys.get(where)
+        if key is None:
+            spelled = repr(where).encode()
+            key = self._keys[where] = hashlib.blake2b(
+                spelled, key=self._salt, digest_size=32
+            ).digest()
+        line = record.raw.rstrip(b"\r\n")
+        return hashlib.blake2b(line, key=key, digest_size=16).hexdigest()
+
+    def sift(self, records: Sequence[SourceRecord], lines: LineHashes) -> Sifted:
+        """Decode the records of ``records`` whose line no stored fact was read from; record
+        in ``lines`` the hash of each decoded record's own fact; release from quarantine the
+        resources and locations of the lines let go, as reading them clean would."""
+        hashes = [self.line_hash(r) for r in records]
+        with self.engine.connect() as conn:
+            known = fact_store.keys_of_lines(conn, {h for h in hashes if h is not None})
+        read: dict[int, Item] = {}
+        keys_read: set[str] = set()
+        for i, (record, digest) in enumerate(zip(records, hashes, strict=True)):
+            if digest is not None and digest in known:
+                continue
+            item = read[i] = record if record.deleted else decode_record(record)
+            keys_read.add(_key_of(item))
+        out = Sifted()
+        released: list[str] = []
+        for i, (record, digest) in enumerate(zip(records, hashes, strict=True)):
+            if i in read:
+                item = read[i]
+            else:
+                known_key = known[digest or ""]
+                if known_key in keys_read:  # another copy is read here: both are, as before
+                    item = decode_record(record)
+                else:
+                    out.unchanged += 1
+                    released += [known_key, held_store.location_key(record.location)]
+                    continue
+            out.items.append((record, item))
+            if digest is not None and isinstance(item, Decoded):
+                own = _own_fact(item)
+                if own is not None:
+                    lines[own.key] = (own, digest)
+        if released:
+            with self.engine.begin() as conn:
+                held_store.release_quarantine(conn, released)
+        return out
+
+
+def _key_of(item: Item) -> str:
+    if isinstance(item, SourceRecord):
+        return item.deleted or ""
+    if item.resource_type and item.resource_id:
+        return resource_key(item.resource_type, item.resource_id)
+    return ""
+
+
+def _own_fact(item: Decoded) -> Fact | None:
+    """The fact of the record itself, not of a resource it contains."""
+    key = resource_key(item.resource_type, item.resource_id)
+    return next((f for f in item.facts if f.key == key), None)
