@@ -25,6 +25,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -67,7 +68,8 @@ class LineSifter:
     def __init__(self, engine: Engine, context: bytes):
         self.engine = engine
         self._salt = hashlib.blake2b(context, digest_size=32).digest()
-        self._keys: dict[tuple[str | None, str | None, tuple[tuple[str, str], ...]], bytes] = {}
+        #: a keyed hasher per file context, copied per line (cheaper than keying each line)
+        self._hashers: dict[tuple[str | None, str | None, tuple[tuple[str, str], ...]], Any] = {}
 
     def line_hash(self, record: SourceRecord) -> str | None:
         """The hash of a record's line in its file's context; none for a record not read
@@ -76,14 +78,13 @@ class LineSifter:
             return None
         aliases = tuple(sorted(record.aliases.items())) if record.aliases else ()
         where = (record.expected_type, record.base, aliases)
-        key = self._keys.get(where)
-        if key is None:
-            spelled = repr(where).encode()
-            key = self._keys[where] = hashlib.blake2b(
-                spelled, key=self._salt, digest_size=32
-            ).digest()
-        line = record.raw.rstrip(b"\r\n")
-        return hashlib.blake2b(line, key=key, digest_size=16).hexdigest()
+        hasher = self._hashers.get(where)
+        if hasher is None:
+            key = hashlib.blake2b(repr(where).encode(), key=self._salt, digest_size=32).digest()
+            hasher = self._hashers[where] = hashlib.blake2b(key=key, digest_size=16)
+        line = hasher.copy()
+        line.update(record.raw.rstrip(b"\r\n"))
+        return line.hexdigest()
 
     def sift(self, records: Sequence[SourceRecord], lines: LineHashes) -> Sifted:
         """Decode the records of ``records`` whose line no stored fact was read from; record
@@ -91,36 +92,42 @@ class LineSifter:
         resources and locations of the lines let go, as reading them clean would."""
         hashes = [self.line_hash(r) for r in records]
         with self.engine.connect() as conn:
-            known = fact_store.keys_of_lines(conn, {h for h in hashes if h is not None})
-        read: dict[int, Item] = {}
-        keys_read: set[str] = set()
-        for i, (record, digest) in enumerate(zip(records, hashes, strict=True)):
-            if digest is not None and digest in known:
-                continue
-            item = read[i] = record if record.deleted else decode_record(record)
-            keys_read.add(_key_of(item))
+            known = fact_store.stored_lines(conn, {h for h in hashes if h is not None})
+            read: dict[int, Item] = {}
+            for i, (record, digest) in enumerate(zip(records, hashes, strict=True)):
+                if digest is None or digest not in known:
+                    read[i] = record if record.deleted else decode_record(record)
+            # a stored line of a resource another line here holds is read too, as before
+            copies = fact_store.lines_of(conn, {_key_of(item) for item in read.values()} - {""})
         out = Sifted()
-        released: list[str] = []
+        let_go: list[tuple[str, str]] = []  # (line hash, location)
         for i, (record, digest) in enumerate(zip(records, hashes, strict=True)):
             if i in read:
                 item = read[i]
+            elif digest in copies:
+                item = decode_record(record)
             else:
-                known_key = known[digest or ""]
-                if known_key in keys_read:  # another copy is read here: both are, as before
-                    item = decode_record(record)
-                else:
-                    out.unchanged += 1
-                    released += [known_key, held_store.location_key(record.location)]
-                    continue
+                out.unchanged += 1
+                let_go.append((digest or "", record.location))
+                continue
             out.items.append((record, item))
             if digest is not None and isinstance(item, Decoded):
                 own = _own_fact(item)
                 if own is not None:
                     lines[own.key] = (own, digest)
-        if released:
-            with self.engine.begin() as conn:
-                held_store.release_quarantine(conn, released)
+        if let_go:
+            self._release(let_go)
         return out
+
+    def _release(self, let_go: list[tuple[str, str]]) -> None:
+        """Release the resources and locations of lines let go, as reading them clean would;
+        with nothing held (the usual case) their keys are not even looked up."""
+        with self.engine.begin() as conn:
+            if not held_store.holds_any(conn):
+                return
+            keys = fact_store.keys_of_lines(conn, {digest for digest, _ in let_go})
+            places = [held_store.location_key(where) for _, where in let_go]
+            held_store.release_quarantine(conn, keys + places)
 
 
 def _key_of(item: Item) -> str:

@@ -98,10 +98,15 @@ def quarantine_records(conn: Connection, records: list[dict[str, Any]], now: dat
     upsert(conn, quarantine, rows, ["key"])
 
 
+def holds_any(conn: Connection) -> bool:
+    """Whether anything is held: usually not, and then no good key need be looked up."""
+    return conn.execute(select(quarantine.c.key).limit(1)).first() is not None
+
+
 def release_quarantine(conn: Connection, keys: list[str]) -> int:
     """Drop records that have since arrived in good shape; returns how many left quarantine."""
-    if not keys or conn.execute(select(quarantine.c.key).limit(1)).first() is None:
-        return 0  # the usual case: nothing held, so no need to look up every good key
+    if not keys or not holds_any(conn):
+        return 0
     released = conn.execute(delete(quarantine).where(key_in(conn, quarantine.c.key, keys)))
     return released.rowcount or 0
 
