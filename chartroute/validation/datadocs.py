@@ -3,12 +3,15 @@
 A run validates each partition separately, so the run's result per expectation is the sum of
 the partitions' counts. Those sums are turned back into GX validation results — rows checked,
 rows failed, no unexpected values or row numbers, so the pages carry no record content — and
-kept in a results folder next to the site, so the site's index lists every run. The report and
+kept in a results folder next to the site, so the site's index lists the runs kept
+(``validation.data_docs_keep_runs``, the newest 100 by default: every run rebuilds the index
+from every result it finds, so an unbounded site made each run slower than the last). The report and
 the Prefect artifact link the site's ``index.html``.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -20,12 +23,20 @@ from chartroute.validation.run import GX_LOCK
 from chartroute.validation.suites import Suite
 
 RESULTS_FOLDER = "validation-results"
+PAGES_FOLDER = "validations"  # where GX's site builder writes each result's page
 
 
 def write_data_docs(
-    folder: Path, run_name: str, run_time: datetime, suites: Sequence[Suite], checks: Checks
+    folder: Path,
+    run_name: str,
+    run_time: datetime,
+    suites: Sequence[Suite],
+    checks: Checks,
+    keep_runs: int = 100,
 ) -> Path:
-    """Add this run's pages to the Data Docs site in ``folder``; returns its index page."""
+    """Add this run's pages to the Data Docs site in ``folder``, keeping the pages of the
+    ``keep_runs - 1`` newest runs before it; returns its index page."""
+    prune_runs(folder, keep_runs - 1)
     with GX_LOCK:
         gx = import_gx()
         from great_expectations.core.expectation_validation_result import (
@@ -114,6 +125,35 @@ def write_data_docs(
             keys.append(key)
         context.build_data_docs(resource_identifiers=keys)
     return folder / "index.html"
+
+
+def prune_runs(folder: Path, keep: int) -> int:
+    """Remove the results and pages of all but the ``keep`` newest runs; returns how many
+    runs went. GX rebuilds the site's index from every result it finds, so what is kept
+    bounds a run's cost as well as the folder's size.
+
+    Results are ``validation-results/<table>/<run name>/<run time>/…`` and pages
+    ``validations/<table>/<run name>/<run time>/…``; GX writes the run time as
+    ``YYYYMMDDTHHMMSS.ffffffZ``, which sorts as it reads.
+    """
+    runs: dict[str, str] = {}  # run name -> its run time
+    places: list[tuple[str, Path]] = []
+    for tree in (folder / RESULTS_FOLDER, folder / PAGES_FOLDER):
+        if not tree.is_dir():
+            continue
+        for table in tree.iterdir():
+            if not table.is_dir():
+                continue
+            for run in table.iterdir():
+                times = [t.name for t in run.iterdir()] if run.is_dir() else []
+                runs[run.name] = max([runs.get(run.name, ""), *times])
+                places.append((run.name, run))
+    newest = sorted(runs, key=lambda name: (runs[name], name), reverse=True)
+    gone = set(newest[keep:])
+    for name, place in places:
+        if name in gone:
+            shutil.rmtree(place, ignore_errors=True)
+    return len(gone)
 
 
 def _result(checked: int, failed: int) -> dict[str, Any]:

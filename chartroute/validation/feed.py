@@ -91,11 +91,13 @@ class FeedValidator:
         return self._runner
 
     def screen_text(self) -> bytes:
-        """What the suites decide a record by (settings and suite files), as bytes: a line
-        recognised as stored was screened under these (chartroute/stored_lines.py)."""
+        """What the suites decide a record by (the suite files and the date tolerance), as
+        bytes: a line recognised as stored was screened under these (chartroute/stored_lines.py).
+        """
         directory = Path(self.settings.suites_dir or default_suites_dir())
         files = sorted(p for p in directory.iterdir() if p.suffix in {".yaml", ".yml", ".json"})
-        spelled = [self.settings.model_dump_json().encode(), *(f.read_bytes() for f in files)]
+        tolerance = str(self.settings.future_tolerance_hours).encode()
+        spelled = [tolerance, *(f.read_bytes() for f in files)]
         return b"\0".join(spelled)
 
     @property

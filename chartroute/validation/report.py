@@ -103,6 +103,11 @@ def validate_run(
         # A run that checked nothing (an unchanged rerun) adds no page: GX is not even loaded.
         suites = list(validator.runner.suites.values())
         result.data_docs = write_data_docs(
-            data_docs_folder(settings), run_id, started, suites, merged
+            data_docs_folder(settings),
+            run_id,
+            started,
+            suites,
+            merged,
+            keep_runs=settings.data_docs_keep_runs,
         )
     return result
