@@ -70,6 +70,7 @@ class LineSifter:
         self._salt = hashlib.blake2b(context, digest_size=32).digest()
         #: a keyed hasher per file context, copied per line (cheaper than keying each line)
         self._hashers: dict[tuple[str | None, str | None, tuple[tuple[str, str], ...]], Any] = {}
+        self._has_lines: bool | None = None
 
     def line_hash(self, record: SourceRecord) -> str | None:
         """The hash of a record's line in its file's context; none for a record not read
@@ -91,6 +92,13 @@ class LineSifter:
         in ``lines`` the hash of each decoded record's own fact; release from quarantine the
         resources and locations of the lines let go, as reading them clean would."""
         hashes = [self.line_hash(r) for r in records]
+        out = Sifted()
+        if not self._store_has_lines():  # a first load: nothing to recognise, nothing to look up
+            for record, digest in zip(records, hashes, strict=True):
+                item = record if record.deleted else decode_record(record)
+                out.items.append((record, item))
+                _note_line(lines, item, digest)
+            return out
         with self.engine.connect() as conn:
             known = fact_store.stored_lines(conn, {h for h in hashes if h is not None})
             read: dict[int, Item] = {}
@@ -99,7 +107,6 @@ class LineSifter:
                     read[i] = record if record.deleted else decode_record(record)
             # a stored line of a resource another line here holds is read too, as before
             copies = fact_store.lines_of(conn, {_key_of(item) for item in read.values()} - {""})
-        out = Sifted()
         let_go: list[tuple[str, str]] = []  # (line hash, location)
         for i, (record, digest) in enumerate(zip(records, hashes, strict=True)):
             if i in read:
@@ -111,13 +118,19 @@ class LineSifter:
                 let_go.append((digest or "", record.location))
                 continue
             out.items.append((record, item))
-            if digest is not None and isinstance(item, Decoded):
-                own = _own_fact(item)
-                if own is not None:
-                    lines[own.key] = (own, digest)
+            _note_line(lines, item, digest)
         if let_go:
             self._release(let_go)
         return out
+
+    def _store_has_lines(self) -> bool:
+        """Whether any stored fact has a line hash, asked once per run: on a first load, and
+        on a store from before line hashes, none has, and no line need be looked up (lines
+        repeated within this run are read, as they always were)."""
+        if self._has_lines is None:
+            with self.engine.connect() as conn:
+                self._has_lines = fact_store.any_line_stored(conn)
+        return self._has_lines
 
     def _release(self, let_go: list[tuple[str, str]]) -> None:
         """Release the resources and locations of lines let go, as reading them clean would;
@@ -138,7 +151,10 @@ def _key_of(item: Item) -> str:
     return ""
 
 
-def _own_fact(item: Decoded) -> Fact | None:
-    """The fact of the record itself, not of a resource it contains."""
-    key = resource_key(item.resource_type, item.resource_id)
-    return next((f for f in item.facts if f.key == key), None)
+def _note_line(lines: LineHashes, item: Item, digest: str | None) -> None:
+    """Keep, by key, the record's own fact and its line's hash, to be stored together. The
+    own fact comes first in ``extract_facts``' list; contained ones are keyed ``Type/id#local``."""
+    if digest is not None and isinstance(item, Decoded) and item.facts:
+        own = item.facts[0]
+        if "#" not in own.key:
+            lines[own.key] = (own, digest)

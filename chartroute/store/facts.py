@@ -162,6 +162,12 @@ def stored_lines(conn: Connection, hashes: Iterable[str]) -> set[str]:
     return set(conn.execute(stmt).scalars())
 
 
+def any_line_stored(conn: Connection) -> bool:
+    """Whether any stored fact has a line hash (one probe of the index)."""
+    stmt = select(fact.c.line_hash).where(fact.c.line_hash.is_not(None)).limit(1)
+    return conn.execute(stmt).first() is not None
+
+
 def keys_of_lines(conn: Connection, hashes: Iterable[str]) -> list[str]:
     """Keys of the stored facts read from these lines."""
     wanted = list(hashes)

@@ -235,3 +235,22 @@ def test_a_line_hash_is_stored_only_with_the_fact_read_from_that_line(
         assert conn.execute(select(fact.c.line_hash)).scalar() is None
         upsert_facts(conn, [newer[0]], as_of, {"DocumentReference/n1": (newer[0], "cd")})
         assert conn.execute(select(fact.c.line_hash)).scalar() == "cd"
+
+
+def test_a_first_load_looks_no_line_up(
+    engine: Engine, tmp_path: Path, as_of: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing is stored yet, so nothing can be recognised: no lookup per chunk (the lines
+    are still hashed, to be stored with their facts)."""
+    asked: list[int] = []
+    real = stored_lines.fact_store.stored_lines
+    monkeypatch.setattr(
+        stored_lines.fact_store, "stored_lines", lambda c, h: asked.append(1) or real(c, h)
+    )
+    folder = tmp_path / "src"
+    b.write_ndjson(folder, PRACTICE)
+    read_folder(engine, folder, as_of, suites=False)
+    assert asked == []
+    b.write_ndjson(folder, PRACTICE)
+    assert read_folder(engine, folder, as_of, suites=False).unchanged_lines == len(PRACTICE)
+    assert asked != []
