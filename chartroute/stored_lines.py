@@ -4,14 +4,17 @@ An EHR's Bulk export without ``_since`` (and a folder an EHR rewrites each night
 every record again, of which about 1% changed. Each was decoded, extracted, screened by the
 suites and compared with its stored fact by content hash — 57% of a full sync's cost to store
 that 1% (bench/README.md). A fact now keeps the hash of the line it was read from
-(``fact.line_hash``); lines are hashed as they are read, looked up a chunk at a time, and a
-line whose hash a stored fact holds is counted and let go: decoding it again would give that
-same fact, which the store holds, so nothing could change.
+(``fact.line_hash``). Each line's key is guessed from its bytes (its ``"id"``, in a file named
+for its type), the stored hashes of a chunk's guesses are fetched by key, and a line whose hash
+equals the one stored for its guess is counted and let go: equal hashes mean the same bytes,
+which gave the stored fact, so decoding them again could change nothing. A wrong guess (an
+``"id"`` of a nested element first, a file of mixed types) only costs the decode it would have
+had anyway. Looking up by key needs no index on the hash; one cost a first load 20% more CPU.
 
 The hash is keyed by everything else the fact depends on: the reading rules' own source text
-(``chartroute/fhir``, the decoder), the file's resource type and base URL, and the suites and
-validation settings. Upgrading chartroute, or editing a suite, makes every line new again
-once; no version number has to be remembered to bump.
+(``chartroute/fhir``, the decoder), the file's resource type and base URL, and what the suites
+decide by. Upgrading chartroute, or editing a suite, makes every line new again once; no
+version number has to be remembered to bump.
 
 Within a chunk, a line of a resource that another line of the same chunk also holds is read
 as before, so two copies of a resource sent together still meet in the suites' duplicate check
@@ -22,6 +25,7 @@ in different windows always did: each is judged alone.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,8 +42,10 @@ from chartroute.sources.decode import Decoded, Rejected, decode_record
 from chartroute.store import facts as fact_store
 from chartroute.store import quarantine as held_store
 
-#: Lines hashed and looked up together: one indexed query per this many lines.
+#: Lines hashed and looked up together: one query by primary key per this many lines.
 LINES_PER_LOOKUP = 5000
+#: a JSON member ``"id": "<FHIR id>"`` (ids are [A-Za-z0-9-.]{1,64}: no escapes to undo)
+_ID = re.compile(rb'"id"\s*:\s*"([A-Za-z0-9\-.]{1,64})"')
 
 Item = Decoded | Rejected | SourceRecord
 #: the fact a record's own line gave (not a contained one), with that line's hash, by key
@@ -70,7 +76,7 @@ class LineSifter:
         self._salt = hashlib.blake2b(context, digest_size=32).digest()
         #: a keyed hasher per file context, copied per line (cheaper than keying each line)
         self._hashers: dict[tuple[str | None, str | None, tuple[tuple[str, str], ...]], Any] = {}
-        self._has_lines: bool | None = None
+        self._has_facts: bool | None = None
 
     def line_hash(self, record: SourceRecord) -> str | None:
         """The hash of a record's line in its file's context; none for a record not read
@@ -93,54 +99,66 @@ class LineSifter:
         resources and locations of the lines let go, as reading them clean would."""
         hashes = [self.line_hash(r) for r in records]
         out = Sifted()
-        if not self._store_has_lines():  # a first load: nothing to recognise, nothing to look up
+        if not self._store_has_facts():  # a first load: nothing to recognise or look up
             for record, digest in zip(records, hashes, strict=True):
                 item = record if record.deleted else decode_record(record)
                 out.items.append((record, item))
                 _note_line(lines, item, digest)
             return out
+        guesses = [
+            key_guess(r) if h is not None else None for r, h in zip(records, hashes, strict=True)
+        ]
         with self.engine.connect() as conn:
-            known = fact_store.stored_lines(conn, {h for h in hashes if h is not None})
-            read: dict[int, Item] = {}
-            for i, (record, digest) in enumerate(zip(records, hashes, strict=True)):
-                if digest is None or digest not in known:
-                    read[i] = record if record.deleted else decode_record(record)
-            # a stored line of a resource another line here holds is read too, as before
-            copies = fact_store.lines_of(conn, {_key_of(item) for item in read.values()} - {""})
-        let_go: list[tuple[str, str]] = []  # (line hash, location)
+            stored = fact_store.lines_of(conn, {g for g in guesses if g is not None})
+        read: dict[int, Item] = {}
         for i, (record, digest) in enumerate(zip(records, hashes, strict=True)):
+            guess = guesses[i]
+            if digest is None or guess is None or stored.get(guess) != digest:
+                read[i] = record if record.deleted else decode_record(record)
+        # a stored line of a resource another line here holds is read too, as before
+        keys_read = {_key_of(item) for item in read.values()}
+        let_go: list[tuple[str, str]] = []  # (key, location)
+        for i, record in enumerate(records):
+            guess = guesses[i]
             if i in read:
                 item = read[i]
-            elif digest in copies:
+            elif guess in keys_read:
                 item = decode_record(record)
             else:
                 out.unchanged += 1
-                let_go.append((digest or "", record.location))
+                let_go.append((guess or "", record.location))
                 continue
             out.items.append((record, item))
-            _note_line(lines, item, digest)
+            _note_line(lines, item, hashes[i])
         if let_go:
             self._release(let_go)
         return out
 
-    def _store_has_lines(self) -> bool:
-        """Whether any stored fact has a line hash, asked once per run: on a first load, and
-        on a store from before line hashes, none has, and no line need be looked up (lines
-        repeated within this run are read, as they always were)."""
-        if self._has_lines is None:
+    def _store_has_facts(self) -> bool:
+        """Whether anything was stored before this run, asked once per run: a first load
+        looks nothing up (lines repeated within it are read, as they always were)."""
+        if self._has_facts is None:
             with self.engine.connect() as conn:
-                self._has_lines = fact_store.any_line_stored(conn)
-        return self._has_lines
+                self._has_facts = fact_store.any_fact(conn)
+        return self._has_facts
 
     def _release(self, let_go: list[tuple[str, str]]) -> None:
-        """Release the resources and locations of lines let go, as reading them clean would;
-        with nothing held (the usual case) their keys are not even looked up."""
+        """Release the resources and locations of lines let go, as reading them clean would
+        (with nothing held, the usual case, a single probe)."""
         with self.engine.begin() as conn:
-            if not held_store.holds_any(conn):
-                return
-            keys = fact_store.keys_of_lines(conn, {digest for digest, _ in let_go})
+            keys = [key for key, _ in let_go]
             places = [held_store.location_key(where) for _, where in let_go]
             held_store.release_quarantine(conn, keys + places)
+
+
+def key_guess(record: SourceRecord) -> str | None:
+    """``Type/id`` as a record's line spells it: its file's type and its first ``"id"``
+    (exporters write it near the front, after ``resourceType``). Only a guess, checked by
+    the stored line hash; none for a line of no known type or with no plain id."""
+    if record.raw is None or record.expected_type is None:
+        return None
+    found = _ID.search(record.raw)
+    return f"{record.expected_type}/{found[1].decode()}" if found else None
 
 
 def _key_of(item: Item) -> str:

@@ -152,38 +152,21 @@ def upsert_facts(
     return counts
 
 
-def stored_lines(conn: Connection, hashes: Iterable[str]) -> set[str]:
-    """Which of these line hashes a stored fact was read from: from the index alone, without
-    reading a fact row (five times faster than fetching each one's key)."""
-    wanted = list(hashes)
-    if not wanted:
-        return set()
-    stmt = select(fact.c.line_hash).where(key_in(conn, fact.c.line_hash, wanted))
-    return set(conn.execute(stmt).scalars())
+def any_fact(conn: Connection) -> bool:
+    """Whether anything is stored yet (a first load has nothing to compare with)."""
+    return conn.execute(select(fact.c.key).limit(1)).first() is not None
 
 
-def any_line_stored(conn: Connection) -> bool:
-    """Whether any stored fact has a line hash (one probe of the index)."""
-    stmt = select(fact.c.line_hash).where(fact.c.line_hash.is_not(None)).limit(1)
-    return conn.execute(stmt).first() is not None
-
-
-def keys_of_lines(conn: Connection, hashes: Iterable[str]) -> list[str]:
-    """Keys of the stored facts read from these lines."""
-    wanted = list(hashes)
-    if not wanted:
-        return []
-    stmt = select(fact.c.key).where(key_in(conn, fact.c.line_hash, wanted))
-    return list(conn.execute(stmt).scalars())
-
-
-def lines_of(conn: Connection, keys: Iterable[str]) -> set[str]:
-    """The line hashes stored with these keys' facts."""
+def lines_of(conn: Connection, keys: Iterable[str]) -> dict[str, str]:
+    """Key → the hash of the line its stored fact was read from, for these keys' facts that
+    have one: primary-key lookups, no index of its own to keep up on every load."""
     wanted = list(keys)
     if not wanted:
-        return set()
-    stmt = select(fact.c.line_hash).where(key_in(conn, fact.c.key, wanted))
-    return {h for h in conn.execute(stmt).scalars() if h is not None}
+        return {}
+    stmt = select(fact.c.key, fact.c.line_hash).where(
+        key_in(conn, fact.c.key, wanted), fact.c.line_hash.is_not(None)
+    )
+    return {r.key: r.line_hash for r in conn.execute(stmt)}
 
 
 def delete_facts(conn: Connection, keys: Iterable[str]) -> int:

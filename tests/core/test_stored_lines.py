@@ -180,9 +180,41 @@ def test_a_line_is_hashed_in_its_context_and_without_its_line_end(tmp_path: Path
     assert sifter.line_hash(SourceRecord("x:1", deleted="DocumentReference/n1")) is None
 
 
+def nested_id_first(resource: dict[str, Any]) -> dict[str, Any]:
+    """The same resource with an element's ``id`` written before its own: the line's key is
+    then guessed wrong."""
+    rest = {k: v for k, v in resource.items() if k not in {"resourceType", "id"}}
+    return {
+        "resourceType": resource["resourceType"],
+        "text": {"id": "narrative-1", "status": "generated", "div": "<div>x</div>"},
+        "id": resource["id"],
+        **rest,
+    }
+
+
+def test_a_line_whose_key_is_guessed_wrong_is_read_as_before(
+    engine: Engine, tmp_path: Path, as_of: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = json.dumps(nested_id_first(b.note("n1"))).encode()
+    record = SourceRecord("x:1", raw=line, expected_type="DocumentReference")
+    assert stored_lines.key_guess(record) == "DocumentReference/narrative-1"
+    folder = tmp_path / "src"
+    b.write_ndjson(folder, [b.encounter("e1"), nested_id_first(b.note("n1"))])
+    read_folder(engine, folder, as_of, suites=False)
+    decoded = count_decodes(monkeypatch)
+    b.write_ndjson(folder, [b.encounter("e1"), nested_id_first(b.note("n1"))])
+    again = read_folder(engine, folder, as_of, suites=False)
+    assert decoded == ["DocumentReference.ndjson:1"]  # decoded, found unchanged
+    assert (again.unchanged_lines, again.facts_unchanged) == (1, 1)
+
+
 VARIANTS: dict[str, list[dict[str, Any]]] = {
     "e1": [b.encounter("e1"), b.encounter("e1", status="in-progress")],
-    "n1": [b.note("n1", doc_status="preliminary"), b.note("n1", doc_status="final")],
+    "n1": [
+        b.note("n1", doc_status="preliminary"),
+        b.note("n1", doc_status="final"),
+        nested_id_first(b.note("n1", doc_status="final")),
+    ],
     "sr1": [b.order("sr1"), b.order("sr1", "Encounter/e2")],
     "e2": [b.encounter("e2", reason=False), b.encounter("e2")],
     "n2": [b.note("n2", "Encounter/e2"), {**b.note("n2", "Encounter/e2"), "status": "bad"}],
@@ -243,9 +275,9 @@ def test_a_first_load_looks_no_line_up(
     """Nothing is stored yet, so nothing can be recognised: no lookup per chunk (the lines
     are still hashed, to be stored with their facts)."""
     asked: list[int] = []
-    real = stored_lines.fact_store.stored_lines
+    real = stored_lines.fact_store.lines_of
     monkeypatch.setattr(
-        stored_lines.fact_store, "stored_lines", lambda c, h: asked.append(1) or real(c, h)
+        stored_lines.fact_store, "lines_of", lambda c, k: asked.append(1) or real(c, k)
     )
     folder = tmp_path / "src"
     b.write_ndjson(folder, PRACTICE)

@@ -24,10 +24,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("fact", schema=None) as batch_op:
         batch_op.add_column(sa.Column("line_hash", sa.String(length=32), nullable=True))
-        batch_op.create_index("ix_fact_line_hash", ["line_hash"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("fact", schema=None) as batch_op:
-        batch_op.drop_index("ix_fact_line_hash")
         batch_op.drop_column("line_hash")
