@@ -7,9 +7,11 @@ and what moved during the day) and the transaction that writes the result.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, and_, case, func, or_, select
 
 from chartroute.analytics.metrics import ClosedItem, SignedNote, is_signed_clinical_note
 from chartroute.analytics.snapshots import (
@@ -50,13 +52,18 @@ def snapshot_inputs(
 ) -> SnapshotInputs:
     """Read a live snapshot's records: the open backlog now, and the day's movements.
 
-    ``backlog=False`` skips the open items, for re-counting a past day's movements.
+    ``backlog=False`` skips the open items, for re-counting a past day's movements. The open
+    items, the day's transitions, closings and charts are streamed: each query runs when its
+    records are first read, on ``conn``, so they are read before the connection closes. At a
+    large practice they are hundreds of thousands of rows on a first sync, and the figures
+    need only their counts.
     """
     start, end = day_bounds(day, timezone)
     inputs = SnapshotInputs(day=day, as_of=as_of, start=start, end=end)
     if backlog:
         inputs.open_items = _open_items(conn)
-    _day_transitions(conn, inputs)
+    inputs.transitions = _day_transitions(conn, start, end)
+    inputs.closed_items = _closed_items(conn, start, end)
     inputs.observed_since = conn.execute(select(func.min(sync_run.c.as_of))).scalar_one_or_none()
     inputs.charts = _day_charts(conn, start, end, inputs.observed_since)
     inputs.escalations = [
@@ -77,7 +84,7 @@ def snapshot_inputs(
 
 def _day_charts(
     conn: Connection, start: datetime, end: datetime, observed_since: datetime | None
-) -> list[DayChart]:
+) -> Iterator[DayChart]:
     """The charts a day's figures count: visited or first opened during the day, or closed
     during it with a charge lag that was observed (``charge_lags``) or a first opening.
 
@@ -92,7 +99,8 @@ def _day_charts(
     counted_close: list[ColumnElement[bool]] = [chart.c.first_open_at.is_not(None)]
     if observed_since is not None:
         counted_close.append(chart.c.visit_at >= observed_since)
-    rows = conn.execute(
+    rows = _stream(
+        conn,
         select(
             chart.c.encounter,
             chart.c.state,
@@ -106,16 +114,26 @@ def _day_charts(
                 during[chart.c.first_open_at],
                 and_(during[chart.c.closed_at], chart.c.state == "closed", or_(*counted_close)),
             )
-        )
+        ),
     )
-    return [
-        DayChart(r.encounter, r.state, r.clinician, r.visit_at, r.first_open_at, r.closed_at)
-        for r in rows
-    ]
+    for r in rows:
+        yield DayChart(r.encounter, r.state, r.clinician, r.visit_at, r.first_open_at, r.closed_at)
 
 
-def _open_items(conn: Connection) -> list[BacklogItem]:
-    rows = conn.execute(
+def _stream(conn: Connection, stmt: Select[Any]) -> Iterator[Row[Any]]:
+    """The rows of ``stmt`` a batch at a time (a server-side cursor on PostgreSQL), run when
+    the first row is asked for."""
+    yield from conn.execute(stmt, execution_options={"yield_per": STREAM_ROWS})
+
+
+#: Rows fetched at a time from a streamed query.
+STREAM_ROWS = 2000
+
+
+def _open_items(conn: Connection) -> Iterator[BacklogItem]:
+    """The open items, grouped by encounter (``_backlog`` counts one chart at a time)."""
+    rows = _stream(
+        conn,
         select(
             work_item.c.id,
             work_item.c.encounter,
@@ -130,9 +148,10 @@ def _open_items(conn: Connection) -> list[BacklogItem]:
             work_item.outerjoin(escalation_state, escalation_state.c.work_item_id == work_item.c.id)
         )
         .where(work_item.c.status == "open")
+        .order_by(work_item.c.encounter, work_item.c.id),
     )
-    return [
-        BacklogItem(
+    for r in rows:
+        yield BacklogItem(
             r.id,
             r.encounter,
             r.category,
@@ -142,45 +161,55 @@ def _open_items(conn: Connection) -> list[BacklogItem]:
             r.visit_at,
             bool(r.delinquent),
         )
-        for r in rows
-    ]
 
 
-def _day_transitions(conn: Connection, inputs: SnapshotInputs) -> None:
-    rows = conn.execute(
+def _day_transitions(conn: Connection, start: datetime, end: datetime) -> Iterator[Transition]:
+    """The day's work-item events, grouped by encounter; a staff item's opening carries the
+    earliest opening of a staff item of its chart, looked up by ``work_item``'s encounter
+    index."""
+    staff = work_item.alias("staff")
+    first_staff = (
+        select(func.min(staff.c.opened_at))
+        .where(staff.c.encounter == work_item.c.encounter, staff.c.role != CLINICIAN_ROLE)
+        .scalar_subquery()
+    )
+    event = work_item_event.c
+    rows = _stream(
+        conn,
         select(
-            work_item_event.c.work_item_id,
-            work_item_event.c.event,
-            work_item_event.c.at,
-            work_item_event.c.assignee,
+            event.work_item_id,
+            event.event,
+            event.at,
+            event.assignee,
             work_item.c.encounter,
             work_item.c.category,
             work_item.c.role,
-            work_item.c.visit_at,
-            work_item.c.opened_at,
+            case(
+                (and_(event.event == "opened", work_item.c.role != CLINICIAN_ROLE), first_staff)
+            ).label("first_staff_at"),
         )
-        .select_from(
-            work_item_event.join(work_item, work_item.c.id == work_item_event.c.work_item_id)
-        )
-        .where(work_item_event.c.at >= inputs.start, work_item_event.c.at < inputs.end)
-        .order_by(work_item_event.c.at, work_item_event.c.id)
-    ).all()
-    staff_encounters: set[str] = set()
+        .select_from(work_item_event.join(work_item, work_item.c.id == event.work_item_id))
+        .where(event.at >= start, event.at < end)
+        .order_by(work_item.c.encounter, event.at, event.id),
+    )
     for r in rows:
-        inputs.transitions.append(
-            Transition(r.work_item_id, r.encounter, r.category, r.role, r.event, r.at, r.assignee)
+        first = _utc(r.first_staff_at) if r.first_staff_at is not None else None
+        yield Transition(
+            r.work_item_id, r.encounter, r.category, r.role, r.event, r.at, r.assignee, first
         )
-        if r.event == "closed":
-            inputs.closed_items.append(ClosedItem(r.category, r.visit_at, r.opened_at, r.at))
-        if r.event == "opened" and r.role != CLINICIAN_ROLE:
-            staff_encounters.add(r.encounter)
-    for part in chunks(sorted(staff_encounters)):
-        for enc, first in conn.execute(
-            select(work_item.c.encounter, func.min(work_item.c.opened_at))
-            .where(work_item.c.encounter.in_(part), work_item.c.role != CLINICIAN_ROLE)
-            .group_by(work_item.c.encounter)
-        ):
-            inputs.first_staff_item_at[enc] = _utc(first)
+
+
+def _closed_items(conn: Connection, start: datetime, end: datetime) -> Iterator[ClosedItem]:
+    """The items closed during the day, with when their blocker began (time to close)."""
+    event = work_item_event.c
+    rows = _stream(
+        conn,
+        select(work_item.c.category, work_item.c.visit_at, work_item.c.opened_at, event.at)
+        .select_from(work_item_event.join(work_item, work_item.c.id == event.work_item_id))
+        .where(event.at >= start, event.at < end, event.event == "closed"),
+    )
+    for r in rows:
+        yield ClosedItem(r.category, r.visit_at, r.opened_at, r.at)
 
 
 def _notes_signed(conn: Connection, start: datetime, end: datetime) -> list[SignedNote]:

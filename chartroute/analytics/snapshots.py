@@ -19,9 +19,11 @@ data.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import groupby
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from chartroute.analytics.metrics import (
@@ -104,6 +106,9 @@ class Transition:
     event: str
     at: datetime
     assignee: str | None
+    #: For a staff item's opening: the earliest opening of any staff item of its chart (its
+    #: own ``at`` when not given).
+    first_staff_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,18 +134,22 @@ class DayChart:
 
 @dataclass
 class SnapshotInputs:
-    """Everything a day's snapshot is computed from (plain records, no database)."""
+    """Everything a day's snapshot is computed from (plain records, no database).
+
+    The records that grow with the practice (the open backlog; on a first sync, every chart
+    opened) are iterables read once, so the live snapshot streams them from the store rather
+    than holding them: ``open_items`` and ``transitions`` arrive grouped by encounter (a list
+    is sorted first), ``charts`` and ``closed_items`` in any order.
+    """
 
     day: date
     as_of: datetime
     start: datetime  # the day's first instant (practice-local midnight, aware)
     end: datetime  # the next day's first instant
-    open_items: list[BacklogItem] = field(default_factory=list)
-    transitions: list[Transition] = field(default_factory=list)
-    closed_items: list[ClosedItem] = field(default_factory=list)
-    charts: list[DayChart] = field(default_factory=list)
-    #: For each encounter with a staff item opened during the day: its earliest staff item.
-    first_staff_item_at: dict[str, datetime] = field(default_factory=dict)
+    open_items: Iterable[BacklogItem] = field(default_factory=list)
+    transitions: Iterable[Transition] = field(default_factory=list)
+    closed_items: Iterable[ClosedItem] = field(default_factory=list)
+    charts: Iterable[DayChart] = field(default_factory=list)
     notes: list[SignedNote] = field(default_factory=list)
     escalations: list[EscalationSent] = field(default_factory=list)
     #: The as-of instant of the first sync: charts complete before it were never seen open.
@@ -228,7 +237,8 @@ def build_day_figures(inputs: SnapshotInputs, calendar: BusinessCalendar) -> lis
 
 def _day_figures(inputs: SnapshotInputs, calendar: BusinessCalendar, out: _Figures) -> None:
     _movement(inputs, out)
-    _closing_times(inputs, out)
+    closed_charts = _day_charts(inputs, out)
+    _closing_times(inputs, closed_charts, out)
     signing = after_hours_signing(inputs.notes, calendar)
     out.total("notes_signed", signing.signed)
     out.by("notes_signed", "clinician", signing.signed_by_clinician)
@@ -236,51 +246,74 @@ def _day_figures(inputs: SnapshotInputs, calendar: BusinessCalendar, out: _Figur
     out.by("notes_signed_after_hours", "clinician", signing.after_hours_by_clinician)
 
 
+T = TypeVar("T", BacklogItem, Transition)
+
+
+def _by_encounter(records: Iterable[T]) -> Iterator[list[T]]:
+    """Each encounter's records together: a stream comes grouped, a list is sorted here."""
+    key: Callable[[T], str] = lambda r: r.encounter  # noqa: E731
+    if isinstance(records, list | tuple):
+        records = sorted(records, key=key)
+    return (list(group) for _enc, group in groupby(records, key=key))
+
+
 def _backlog(inputs: SnapshotInputs, out: _Figures) -> None:
-    """The backlog as it stands at the snapshot's instant."""
-    items = inputs.open_items
-    by_chart: dict[str, list[BacklogItem]] = defaultdict(list)
-    for item in items:
-        by_chart[item.encounter].append(item)
-    ages = {i.id: age_days(i.visit_at, inputs.as_of) for i in items}
+    """The backlog as it stands at the snapshot's instant, one chart's items at a time."""
+    items, charts = _Tally(), _Tally()
+    for its in _by_encounter(inputs.open_items):
+        ages = [age_days(i.visit_at, inputs.as_of) for i in its]
+        for i, age in zip(its, ages, strict=True):
+            who = i.assignee or UNASSIGNED
+            items.count("total", "")
+            items.count("category", i.category)
+            items.count("reason", stuck_reason(i.category, i.subject))
+            items.count("role", i.role)
+            items.count("person", who)
+            items.count("age", age_bucket(age))
+            if (age or 0) > AGED_AFTER_DAYS:
+                items.count("aged", who)
+        categories = {i.category for i in its}
+        charts.count("total", "")
+        charts.update("category", categories)
+        charts.count("age", age_bucket(_oldest(ages)))
+        mine = {i.assignee or UNASSIGNED for i in its if i.role == CLINICIAN_ROLE}
+        if mine:
+            charts.count("clinician", "")
+            charts.update("clinician_person", mine)
+        if any(i.delinquent for i in its):
+            charts.count("delinquent", "")
+            charts.update("delinquent_category", categories)
 
-    out.total("open_items", len(items))
-    out.by("open_items", "category", Counter(i.category for i in items))
-    out.by("open_items", "reason", Counter(stuck_reason(i.category, i.subject) for i in items))
-    out.by("open_items", "role", Counter(i.role for i in items))
-    out.by("open_items", "person", Counter(i.assignee or UNASSIGNED for i in items))
-    out.by("open_items", "age", Counter(age_bucket(ages[i.id]) for i in items))
-    out.by(
-        "open_items_aged",
-        "person",
-        Counter(i.assignee or UNASSIGNED for i in items if (ages[i.id] or 0) > AGED_AFTER_DAYS),
-    )
+    out.total("open_items", items.of("total")[""])
+    for dimension in ("category", "reason", "role", "person", "age"):
+        out.by("open_items", dimension, items.of(dimension))
+    out.by("open_items_aged", "person", items.of("aged"))
 
-    out.total("open_charts", len(by_chart))
-    out.by(
-        "open_charts",
-        "category",
-        Counter(c for its in by_chart.values() for c in {i.category for i in its}),
-    )
-    chart_age = {enc: _oldest(ages[i.id] for i in its) for enc, its in by_chart.items()}
-    out.by("open_charts", "age", Counter(age_bucket(a) for a in chart_age.values()))
+    open_charts = charts.of("total")[""]
+    out.total("open_charts", open_charts)
+    out.by("open_charts", "category", charts.of("category"))
+    out.by("open_charts", "age", charts.of("age"))
+    out.total("clinician_backlog_charts", charts.of("clinician")[""])
+    out.by("clinician_backlog_charts", "person", charts.of("clinician_person"))
+    out.total("staff_only_charts", open_charts - charts.of("clinician")[""])
+    out.total("delinquent_charts", charts.of("delinquent")[""])
+    out.by("delinquent_charts", "category", charts.of("delinquent_category"))
 
-    clinician_charts = {
-        enc: {i.assignee or UNASSIGNED for i in its if i.role == CLINICIAN_ROLE}
-        for enc, its in by_chart.items()
-    }
-    mine = {enc: people for enc, people in clinician_charts.items() if people}
-    out.total("clinician_backlog_charts", len(mine))
-    out.by("clinician_backlog_charts", "person", Counter(p for ps in mine.values() for p in ps))
-    out.total("staff_only_charts", len(by_chart) - len(mine))
 
-    delinquent = {enc for enc, its in by_chart.items() if any(i.delinquent for i in its)}
-    out.total("delinquent_charts", len(delinquent))
-    out.by(
-        "delinquent_charts",
-        "category",
-        Counter(c for enc in delinquent for c in {i.category for i in by_chart[enc]}),
-    )
+class _Tally:
+    """Counters by dimension: what a figure counts, without the records it counted."""
+
+    def __init__(self) -> None:
+        self.counters: dict[str, Counter[str]] = defaultdict(Counter)
+
+    def count(self, dimension: str, key: str) -> None:
+        self.counters[dimension][key] += 1
+
+    def update(self, dimension: str, keys: Iterable[str]) -> None:
+        self.counters[dimension].update(keys)
+
+    def of(self, dimension: str) -> Counter[str]:
+        return self.counters[dimension]
 
 
 def _oldest(ages: Iterable[int | None]) -> int | None:
@@ -289,56 +322,60 @@ def _oldest(ages: Iterable[int | None]) -> int | None:
 
 
 def _movement(inputs: SnapshotInputs, out: _Figures) -> None:
-    """What opened, closed and escalated during the day, and the day's visits."""
-    opened = [t for t in inputs.transitions if t.event in ("opened", "reopened")]
-    closed = [t for t in inputs.transitions if t.event == "closed"]
-    out.total("items_opened", len(opened))
-    out.by("items_opened", "category", Counter(t.category for t in opened))
-    out.total("items_closed", len(closed))
-    out.by("items_closed", "category", Counter(t.category for t in closed))
+    """What opened, closed and escalated during the day."""
+    moved = _Tally()
+    # Charts whose first administrative (non-clinician) item opened today: before routing,
+    # each of these waited on its clinician to chase it. "Unrouted" ones reached no staff
+    # member (nobody held the role), so a clinician still had to chase them.
+    admin = unrouted = 0
+    for transitions in _by_encounter(inputs.transitions):
+        is_admin = is_unrouted = False
+        for t in transitions:
+            if t.event in ("opened", "reopened"):
+                moved.count("opened", t.category)
+            elif t.event == "closed":
+                moved.count("closed", t.category)
+            if t.event != "opened" or t.role == CLINICIAN_ROLE:
+                continue
+            if inputs.during(t.first_staff_at or t.at):
+                is_admin = True
+                is_unrouted = is_unrouted or t.assignee is None
+        admin += is_admin
+        unrouted += is_unrouted
+    out.total("items_opened", moved.of("opened").total())
+    out.by("items_opened", "category", moved.of("opened"))
+    out.total("items_closed", moved.of("closed").total())
+    out.by("items_closed", "category", moved.of("closed"))
 
     out.total("escalations", len(inputs.escalations))
     out.by("escalations", "kind", Counter(e.kind for e in inputs.escalations))
     out.by("escalations", "category", Counter(e.category for e in inputs.escalations))
-
-    live = [c for c in inputs.charts if c.state in ("open", "closed")]
-    visits = [c for c in live if inputs.during(c.visit_at)]
-    out.total("visits", len(visits))
-    out.by("visits", "clinician", Counter(c.clinician or UNKNOWN for c in visits))
-    out.total("charts_opened", sum(1 for c in inputs.charts if inputs.during(c.first_open_at)))
-    out.total(
-        "charts_closed",
-        sum(
-            1
-            for c in inputs.charts
-            if c.state == "closed" and c.first_open_at is not None and inputs.during(c.closed_at)
-        ),
-    )
-
-    # Charts whose first administrative (non-clinician) item opened today: before routing,
-    # each of these waited on its clinician to chase it. "Unrouted" ones reached no staff
-    # member (nobody held the role), so a clinician still had to chase them.
-    staff_opened = [t for t in opened if t.event == "opened" and t.role != CLINICIAN_ROLE]
-    admin: set[str] = set()
-    unrouted: set[str] = set()
-    for t in staff_opened:
-        first = inputs.first_staff_item_at.get(t.encounter, t.at)
-        if not inputs.during(first):
-            continue
-        admin.add(t.encounter)
-        if t.assignee is None:
-            unrouted.add(t.encounter)
-    out.total("admin_charts", len(admin))
-    out.total("admin_charts_unrouted", len(unrouted))
+    out.total("admin_charts", admin)
+    out.total("admin_charts_unrouted", unrouted)
 
 
-def _closing_times(inputs: SnapshotInputs, out: _Figures) -> None:
+def _day_charts(inputs: SnapshotInputs, out: _Figures) -> list[ClosedChart]:
+    """The day's visits, charts opened and closed; returns the charts closed during the day
+    (their charge lags)."""
+    visits: Counter[str] = Counter()
+    opened = closed = 0
+    closed_charts: list[ClosedChart] = []
+    for c in inputs.charts:
+        if c.state in ("open", "closed") and inputs.during(c.visit_at):
+            visits[c.clinician or UNKNOWN] += 1
+        opened += inputs.during(c.first_open_at)
+        if c.state == "closed" and c.closed_at is not None and inputs.during(c.closed_at):
+            closed += c.first_open_at is not None
+            closed_charts.append(ClosedChart(c.encounter, c.visit_at, c.first_open_at, c.closed_at))
+    out.total("visits", visits.total())
+    out.by("visits", "clinician", visits)
+    out.total("charts_opened", opened)
+    out.total("charts_closed", closed)
+    return closed_charts
+
+
+def _closing_times(inputs: SnapshotInputs, closed_charts: list[ClosedChart], out: _Figures) -> None:
     """Charge lag of the charts closed today; time to close of the items closed today."""
-    closed_charts = [
-        ClosedChart(c.encounter, c.visit_at, c.first_open_at, c.closed_at)
-        for c in inputs.charts
-        if c.state == "closed" and c.closed_at is not None and inputs.during(c.closed_at)
-    ]
     out.stats(
         "charge_lag_days",
         TOTAL,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, func, or_, select
 
 from chartroute.charts import ChartFacts, build_chart
 from chartroute.counts import Counts
@@ -144,10 +144,10 @@ def upsert_facts(
         if isinstance(f, EncounterFact):
             dirty.add(f.key)
     encounters = _encounters_of(conn, dirty)
-    encounters |= _charts_of_clinicians(conn, [f for f in changed if isinstance(f, ClinicianFact)])
     bulk_upsert(
         conn, dirty_key, ("key",), [(k,) for k in sorted(encounters)], ["key"], update=False
     )
+    _queue_charts_of_clinicians(conn, [f for f in changed if isinstance(f, ClinicianFact)])
     counts.changed_keys = changed_keys
     return counts
 
@@ -225,20 +225,48 @@ def _encounters_of(conn: Connection, keys: set[str]) -> set[str]:
     return encounters
 
 
-def _charts_of_clinicians(conn: Connection, clinicians: list[ClinicianFact]) -> set[str]:
-    """Encounters whose participant is one of these clinicians, by key, identifier or through
-    a role: a Practitioner or role arriving after its charts changes whom they route to."""
+def _queue_charts_of_clinicians(conn: Connection, clinicians: list[ClinicianFact]) -> None:
+    """Queue the encounters whose participant is one of these clinicians, by key, identifier or
+    through a role: a Practitioner or role arriving after its charts changes whom they route to.
+
+    Queued on the server, ``INSERT … SELECT`` from ``fact_link``: a clinician's charts are
+    every chart of a large practice when its Practitioner file is read after its Encounters
+    (a million keys, over 100 MB as Python sets and rows). Only the roles come back.
+    """
     targets = {f.key for f in clinicians} | {i for f in clinicians for i in f.identifiers}
-    encounters: set[str] = set()
-    for _hop in range(2):  # encounter → role → practitioner
-        if not targets:
-            break
-        stmt = select(fact_link.c.fact_key).where(key_in(conn, fact_link.c.target_key, targets))
-        found = set(conn.execute(stmt).scalars())
-        encounters.update(k for k in found if _is_encounter(k))
-        roles = {k for k in found if key_type(k) == "PractitionerRole"}
-        targets = roles | {i for idents in _identifiers_of(conn, roles).values() for i in idents}
-    return encounters
+    if not targets:
+        return
+    _queue_encounters_linking_to(conn, targets)  # encounter → practitioner
+    linking = fact_link.c.fact_key
+    stmt = select(linking).where(
+        key_in(conn, fact_link.c.target_key, targets),
+        or_(*(func.substr(linking, 1, len(p)) == p for p in _ROLE_PREFIXES)),
+    )
+    roles = {k for k in conn.execute(stmt).scalars() if key_type(k) == "PractitionerRole"}
+    if roles:  # encounter → role → practitioner
+        aliases = {i for idents in _identifiers_of(conn, roles).values() for i in idents}
+        _queue_encounters_linking_to(conn, roles | aliases)
+
+
+#: How a role's key begins: ``PractitionerRole/id`` or, by identifier, ``PractitionerRole?…``.
+_ROLE_PREFIXES = ("PractitionerRole/", "PractitionerRole?")
+_ENCOUNTER_PREFIX = "Encounter/"
+
+
+def _queue_encounters_linking_to(conn: Connection, targets: set[str]) -> None:
+    """Queue the encounters (not contained resources) that link to any of ``targets``.
+
+    ``_is_encounter`` in SQL: ``substr`` compares case-sensitively on both databases, where
+    SQLite's ``LIKE`` would not. Duplicates and keys already queued are skipped by the insert.
+    """
+    key = fact_link.c.fact_key
+    encounters = select(key).where(
+        key_in(conn, fact_link.c.target_key, targets),
+        func.substr(key, 1, len(_ENCOUNTER_PREFIX)) == _ENCOUNTER_PREFIX,
+        key.not_like("%#%"),
+    )
+    stmt = dialect_insert(conn, dirty_key).from_select(["key"], encounters)
+    conn.execute(stmt.on_conflict_do_nothing())
 
 
 def _identified(conn: Connection, identifier_keys: set[str]) -> dict[str, str]:

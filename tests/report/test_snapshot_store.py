@@ -128,9 +128,9 @@ def test_next_day_recounts_late_data_but_keeps_the_observed_backlog(
 def test_a_day_reads_only_the_charts_its_figures_count(loaded: Engine) -> None:
     """E6 closed today, but was never seen open and its visit predates the first sync: no
     figure counts it, so it is not read (a first sync closes most of a practice at once)."""
-    with loaded.connect() as conn:
-        inputs = snapshot_inputs(conn, dataset.DAY, dataset.AS_OF, "UTC")
-    assert sorted(c.encounter for c in inputs.charts) == [
+    with loaded.connect() as conn:  # streamed: read while the connection is open
+        charts = list(snapshot_inputs(conn, dataset.DAY, dataset.AS_OF, "UTC").charts)
+    assert sorted(c.encounter for c in charts) == [
         f"Encounter/{e}" for e in ("E1", "E4", "E5", "E7")
     ]
 
