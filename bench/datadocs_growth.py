@@ -4,7 +4,7 @@
 Each run writes the pages of every suite with fixed counts, as a sync that checked every table
 does; the time is the whole ``write_data_docs`` call (results, pages, the index rebuild). GX is
 imported before the first timed run. Interleaved: run n of the bounded site, then run n of the
-unbounded one.
+unbounded one. Each printed line gives the medians of the runs since the line before.
 
     .venv/bin/python bench/datadocs_growth.py --runs 300 --keep 100
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -42,24 +43,26 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="datadocs-growth-"))
     sites = {"kept": (root / "kept", args.keep), "unbounded": (root / "all", args.runs + 1)}
     print(f"load average {os.getloadavg()}; suites {len(suites)}; keep {args.keep}")
-    print("| run | kept: s | unbounded: s | ratio | kept MB | unbounded MB |")
+    print("| runs | kept: median s | unbounded: median s | ratio | kept MB | unbounded MB |")
     print("|---:|---:|---:|---:|---:|---:|")
+    since: dict[str, list[float]] = {name: [] for name in sites}
     try:
         for n in range(1, args.runs + 1):
-            took = {}
             for name, (folder, keep) in sites.items():
                 start = time.perf_counter()
                 run_time = t0 + timedelta(minutes=15 * n)
                 write_data_docs(folder, f"run-{n:05d}", run_time, suites, checks, keep_runs=keep)
-                took[name] = time.perf_counter() - start
+                since[name].append(time.perf_counter() - start)
             if n == 1 or n % args.every == 0:
                 size = {k: _mb(f) for k, (f, _) in sites.items()}
+                kept, unbounded = (statistics.median(since[k]) for k in ("kept", "unbounded"))
+                first = n - len(since["kept"]) + 1
                 print(
-                    f"| {n} | {took['kept']:.2f} | {took['unbounded']:.2f} | "
-                    f"{took['unbounded'] / took['kept']:.2f} | {size['kept']:.0f} | "
-                    f"{size['unbounded']:.0f} |",
+                    f"| {first}-{n} | {kept:.2f} | {unbounded:.2f} | {unbounded / kept:.2f} | "
+                    f"{size['kept']:.0f} | {size['unbounded']:.0f} |",
                     flush=True,
                 )
+                since = {name: [] for name in sites}
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"load average {os.getloadavg()}")
