@@ -49,10 +49,11 @@ class Validation(StrictModel):
         "`<CHARTROUTE_HOME>/data-docs`.",
     )
     data_docs_keep_runs: int = Field(
-        default=100,
+        default=50,
         ge=1,
         description="Runs whose Data Docs pages are kept: a run first removes the pages and "
-        "results of older runs. Each run adds about half a megabyte and an entry per table to "
-        "the index, which every run rebuilds, so without a bound a sync every 15 minutes "
-        "would slow down week by week. The run counts stay in the store and in Prefect.",
+        "results of older runs. Each run adds about 0.35 MB and an entry per table to the "
+        "index, which every run rebuilds, so a run's Data Docs cost grows with what is kept "
+        "(bench/README.md); without a bound a sync every 15 minutes would slow down week by "
+        "week. The run counts stay in the store and in Prefect.",
     )

@@ -4,7 +4,7 @@ A run validates each partition separately, so the run's result per expectation i
 the partitions' counts. Those sums are turned back into GX validation results — rows checked,
 rows failed, no unexpected values or row numbers, so the pages carry no record content — and
 kept in a results folder next to the site, so the site's index lists the runs kept
-(``validation.data_docs_keep_runs``, the newest 100 by default: every run rebuilds the index
+(``validation.data_docs_keep_runs``, the newest 50 by default: every run rebuilds the index
 from every result it finds, so an unbounded site made each run slower than the last). The report and
 the Prefect artifact link the site's ``index.html``.
 """
@@ -32,7 +32,7 @@ def write_data_docs(
     run_time: datetime,
     suites: Sequence[Suite],
     checks: Checks,
-    keep_runs: int = 100,
+    keep_runs: int = 50,
 ) -> Path:
     """Add this run's pages to the Data Docs site in ``folder``, keeping the pages of the
     ``keep_runs - 1`` newest runs before it; returns its index page."""
