@@ -31,10 +31,16 @@ from chartroute.fhir.references import resource_key
 from chartroute.fhirclient.retry import retries_in_this_thread
 from chartroute.heap import return_free_memory
 from chartroute.sources.base import Partition, Source, SourceRecord
-from chartroute.sources.decode import Decoded, Rejected, decode_record
+from chartroute.sources.decode import Decoded, Rejected
 from chartroute.store import facts as fact_store
 from chartroute.store import quarantine as held_store
-from chartroute.stored_lines import LINES_PER_LOOKUP, LineHashes, LineSifter, rules_text
+from chartroute.stored_lines import (
+    LINES_PER_LOOKUP,
+    LineHashes,
+    LineSifter,
+    read_record,
+    rules_text,
+)
 from chartroute.validation.feed import FeedValidator
 from chartroute.validation.reasons import reason_label
 
@@ -106,11 +112,12 @@ def ingest_partitions(
     batch: list[Item] = []
     lines: LineHashes = {}
     unread: list[SourceRecord] = []  # waiting for one lookup of their lines' hashes
+    lookup = LINES_PER_LOOKUP if sifter is not None else 1
 
     def take(records: list[SourceRecord]) -> None:
         nonlocal pending, batch, lines
         if sifter is None:
-            sifted = [(r, r if r.deleted else decode_record(r)) for r in records]
+            sifted = [(r, read_record(r)) for r in records]
         else:
             found = sifter.sift(records, lines)
             counts.unchanged_lines += found.unchanged
@@ -131,7 +138,7 @@ def ingest_partitions(
         for record in source.read(partition):
             read += 1
             unread.append(record)
-            if len(unread) >= (LINES_PER_LOOKUP if sifter is not None else 1):
+            if len(unread) >= lookup:
                 take(unread)
                 unread = []
         if on_partition is not None:

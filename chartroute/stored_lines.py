@@ -101,7 +101,7 @@ class LineSifter:
         out = Sifted()
         if not self._store_has_facts():  # a first load: nothing to recognise or look up
             for record, digest in zip(records, hashes, strict=True):
-                item = record if record.deleted else decode_record(record)
+                item = read_record(record)
                 out.items.append((record, item))
                 _note_line(lines, item, digest)
             return out
@@ -114,7 +114,7 @@ class LineSifter:
         for i, (record, digest) in enumerate(zip(records, hashes, strict=True)):
             guess = guesses[i]
             if digest is None or guess is None or stored.get(guess) != digest:
-                read[i] = record if record.deleted else decode_record(record)
+                read[i] = read_record(record)
         # a stored line of a resource another line here holds is read too, as before
         keys_read = {_key_of(item) for item in read.values()}
         let_go: list[tuple[str, str]] = []  # (key, location)
@@ -149,6 +149,11 @@ class LineSifter:
             keys = [key for key, _ in let_go]
             places = [held_store.location_key(where) for _, where in let_go]
             held_store.release_quarantine(conn, keys + places)
+
+
+def read_record(record: SourceRecord) -> Item:
+    """A record read: its facts or its reasons; a deletion passes as it is."""
+    return record if record.deleted else decode_record(record)
 
 
 def key_guess(record: SourceRecord) -> str | None:

@@ -10,7 +10,8 @@ Both run inside the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,16 +80,8 @@ def _copy_upsert(
     action: str,
 ) -> None:
     stage = f"_stage_{table.name}"
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur:  # type: ignore[union-attr]
-        cur.execute(
-            f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" '
-            f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
-        )
-        cur.execute(f'TRUNCATE "{stage}"')
-        with cur.copy(f'COPY "{stage}" ({cols}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(row)
+    like = f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
+    with _staged(conn, stage, like, cols, rows) as cur:
         cur.execute(
             f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{stage}" '
             f"ON CONFLICT ({key_cols}) {action}"
@@ -118,19 +111,27 @@ def bulk_update(
         return
     stage = "_stage_update_" + "_".join((table.name, key, *columns))
     cols = ", ".join(f'"{c}"' for c in (key, *columns))
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur:  # type: ignore[union-attr]
-        # the columns' types without the table's NOT NULLs, which the other columns would break
-        cur.execute(
-            f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" ON COMMIT DELETE ROWS '
-            f'AS SELECT {cols} FROM "{table.name}" WITH NO DATA'
-        )
-        cur.execute(f'TRUNCATE "{stage}"')
-        with cur.copy(f'COPY "{stage}" ({cols}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(row)
+    # the columns' types without the table's NOT NULLs, which the other columns would break
+    shape = f'ON COMMIT DELETE ROWS AS SELECT {cols} FROM "{table.name}" WITH NO DATA'
+    with _staged(conn, stage, shape, cols, rows) as cur:
         assigned = ", ".join(f'"{c}" = s."{c}"' for c in columns)
         cur.execute(
             f'UPDATE "{table.name}" AS t SET {assigned} FROM "{stage}" AS s '
             f'WHERE t."{key}" = s."{key}"'
         )
+
+
+@contextmanager
+def _staged(
+    conn: Connection, stage: str, shape: str, cols: str, rows: Sequence[Sequence[Any]]
+) -> Iterator[Any]:
+    """A PostgreSQL cursor with ``rows`` copied into the temporary table ``stage`` (created
+    once per session as ``shape`` says, emptied at each commit and before each use)."""
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur:  # type: ignore[union-attr]
+        cur.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" {shape}')
+        cur.execute(f'TRUNCATE "{stage}"')
+        with cur.copy(f'COPY "{stage}" ({cols}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+        yield cur
