@@ -29,6 +29,7 @@ from chartroute.flows.parameters import (
     SourceSpec,
     check_day_range,
 )
+from chartroute.flows.run_tags import untagged_tasks
 from chartroute.pinned_config import PinnedConfig, pin_config
 from chartroute.tasks.backfill import (
     index_task,
@@ -118,7 +119,8 @@ def backfill_flow(
         start, end, partition_days or practice.backfill.partition_days,
         load=load, dry_run=dry_run, force=force,
     )  # fmt: skip
-    return run_backfill_stages(BackfillTasks(source, pin, taken), request)
+    with untagged_tasks():
+        return run_backfill_stages(BackfillTasks(source, pin, taken), request)
 
 
 def run_backfill(

@@ -9,6 +9,7 @@ from typing import Any
 from prefect import flow
 
 from chartroute.flows.parameters import DEFAULT_CONFIG, PracticeFile
+from chartroute.flows.run_tags import untagged_tasks
 from chartroute.pinned_config import pin_config
 from chartroute.tasks.deliver import deliver_task
 from chartroute.tasks.escalate import sweep_summary_task, sweep_task
@@ -27,9 +28,10 @@ def escalate_flow(
         deliver: Send the outbox (digests, urgent messages) at the end.
     """
     pin, _ = pin_config(config)  # read once: every task checks it is unchanged
-    token = take_lease_task(SWEEP_LEASE)
-    result = sweep_summary_task(sweep_task(pin, as_of))
-    if deliver:
-        result["deliver"] = asdict(deliver_task(pin))
-    release_lease_task(token)
+    with untagged_tasks():
+        token = take_lease_task(SWEEP_LEASE)
+        result = sweep_summary_task(sweep_task(pin, as_of))
+        if deliver:
+            result["deliver"] = asdict(deliver_task(pin))
+        release_lease_task(token)
     return result

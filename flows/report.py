@@ -9,6 +9,7 @@ from typing import Any
 from prefect import flow
 
 from chartroute.flows.parameters import DEFAULT_CONFIG, PracticeFile, check_day_range
+from chartroute.flows.run_tags import untagged_tasks
 from chartroute.pinned_config import pin_config
 from chartroute.store.engine import home
 from chartroute.tasks.report import render_report_task, snapshot_task
@@ -39,7 +40,8 @@ def report_flow(
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     pin, _ = pin_config(config)  # read once: every task checks it is unchanged
-    taken = asdict(snapshot_task(pin, when)) if snapshot else None
-    result = render_report_task(pin, out_dir or str(home() / "reports"), start, end, now)
+    with untagged_tasks():
+        taken = asdict(snapshot_task(pin, when)) if snapshot else None
+        result = render_report_task(pin, out_dir or str(home() / "reports"), start, end, now)
     result["snapshot"] = taken
     return result

@@ -14,6 +14,7 @@ from typing import Any
 from prefect import flow
 
 from chartroute.flows.parameters import DEFAULT_CONFIG, PracticeFile, SourceSpec
+from chartroute.flows.run_tags import untagged_tasks
 from chartroute.flows.undelivered import final_state
 from chartroute.notify.deliver import DeliverCounts
 from chartroute.pinned_config import PinnedConfig, pin_config
@@ -99,11 +100,12 @@ def sync_flow(
     when = as_of or datetime.now(UTC)
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    idle = idle_task(source, when, full, deliver, pin)
-    if idle is not None:  # nothing changed: the run is recorded, and no other task runs
-        return idle
-    lease = take_lease_task(SYNC_LEASE)  # at most one sync at a time, across servers
-    outcome = run_sync(SyncTasks(source, pin, when, full), practice, deliver=deliver)
-    release_lease_task(lease)
+    with untagged_tasks():
+        idle = idle_task(source, when, full, deliver, pin)
+        if idle is not None:  # nothing changed: the run is recorded, and no other task runs
+            return idle
+        lease = take_lease_task(SYNC_LEASE)  # at most one sync at a time, across servers
+        outcome = run_sync(SyncTasks(source, pin, when, full), practice, deliver=deliver)
+        release_lease_task(lease)
     # Dead letters or a channel left down end the run Failed, with how many and where to look.
     return final_state(outcome.as_dict(), outcome.delivered)  # type: ignore[no-any-return]

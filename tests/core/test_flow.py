@@ -121,3 +121,37 @@ def test_a_config_edited_during_a_run_stops_it_and_nothing_is_done_twice(
     assert third["classify"]["opened"] == 0
     assert (count(work_item), count(notification)) == (items, notices)
     engine.dispose()
+
+
+def test_a_command_tags_the_flow_run_and_not_its_task_runs(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failure alert needs the tags on the flow run; on a task run they only make Prefect
+    ask the server for tag concurrency slots before every task (a scheduled run's tasks carry
+    none either)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from chartroute.flows.run_tags import tagged
+    from chartroute.flows.sync import sync_flow
+
+    monkeypatch.setenv("CHARTROUTE_DATABASE_URL", f"sqlite:///{tmp_path / 'flow.db'}")
+    b.write_ndjson(tmp_path / "src", [b.encounter("e1"), b.order("s1")])
+    with tagged("Example Family Medicine"):
+        state = sync_flow(
+            source=str(tmp_path / "src"),
+            config=str(ROOT / "config" / "practice.yaml"),
+            as_of="2026-03-10T12:00:00Z",
+            return_state=True,
+        )
+    assert state.is_completed()
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        (run,) = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+        )
+    assert {"chartroute", "practice:Example Family Medicine"} <= set(run.tags)
+    tasks = _task_runs(run_id)
+    names = " ".join(t.name for t in tasks)
+    assert "scan-validate-store" in names and "classify-route-record" in names
+    assert all(not t.tags for t in tasks), sorted({tag for t in tasks for tag in t.tags})
