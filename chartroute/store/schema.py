@@ -77,6 +77,9 @@ fact = Table(
     #: records read any other way, and for contained facts (their container's line holds it).
     #: Looked up by key, so it needs no index of its own (one cost a first load 20% more CPU).
     Column("line_hash", String(32)),
+    #: the run's facts, found by the time they were stored: the orphan count of a sync reads
+    #: the links of what that run wrote, not of the whole store (``validation/references.py``)
+    Index("ix_fact_synced_at", "synced_at"),
 )
 
 fact_link = Table(
