@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from chartroute.fhir.extract import RULE_RESOURCE_TYPES
 from chartroute.fhir.facts import Fact
@@ -93,6 +93,15 @@ def links_written_since(conn: Connection, since: datetime) -> Iterator[tuple[str
     Streamed while ``conn`` is open: a first full load has over a million, and a list of them
     next to the frame built from them was the sync's peak of memory. Found from the run's facts
     by ``ix_fact_synced_at``, so a small sync into a large store reads only its own links."""
+    stmt = links_statement(since)
+    # yield_per: a server-side cursor on PostgreSQL, whose client otherwise fetches every row
+    # into its own buffer before the first one is read (SQLite reads as it goes either way)
+    for r in conn.execute(stmt.execution_options(yield_per=LINKS_PER_FETCH)):
+        yield r[0], r[1], bool(r[2])
+
+
+def links_statement(since: datetime) -> Select[str, str, bool]:
+    """The query of ``links_written_since``: (fact key, target key, target found)."""
     source = fact.alias("source")
     target = fact.alias("target")
     by_identifier = (
@@ -100,7 +109,7 @@ def links_written_since(conn: Connection, since: datetime) -> Iterator[tuple[str
         .where(fact_identifier.c.identifier_key == fact_link.c.target_key)
         .exists()
     )
-    stmt = (
+    return (
         select(
             fact_link.c.fact_key,
             fact_link.c.target_key,
@@ -110,7 +119,3 @@ def links_written_since(conn: Connection, since: datetime) -> Iterator[tuple[str
         .outerjoin(target, target.c.key == fact_link.c.target_key)
         .where(source.c.synced_at >= since)
     )  # no ORDER BY: each link is counted on its own, and a sort made SQLite read every link
-    # yield_per: a server-side cursor on PostgreSQL, whose client otherwise fetches every row
-    # into its own buffer before the first one is read (SQLite reads as it goes either way)
-    for r in conn.execute(stmt.execution_options(yield_per=LINKS_PER_FETCH)):
-        yield r[0], r[1], bool(r[2])

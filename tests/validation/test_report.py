@@ -74,6 +74,21 @@ def test_orphans_are_counted_across_fetches_on_both_databases(
     assert report.checks[label] == {"checked": 4, "failed": 2}
 
 
+def test_a_runs_links_are_found_from_its_facts_not_by_reading_every_link(
+    sqlite_engine: Engine, as_of: datetime
+) -> None:
+    """A small sync into a large store reads its own links: SQLite reached them through every
+    link of the store while the query was sorted and ``fact.synced_at`` had no index."""
+    from sqlalchemy.dialects import sqlite
+
+    stmt = references.links_statement(as_of)
+    sql = str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    with sqlite_engine.connect() as conn:
+        plan = " / ".join(str(row[3]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+    assert "ix_fact_synced_at" in plan, plan
+    assert "SCAN fact_link" not in plan, plan
+
+
 @pytest.mark.parametrize("window", [1, 2, 3, 7, 200_000])
 def test_orphan_counts_add_up_across_windows_of_links(
     window: int, as_of: datetime, monkeypatch: pytest.MonkeyPatch
