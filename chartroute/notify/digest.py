@@ -42,7 +42,7 @@ from chartroute.notify.content import (
     deep_link,
 )
 from chartroute.route import age_days
-from chartroute.store.batching import chunks
+from chartroute.store.key_sets import key_in
 from chartroute.store.schema import notification, outbox_message, work_item
 
 #: Advisory lock id of the compose step (any constant unique to chartroute will do).
@@ -160,11 +160,8 @@ def _waiting(conn: Connection) -> dict[Group, array[int]]:
 
 def _notifications(conn: Connection, ids: Iterable[int]) -> list[Any]:
     """These notifications, in id order."""
-    out: list[Any] = []
-    for part in chunks(ids):
-        stmt = select(notification).where(notification.c.id.in_(part)).order_by(notification.c.id)
-        out.extend(conn.execute(stmt))
-    return out
+    stmt = select(notification).where(key_in(conn, notification.c.id, ids))
+    return list(conn.execute(stmt.order_by(notification.c.id)))
 
 
 #: The columns of a work item a message shows or ranks by (not its evidence or detail).
@@ -172,24 +169,18 @@ _ITEM_COLUMNS = ("id", "encounter", "category", "visit_at", "filing_deadline", "
 
 
 def _items(conn: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
     columns = [work_item.c[name] for name in _ITEM_COLUMNS]
-    for part in chunks(sorted(ids)):
-        for row in conn.execute(select(*columns).where(work_item.c.id.in_(part))):
-            out[row.id] = dict(row._mapping)
-    return out
+    found = conn.execute(select(*columns).where(key_in(conn, work_item.c.id, ids)))
+    return {row.id: dict(row._mapping) for row in found}
 
 
 def _open_totals(conn: Connection, people: list[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for part in chunks(people):
-        rows = conn.execute(
-            select(work_item.c.assignee, func.count())
-            .where(work_item.c.status == "open", work_item.c.assignee.in_(part))
-            .group_by(work_item.c.assignee)
-        )
-        out.update({r[0]: int(r[1]) for r in rows})
-    return out
+    rows = conn.execute(
+        select(work_item.c.assignee, func.count())
+        .where(work_item.c.status == "open", key_in(conn, work_item.c.assignee, people))
+        .group_by(work_item.c.assignee)
+    )
+    return {r[0]: int(r[1]) for r in rows}
 
 
 def _line(row: Any, item: dict[str, Any] | None, template: str | None, now: datetime) -> ItemLine:
@@ -299,7 +290,5 @@ def _store(
         )
         .returning(outbox_message.c.id)
     ).scalar_one()
-    for part in chunks([r.id for r in rows]):
-        conn.execute(
-            update(notification).where(notification.c.id.in_(part)).values(message_id=message_id)
-        )
+    sent = key_in(conn, notification.c.id, [r.id for r in rows])
+    conn.execute(update(notification).where(sent).values(message_id=message_id))

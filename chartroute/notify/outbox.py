@@ -30,7 +30,8 @@ from chartroute.config.notify import NotifyConfig, UrgentRule
 from chartroute.mode import acting_mode
 from chartroute.notify.channels import address_for
 from chartroute.route import age_days
-from chartroute.store.batching import chunks, insert_ignore
+from chartroute.store.batching import insert_ignore
+from chartroute.store.key_sets import key_in
 from chartroute.store.schema import notification, outbox_message, work_item, work_item_event
 from chartroute.vocabulary import Mode
 
@@ -90,11 +91,8 @@ def _matches(rule: UrgentRule, item: dict[str, Any], event: str, now: datetime) 
 
 
 def _items(conn: Connection, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for part in chunks(sorted(set(ids))):
-        for row in conn.execute(select(work_item).where(work_item.c.id.in_(part))):
-            out[row.id] = dict(row._mapping)
-    return out
+    found = conn.execute(select(work_item).where(key_in(conn, work_item.c.id, set(ids))))
+    return {row.id: dict(row._mapping) for row in found}
 
 
 def enqueue(
@@ -141,13 +139,13 @@ def enqueue(
             }
     if not rows:
         return 0
-    stored: set[str] = set()
-    for part in chunks(list(rows)):
-        stored.update(
-            conn.execute(
-                select(notification.c.dedupe_key).where(notification.c.dedupe_key.in_(part))
-            ).scalars()
-        )
+    stored = set(
+        conn.execute(
+            select(notification.c.dedupe_key).where(
+                key_in(conn, notification.c.dedupe_key, list(rows))
+            )
+        ).scalars()
+    )
     new = [row for key, row in rows.items() if key not in stored]
     insert_ignore(conn, notification, new)
     return len(new)
@@ -180,15 +178,16 @@ def enqueue_transitions(
 
     Reads them back from the audit trail on the same connection, inside the same transaction.
     """
-    events: list[Any] = []
-    for part in chunks(sorted(set(item_ids))):
-        events.extend(
-            conn.execute(
-                select(work_item_event)
-                .where(work_item_event.c.work_item_id.in_(part), work_item_event.c.at == at)
-                .order_by(work_item_event.c.id)
+    events = list(
+        conn.execute(
+            select(work_item_event)
+            .where(
+                key_in(conn, work_item_event.c.work_item_id, set(item_ids)),
+                work_item_event.c.at == at,
             )
+            .order_by(work_item_event.c.id)
         )
+    )
     return enqueue(conn, config, transition_notices(events), at, run_id, as_of)
 
 

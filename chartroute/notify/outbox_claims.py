@@ -33,7 +33,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, func, or
 from chartroute.config.notify import Delivery
 from chartroute.notify.channels.base import Outgoing
 from chartroute.notify.content import MessageContent
-from chartroute.store.batching import chunks
+from chartroute.store.key_sets import key_in
 from chartroute.store.lease import default_holder
 from chartroute.store.owners import owner_gone
 from chartroute.store.schema import outbox_message
@@ -228,13 +228,11 @@ def retry_failed(conn: Connection, ids: Iterable[int] | None, now: datetime) -> 
     if ids is None:
         targets = list(conn.execute(selected.order_by(m.c.id)).scalars())
     else:
-        targets = []
-        for part in chunks(sorted(set(ids))):
-            targets.extend(conn.execute(selected.where(m.c.id.in_(part))).scalars())
-    for part in chunks(targets):
+        targets = list(conn.execute(selected.where(key_in(conn, m.c.id, set(ids)))).scalars())
+    if targets:
         conn.execute(
             update(m)
-            .where(m.c.id.in_(part), m.c.status == "failed")
+            .where(key_in(conn, m.c.id, targets), m.c.status == "failed")
             .values(status="pending", failures=0, next_attempt_at=now, updated_at=now)
         )
     return sorted(targets)

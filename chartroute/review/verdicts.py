@@ -20,7 +20,7 @@ from sqlalchemy import Connection, select, update
 from chartroute.counts import Counts
 from chartroute.review.sheet import NONE, NOTE_LIMIT, SheetError, SheetRow, Verdict
 from chartroute.route import work_item_id
-from chartroute.store.batching import chunks
+from chartroute.store.key_sets import key_in
 from chartroute.store.schema import chart, review_verdict, work_item
 
 #: The columns an import writes and compares (the key and timestamps aside).
@@ -146,15 +146,10 @@ def _check_against_store(conn: Connection, rows: Iterable[SheetRow], file: str) 
 
 
 def _existing(conn: Connection, column: Any, values: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for part in chunks(sorted(set(values))):
-        found.update(conn.execute(select(column).where(column.in_(part))).scalars())
-    return found
+    return set(conn.execute(select(column).where(key_in(conn, column, set(values)))).scalars())
 
 
 def _stored(conn: Connection, rows: Sequence[SheetRow]) -> dict[tuple[str, str, str], Any]:
-    out: dict[tuple[str, str, str], Any] = {}
-    for part in chunks(sorted({r.chart for r in rows})):
-        for r in conn.execute(select(review_verdict).where(review_verdict.c.chart.in_(part))):
-            out[(r.chart, r.category, r.subject)] = r._mapping
-    return out
+    charts = {r.chart for r in rows}
+    found = conn.execute(select(review_verdict).where(key_in(conn, review_verdict.c.chart, charts)))
+    return {(r.chart, r.category, r.subject): r._mapping for r in found}

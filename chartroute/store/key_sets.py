@@ -28,12 +28,19 @@ from sqlalchemy.sql.elements import ColumnElement
 
 
 def key_in(
-    conn: Connection, column: ColumnElement[Any], keys: Iterable[str]
+    conn: Connection, column: ColumnElement[Any], keys: Iterable[str] | Iterable[int]
 ) -> ColumnElement[bool]:
-    """A condition true where ``column`` holds one of ``keys`` (an empty set matches nothing)."""
+    """A condition true where ``column`` holds one of ``keys`` (an empty set matches nothing).
+
+    Keys are strings, or integers for an integer id column: JSON numbers, which SQLite's
+    ``json_each`` gives back as integers and PostgreSQL's text elements are cast to the column's
+    type (an integer compared with text is an error there, not a mismatch)."""
     listed = bindparam(None, orjson.dumps(list(keys)).decode(), type_=String)
     if conn.dialect.name == "postgresql":
-        elements = select(func.json_array_elements_text(cast(listed, JSON))).scalar_subquery()
+        element: ColumnElement[Any] = func.json_array_elements_text(cast(listed, JSON))
+        if not isinstance(column.type, String):
+            element = cast(element, column.type)
+        elements = select(element).scalar_subquery()
         return column == any_(func.array(elements))
     value = func.json_each(listed).table_valued("value")
     return column.in_(select(value.c.value))

@@ -28,7 +28,7 @@ from chartroute.fhir.facts import EncounterFact, fact_from_json
 from chartroute.fhirclient.errors import Fatal, Temporary
 from chartroute.fhirclient.http import FhirHttp
 from chartroute.store import runs
-from chartroute.store.batching import chunks
+from chartroute.store.key_sets import key_in
 from chartroute.store.schema import fact, work_item
 from chartroute.writeback.fhir_task import build_fhir_task, differs, identifier_query
 
@@ -112,11 +112,12 @@ def _changed_items(
 def _patients(conn: Any, encounters: list[str]) -> dict[str, str]:
     """The Patient each encounter is for, from the stored Encounter facts."""
     out: dict[str, str] = {}
-    for part in chunks(encounters):
-        for r in conn.execute(select(fact.c.key, fact.c.body).where(fact.c.key.in_(part))):
-            enc = fact_from_json(r.body)
-            if isinstance(enc, EncounterFact) and enc.patient:
-                out[r.key] = enc.patient
+    for r in conn.execute(
+        select(fact.c.key, fact.c.body).where(key_in(conn, fact.c.key, encounters))
+    ):
+        enc = fact_from_json(r.body)
+        if isinstance(enc, EncounterFact) and enc.patient:
+            out[r.key] = enc.patient
     return out
 
 

@@ -82,3 +82,23 @@ def test_a_key_set_matches_exactly_the_stored_keys_it_names(
         mark_dirty(conn, stored)
         found = conn.execute(select(dirty_key.c.key).where(key_in(conn, dirty_key.c.key, asked)))
         assert sorted(found.scalars()) == sorted(set(stored) & set(asked))
+
+
+def test_integer_ids_match_on_both_databases(engine: Engine) -> None:
+    """Notification and outbox ids are integers: PostgreSQL compares them with the set's
+    elements cast to the column's type, SQLite with json_each's numbers; a set past SQLite's
+    parameter limit, duplicates and ids not stored included."""
+    from chartroute.store.schema import work_item_event
+
+    rows = [{"work_item_id": f"wi-{i}", "at": NOW, "event": "opened"} for i in range(30)]
+    with engine.begin() as conn:
+        conn.execute(work_item_event.insert(), rows)
+        ids = sorted(conn.execute(select(work_item_event.c.id)).scalars())
+        asked = [ids[0], ids[0], ids[7], ids[-1], *range(ids[-1] + 1, ids[-1] + MANY)]
+        found = conn.execute(
+            select(work_item_event.c.id).where(key_in(conn, work_item_event.c.id, asked))
+        )
+        assert sorted(found.scalars()) == [ids[0], ids[7], ids[-1]]
+        assert not list(
+            conn.execute(select(work_item_event.c.id).where(key_in(conn, work_item_event.c.id, [])))
+        )
