@@ -44,7 +44,7 @@ from chartroute.store import facts as fact_store
 from chartroute.store import quarantine as held_store
 from chartroute.store import runs
 from chartroute.store import work_items as item_store
-from chartroute.store.planner_stats import analyze_if_bulk_loaded
+from chartroute.store.planner_stats import GrowingTables, analyze_if_bulk_loaded
 from chartroute.validation.report import RunValidation, validate_run
 from chartroute.validation.threshold import TooManyBadRecords
 
@@ -233,12 +233,14 @@ def classify_pending(
             fact_store.mark_all_charts_dirty(conn)
             runs.put_setting(conn, "config_fingerprint", fingerprint)
         fact_store.mark_dirty(conn, item_store.due_future_charts(conn, as_of))
-        analyze_if_bulk_loaded(conn)  # PostgreSQL: plan the batches on what was just loaded
+        bulk = analyze_if_bulk_loaded(conn)  # PostgreSQL: plan the batches on what was loaded
         load = item_store.open_load(conn)
         counts.mode = str(current_mode(conn, config))
     router = Router(config, as_of, load)
+    growing = GrowingTables(bulk)
     while True:
         with engine.begin() as conn:
+            growing.after(conn, counts.charts)  # ... and on what the batches so far wrote
             keys, encounters = fact_store.take_dirty(conn, batch_size)
             if not keys:
                 break

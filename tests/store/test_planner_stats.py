@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
 
 from chartroute.config import PracticeConfig
+from chartroute.store import planner_stats
 from chartroute.store.facts import mark_dirty
 from chartroute.store.planner_stats import ANALYZE_AFTER, analyze_if_bulk_loaded
 from chartroute.sync import classify_pending
+from tests import builders as b
+from tests.validation.helpers import ingest
 
 
 def _reltuples(engine: Engine, table: str) -> float:
@@ -35,3 +40,32 @@ def test_a_day_of_changes_is_not_analyzed(engine: Engine) -> None:
     with engine.begin() as conn:
         mark_dirty(conn, [f"Encounter/e{i:05d}" for i in range(ANALYZE_AFTER - 1)])
         assert not analyze_if_bulk_loaded(conn)
+
+
+@pytest.mark.slow
+def test_the_tables_a_bulk_classify_writes_are_analyzed_as_they_fill(
+    engine: Engine,
+    config: PracticeConfig,
+    as_of: datetime,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Analyzed while still empty, the work items a first load opens were planned as an empty
+    table all run long: each batch's lookup of its work items then scanned them all."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite plans without statistics")
+    monkeypatch.setattr(planner_stats, "ANALYZE_AFTER", 100)
+    monkeypatch.setattr(planner_stats, "REANALYZE_FIRST", 100)
+    b.write_ndjson(tmp_path / "feed", [b.encounter(f"e{i:04d}") for i in range(400)])
+    ingest(engine, tmp_path / "feed", as_of)
+    counts = classify_pending(engine, config, as_of, batch_size=50)
+    assert counts.charts == 400 and counts.opened >= 400
+    items = _count(engine, "work_item")
+    # analyzed last after 200 charts, well after the first batches wrote their items
+    assert _reltuples(engine, "work_item") >= items / 4 > 0
+    assert _reltuples(engine, "chart") >= 100
+
+
+def _count(engine: Engine, table: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one())
