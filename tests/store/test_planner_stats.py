@@ -10,10 +10,12 @@ from sqlalchemy import Engine, text
 
 from chartroute.config import PracticeConfig
 from chartroute.store import planner_stats
+from chartroute.store.engine import make_engine
 from chartroute.store.facts import mark_dirty
 from chartroute.store.planner_stats import ANALYZE_AFTER, analyze_if_bulk_loaded
 from chartroute.sync import classify_pending
 from tests import builders as b
+from tests.conftest import _truncate
 from tests.validation.helpers import ingest
 
 
@@ -44,7 +46,7 @@ def test_a_day_of_changes_is_not_analyzed(engine: Engine) -> None:
 
 @pytest.mark.slow
 def test_the_tables_a_bulk_classify_writes_are_analyzed_as_they_fill(
-    engine: Engine,
+    postgres_url: str,
     config: PracticeConfig,
     as_of: datetime,
     tmp_path: Path,
@@ -52,18 +54,21 @@ def test_the_tables_a_bulk_classify_writes_are_analyzed_as_they_fill(
 ) -> None:
     """Analyzed while still empty, the work items a first load opens were planned as an empty
     table all run long: each batch's lookup of its work items then scanned them all."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite plans without statistics")
+    engine = make_engine(postgres_url)  # SQLite plans without statistics: nothing to check
+    _truncate(engine)
     monkeypatch.setattr(planner_stats, "ANALYZE_AFTER", 100)
     monkeypatch.setattr(planner_stats, "REANALYZE_FIRST", 100)
     b.write_ndjson(tmp_path / "feed", [b.encounter(f"e{i:04d}") for i in range(400)])
-    ingest(engine, tmp_path / "feed", as_of)
-    counts = classify_pending(engine, config, as_of, batch_size=50)
-    assert counts.charts == 400 and counts.opened >= 400
-    items = _count(engine, "work_item")
-    # analyzed last after 200 charts, well after the first batches wrote their items
-    assert _reltuples(engine, "work_item") >= items / 4 > 0
-    assert _reltuples(engine, "chart") >= 100
+    try:
+        ingest(engine, tmp_path / "feed", as_of)
+        counts = classify_pending(engine, config, as_of, batch_size=50)
+        assert counts.charts == 400 and counts.opened >= 400
+        items = _count(engine, "work_item")
+        # analyzed last after 200 charts, well after the first batches wrote their items
+        assert _reltuples(engine, "work_item") >= items / 4 > 0
+        assert _reltuples(engine, "chart") >= 100
+    finally:
+        engine.dispose()
 
 
 def _count(engine: Engine, table: str) -> int:
