@@ -57,7 +57,7 @@ def analyze_if_bulk_loaded(conn: Connection) -> bool:
 
 class GrowingTables:
     """ANALYZE the tables the classify stage writes each time the charts it has classified in
-    this run double (from ``REANALYZE_FIRST``): about seven times in a 100k first load, each
+    this run double (from ``REANALYZE_FIRST``): six times in a 100k first load, each
     a sampled read of four tables; nothing unless the run began with a bulk load."""
 
     def __init__(self, bulk_loaded: bool) -> None:
