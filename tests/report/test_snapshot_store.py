@@ -175,3 +175,21 @@ def test_the_backlog_summary_counts_as_one_pass_over_the_items_did(loaded: Engin
     assert summary.unassigned_items >= 2 and "" not in summary.items_by_person
     assert summary.charts_on_clinicians and summary.charts_on_staff_only
     assert list(summary.items_by_role) == sorted(summary.items_by_role)
+
+
+def test_the_days_signed_notes_are_found_from_the_facts_stored_since(
+    sqlite_engine: Engine,
+) -> None:
+    """A note stored before the day began cannot carry a signature from it: the scan starts
+    from the recently stored facts by their index, where it read every note of the store."""
+    from sqlalchemy.dialects import sqlite
+
+    from chartroute.analytics.live_snapshot import notes_changed_since
+    from chartroute.analytics.snapshots import day_bounds
+
+    start, _end = day_bounds(dataset.DAY, "America/New_York")
+    stmt = notes_changed_since(start)
+    sql = str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    with sqlite_engine.connect() as conn:
+        plan = " / ".join(str(row[3]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+    assert "ix_fact_synced_at" in plan, plan
