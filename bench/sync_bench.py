@@ -16,6 +16,10 @@ the same generated export (``chartroute generate``, 18 visits per clinician per 
   base files stay and one more part per type holds only the new and changed records;
 - naive: one Prefect task per chart classifying the same charts (``bench/naive_flow.py``).
 
+``--age-store-days N`` moves the synced store's facts N days into the past before the reruns,
+so the next day meets a store that looks like a practice's after its first days, not one
+loaded minutes before (what a sync finds by storage time then costs what it would there).
+
 The flows run against a Prefect server this script starts on 127.0.0.1 (``chartroute server
 start`` in a home of its own) unless ``--prefect-api-url`` names one. Targets are issue 19's.
 
@@ -126,6 +130,20 @@ def write_delta_parts(base: Path, nxt: Path, target: Path) -> list[Path]:
     return parts
 
 
+def age_store(database: Path, days: int) -> None:
+    """Make a freshly loaded SQLite store look ``days`` days old: every fact's ``synced_at``
+    moved back. A store loaded minutes before the next day's sync has every fact "stored
+    today", which no practice's store has after its first day; what a sync reads by storage
+    time (the orphan count, the day's signed notes) is then measured as a practice pays it."""
+    import sqlite3
+
+    with sqlite3.connect(database) as conn:
+        conn.execute(  # the stored form: 'YYYY-MM-DD HH:MM:SS.ffffff' (bench: not the app's SQL)
+            "UPDATE fact SET synced_at = datetime(synced_at, ?) || substr(synced_at, 20)",
+            (f"-{days} days",),
+        )
+
+
 def link_copy(source: Path, target: Path) -> None:
     """``target`` holds ``source``'s files as hard links (no copying), replacing any there."""
     target.mkdir(parents=True, exist_ok=True)
@@ -209,6 +227,8 @@ class Bench:
             with scratch_postgres(self.args.pg_admin_url) as url:
                 pg = {"CHARTROUTE_HOME": str(work / "pg-home"), "CHARTROUTE_DATABASE_URL": url}
                 self.sync("sync-pg", self.base, work / "sync-pg", **pg)
+        if synced and self.args.age_store_days:
+            age_store(home / "chartroute.db", self.args.age_store_days)
         if "rerun-unchanged" in phases and synced:
             synced = self.sync("rerun-unchanged", source, work / "rerun-unchanged", **sqlite)
         if "rerun-delta" in phases and synced:
@@ -263,6 +283,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--naive-charts", type=int, default=0, help="charts for the naive flow (0: all)"
     )
     parser.add_argument("--prefect-api-url", help="use this Prefect server instead of starting one")
+    parser.add_argument(
+        "--age-store-days",
+        type=int,
+        default=0,
+        help="before the reruns, move the SQLite store's facts this many days into the past",
+    )
     parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args(argv)
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
