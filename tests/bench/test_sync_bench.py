@@ -73,3 +73,30 @@ def test_the_table_names_every_phase_and_leaves_unmeasured_targets_blank() -> No
     text = render(summary, targets(summary))
     assert PHASES["raw"] in text
     assert "| full sync / raw read rate, SQLite |  | ≥ 0.1 | not measured |" in text
+
+
+def test_an_aged_store_reads_back_its_facts_stored_days_earlier(tmp_path: Path) -> None:
+    """The bench's UPDATE keeps SQLAlchemy's stored form: the app reads the moved times."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from chartroute.fhir.facts import EncounterFact
+    from chartroute.store.engine import make_engine
+    from chartroute.store.facts import upsert_facts
+    from chartroute.store.schema import fact
+
+    stored = datetime(2026, 3, 10, 12, 0, 0, 123456, tzinfo=UTC)
+    encounter = EncounterFact(
+        "Encounter/e1", "1", stored, "finished", "AMB", (), stored, stored, True, True, (), None,
+        None, ("Patient/p",),
+    )  # fmt: skip
+    engine = make_engine(f"sqlite:///{tmp_path / 'chartroute.db'}")
+    with engine.begin() as conn:
+        upsert_facts(conn, [encounter], stored)
+    engine.dispose()
+    sync_bench.age_store(tmp_path / "chartroute.db", 2)
+    engine = make_engine(f"sqlite:///{tmp_path / 'chartroute.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(select(fact.c.synced_at)).scalar_one() == stored - timedelta(days=2)
+    engine.dispose()
