@@ -9,7 +9,12 @@ JSON array, encoded in C by orjson, and the database unpacks it:
 - PostgreSQL: ``column = ANY(ARRAY(SELECT json_array_elements_text(:keys)))``, an index scan
   with the array as its condition. Binding a ``varchar[]`` instead would do the same on the
   server, but psycopg adapts a list element by element in Python: twice the client CPU of
-  the JSON text for a 5,000-key lookup (measured: 8 ms against 4 ms).
+  the JSON text for a 5,000-key lookup (measured: 8 ms against 4 ms). The index scan needs
+  statistics that know the table is large: planned as a tiny one, the condition becomes a
+  scan testing every row against the whole array (143 ms against 1.8 ms for 1,000 keys and
+  9,250 rows), which is why ``store/planner_stats.py`` analyzes the tables a bulk classify
+  fills as they fill. A semi-join (``IN (SELECT …)``) avoids that case but was planned as hash
+  joins over whole tables elsewhere: slower in all (bench/README.md, "The fourth round").
 - SQLite: ``column IN (SELECT value FROM json_each(:keys))``; SQLite builds a transient index
   of the keys and probes ``column``'s index, as for a literal list.
 
