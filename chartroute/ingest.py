@@ -24,7 +24,6 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine
 
-from chartroute.batch_writer import BatchWriter, stores_aside
 from chartroute.counts import Counts
 from chartroute.feed_notes import changed_after
 from chartroute.fhir.facts import Fact
@@ -39,7 +38,6 @@ from chartroute.stored_lines import (
     LINES_PER_LOOKUP,
     LineHashes,
     LineSifter,
-    item_key,
     read_record,
     rules_text,
 )
@@ -96,7 +94,6 @@ def ingest_partitions(
     validator: FeedValidator | None = None,
     validate_size: int = VALIDATE_BATCH,
     on_partition: Callable[[Partition, int], None] | None = None,
-    store_aside: bool | None = None,
 ) -> IngestCounts:
     """Read, validate and store ``partitions``, a transaction per ``batch_size`` records.
 
@@ -105,9 +102,7 @@ def ingest_partitions(
     partitions. A line a stored fact was read from is recognised by its hash and not decoded
     again (``chartroute/stored_lines.py``), so a re-exported file costs its changed lines; the
     window fills with the records still to read. ``on_partition(partition, records read)`` is
-    told as each one is read. Screened batches are stored on a thread of their own while the
-    next window is read where the database is a server (``store_aside``, by default
-    ``chartroute/batch_writer.py``'s choice), as each window is screened otherwise.
+    told as each one is read.
     """
     counts = IngestCounts()
     retried_before = retries_in_this_thread()
@@ -118,17 +113,13 @@ def ingest_partitions(
     lines: LineHashes = {}
     unread: list[SourceRecord] = []  # waiting for one lookup of their lines' hashes
     lookup = LINES_PER_LOOKUP if sifter is not None else 1
-    aside = stores_aside(engine) if store_aside is None else store_aside
-    writer: BatchWriter[tuple[list[Item], LineHashes], IngestCounts] = BatchWriter(
-        lambda job: store_batch(engine, job[0], job[1]), aside=aside
-    )
 
     def take(records: list[SourceRecord]) -> None:
         nonlocal pending, batch, lines
         if sifter is None:
             sifted = [(r, read_record(r)) for r in records]
         else:
-            found = sifter.sift(records, lines, writer.busy_keys())
+            found = sifter.sift(records, lines)
             counts.unchanged_lines += found.unchanged
             counts.read += found.unchanged
             counts.stored += found.unchanged
@@ -137,26 +128,24 @@ def ingest_partitions(
             pending.append(record)
             batch.append(item)
             if len(batch) >= flush_at:
-                counts.add(_screen_and_hand(writer, pending, batch, batch_size, validator, lines))
+                stored = _validate_and_store(engine, pending, batch, batch_size, validator, lines)
+                counts.add(stored)
                 pending, batch, lines = [], [], {}
                 return_free_memory()
 
-    with writer:
-        for partition in partitions:
-            read = 0
-            for record in source.read(partition):
-                read += 1
-                unread.append(record)
-                if len(unread) >= lookup:
-                    take(unread)
-                    unread = []
-            if on_partition is not None:
-                on_partition(partition, read)
-        take(unread)
-        if batch:
-            counts.add(_screen_and_hand(writer, pending, batch, batch_size, validator, lines))
-        for stored in writer.finish():
-            counts.add(stored)
+    for partition in partitions:
+        read = 0
+        for record in source.read(partition):
+            read += 1
+            unread.append(record)
+            if len(unread) >= lookup:
+                take(unread)
+                unread = []
+        if on_partition is not None:
+            on_partition(partition, read)
+    take(unread)
+    if batch:
+        counts.add(_validate_and_store(engine, pending, batch, batch_size, validator, lines))
     counts.http_retries = retries_in_this_thread() - retried_before
     return counts
 
@@ -183,15 +172,14 @@ def ingest_partition(
     return ingest_partitions(engine, source, [partition], batch_size, validator, validate_size)
 
 
-def _screen_and_hand(
-    writer: BatchWriter[tuple[list[Item], LineHashes], IngestCounts],
+def _validate_and_store(
+    engine: Engine,
     records: list[SourceRecord],
     batch: list[Item],
     batch_size: int,
     validator: FeedValidator | None,
     lines: LineHashes,
 ) -> IngestCounts:
-    """Screen a window and hand its batches to be stored; the screen's own counts."""
     counts = IngestCounts()
     items: list[Item] = batch
     if validator is not None:
@@ -203,8 +191,7 @@ def _screen_and_hand(
             isinstance(i, Decoded) and changed_after(i.facts, validator.as_of) for i in items
         )
     for start in range(0, len(items), batch_size):
-        part = items[start : start + batch_size]
-        writer.put((part, lines), [k for k in map(item_key, part) if k])
+        counts.add(store_batch(engine, items[start : start + batch_size], lines))
     return counts
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,19 +93,10 @@ class LineSifter:
         line.update(record.raw.rstrip(b"\r\n"))
         return line.hexdigest()
 
-    def sift(
-        self,
-        records: Sequence[SourceRecord],
-        lines: LineHashes,
-        busy: Collection[str] = (),
-    ) -> Sifted:
+    def sift(self, records: Sequence[SourceRecord], lines: LineHashes) -> Sifted:
         """Decode the records of ``records`` whose line no stored fact was read from; record
         in ``lines`` the hash of each decoded record's own fact; release from quarantine the
-        resources and locations of the lines let go, as reading them clean would.
-
-        ``busy`` names resources of batches handed over and not yet stored
-        (``chartroute/batch_writer.py``): what the store holds for them is about to change,
-        so their lines are read."""
+        resources and locations of the lines let go, as reading them clean would."""
         hashes = [self.line_hash(r) for r in records]
         out = Sifted()
         if not self._store_has_facts():  # a first load: nothing to recognise or look up
@@ -122,10 +113,10 @@ class LineSifter:
         read: dict[int, Item] = {}
         for i, (record, digest) in enumerate(zip(records, hashes, strict=True)):
             guess = guesses[i]
-            if digest is None or guess is None or guess in busy or stored.get(guess) != digest:
+            if digest is None or guess is None or stored.get(guess) != digest:
                 read[i] = read_record(record)
         # a stored line of a resource another line here holds is read too, as before
-        keys_read = {item_key(item) for item in read.values()}
+        keys_read = {_key_of(item) for item in read.values()}
         let_go: list[tuple[str, str]] = []  # (key, location)
         for i, record in enumerate(records):
             guess = guesses[i]
@@ -175,8 +166,7 @@ def key_guess(record: SourceRecord) -> str | None:
     return f"{record.expected_type}/{found[1].decode()}" if found else None
 
 
-def item_key(item: Item) -> str:
-    """The resource an item writes or removes (empty for a rejected line of no resource)."""
+def _key_of(item: Item) -> str:
     if isinstance(item, SourceRecord):
         return item.deleted or ""
     if item.resource_type and item.resource_id:
