@@ -27,7 +27,7 @@ and closes in one batch, and the counts are the transitions (tests/core/test_lif
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -266,10 +266,44 @@ def over_capacity(
     holder), so nobody loses what they touched today. ``open_items`` are every open item; the
     router's load counts them.
     """
+    items = {i.id: i for i in open_items if i.is_open and i.assignee is not None}
+    return _relieve(items, router, now, None)
+
+
+def over_capacity_reading(
+    open_items_of: Callable[[Collection[str]], Iterable[StoredItem]], router: Router, now: datetime
+) -> Reconciliation:
+    """``over_capacity`` over every open item, reading only the queues it moves items from:
+    ``open_items_of(holders)`` gives those holders' open items, asked before each pass for the
+    holders then beyond their reach and not read yet.
+
+    The same moves, provided ``router.load`` counts the open items ``open_items_of`` reads
+    (``open_load``, in the same transaction): a holder the router counts within their reach
+    has at most that many items, so no item of theirs is past it, however many are read; and
+    one the first pass fills past their reach is read before the second. A holder's queue is
+    sorted by ``priority_key``, a total order, so which items are past the reach does not
+    depend on the order they are read in. At 1M encounters reading every open item was 4.4 s
+    of a next-day sync whose moves touched a few queues.
+    """
+    return _relieve({}, router, now, open_items_of)
+
+
+def _relieve(
+    items: dict[str, StoredItem],
+    router: Router,
+    now: datetime,
+    read: Callable[[Collection[str]], Iterable[StoredItem]] | None,
+) -> Reconciliation:
     transitions: list[Transition] = []
+    read_for: set[str] = set()
     if router.pooled:
-        items = {i.id: i for i in open_items if i.is_open and i.assignee is not None}
         for rule in (RoutingRule.SPARE_TODAY, RoutingRule.OVER_CAPACITY):
+            if read is not None:
+                wanted = [h for h in _holders_beyond_reach(router) if h not in read_for]
+                read_for.update(wanted)
+                for item in read(wanted) if wanted else ():
+                    if item.is_open and item.assignee is not None:
+                        items.setdefault(item.id, item)  # a moved item keeps its move
             for holder, beyond in _beyond_reach(items.values(), router):
                 for item in beyond:
                     if item.role == Role.CLINICIAN or not _may_move(item, rule, router, now):
@@ -287,6 +321,15 @@ def over_capacity(
                         Transition(Change.REASSIGNED, moved, previous_assignee=holder)
                     )
     return Reconciliation(now, tuple(transitions), (), 0)
+
+
+def _holders_beyond_reach(router: Router) -> list[str]:
+    """Roster people the router counts more open items for than their reach."""
+    return [
+        person.id
+        for person in router.by_id.values()
+        if router.load.get(person.id, 0) > _whole(router.reach(person))
+    ]
 
 
 def _beyond_reach(
@@ -330,10 +373,7 @@ def anyone_beyond_reach(router: Router) -> bool:
     roster holds more open items than their reach (``router.load`` counts them all, from
     ``open_load``). When nobody does, every holder's queue ends within their reach, so neither
     of its passes finds an item to move."""
-    return router.pooled and any(
-        router.load.get(person.id, 0) > _whole(router.reach(person))
-        for person in router.by_id.values()
-    )
+    return router.pooled and bool(_holders_beyond_reach(router))
 
 
 def _whole(reach: float) -> int:

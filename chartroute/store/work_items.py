@@ -11,7 +11,7 @@ writes nothing the second time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,7 @@ from chartroute.lifecycle import (
     StoredItem,
     anyone_beyond_reach,
     decide,
-    over_capacity,
+    over_capacity_reading,
 )
 from chartroute.route import Load, Router
 from chartroute.store.bulk import bulk_upsert
@@ -55,9 +55,14 @@ def items_for(conn: Connection, encounters: list[str]) -> dict[str, StoredItem]:
     return {r.id: _stored(r) for r in rows}
 
 
-def open_stored_items(conn: Connection) -> list[StoredItem]:
-    """Every open work item, as ``lifecycle`` reads them."""
-    rows = conn.execute(select(work_item).where(work_item.c.status == ItemStatus.OPEN.value))
+def open_items_of(conn: Connection, assignees: Collection[str]) -> list[StoredItem]:
+    """The open work items these people hold."""
+    rows = conn.execute(
+        select(work_item).where(
+            work_item.c.status == ItemStatus.OPEN.value,
+            key_in(conn, work_item.c.assignee, list(assignees)),
+        )
+    )
     return [_stored(r) for r in rows]
 
 
@@ -131,8 +136,8 @@ def relieve_over_capacity(
     batches, so the items it just closed or opened are counted as they now stand.
     """
     if not anyone_beyond_reach(router):
-        return []  # over_capacity would move nothing: not worth reading every open item
-    decided = over_capacity(open_stored_items(conn), router, now)
+        return []  # over_capacity would move nothing: not worth reading any open item
+    decided = over_capacity_reading(lambda holders: open_items_of(conn, holders), router, now)
     apply(conn, decided, run_id)
     return [t.item.id for t in decided.transitions]
 

@@ -153,10 +153,10 @@ def test_relieving_reads_no_item_while_nobody_holds_more_than_their_reach(
         outcomes = [outcome(e, routed(e, assignee="ma-1")) for e in ("Encounter/e1",)]
         work_items.reconcile(conn, outcomes, {}, {}, T0, "run-0")
 
-    def unread(_conn: object) -> None:
-        raise AssertionError("read every open item")
+    def unread(_conn: object, _holders: object) -> None:
+        raise AssertionError("read open items")
 
-    monkeypatch.setattr(work_items, "open_stored_items", unread)
+    monkeypatch.setattr(work_items, "open_items_of", unread)
     with engine.begin() as conn:
         router = Router(practice(TWO_MAS), T1, work_items.open_load(conn))
         assert not lifecycle.anyone_beyond_reach(router)
