@@ -67,9 +67,15 @@ def release_lease_task(token: str) -> bool:
     return released
 
 
-def release_leases(flow: Any, flow_run_: Any, state: Any) -> None:
-    """Flow state hook: release every lease the failed, crashed or cancelled run still holds."""
-    holder = default_holder(str(flow_run_.id))
+def release_leases(flow: Any, flow_run: Any, state: Any) -> None:
+    """Flow state hook: release every lease the failed, crashed or cancelled run still holds.
+
+    The parameters are named as Prefect names them: the flow engine passes them by position,
+    but the runner that serves deployments calls a cancelled run's hooks by keyword
+    (``flow=, flow_run=, state=``). In the runner's process this finds no lease to release:
+    the keepers live in the run's own process, which the cancelling killed, so its lease
+    lapses after its time to live, as for any process that dies."""
+    holder = default_holder(str(flow_run.id))
     with _lock:
         mine = [t for t, k in _keepers.items() if k.lease.holder == holder]
         keepers = [_keepers.pop(t) for t in mine]

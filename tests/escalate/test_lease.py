@@ -110,3 +110,21 @@ def test_keeper_notices_a_lost_lease(engine: Engine) -> None:
         time.sleep(0.05)
     assert keeper.lost
     assert not keeper.release()
+
+
+def test_the_state_hook_releases_a_run_s_lease_called_as_the_runner_calls_it(
+    engine: Engine,
+) -> None:
+    """The runner serving deployments calls a cancelled run's hooks by keyword; the hook's
+    second parameter was named ``flow_run_``, so every such call failed with a TypeError."""
+    from types import SimpleNamespace
+
+    from chartroute.store.lease import default_holder
+    from chartroute.tasks import lease as lease_tasks
+
+    ttl = timedelta(seconds=30)
+    held = acquire(engine, "sync", default_holder("run-1"), ttl)
+    lease_tasks._keepers[held.token] = LeaseKeeper(engine, held, ttl)
+    lease_tasks.release_leases(flow=None, flow_run=SimpleNamespace(id="run-1"), state=None)
+    assert held.token not in lease_tasks._keepers
+    assert holder_of(engine, "sync") is None
