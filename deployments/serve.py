@@ -20,16 +20,18 @@ the process registered, whoever owns it by then.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Any
 
-from prefect import serve
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
-from prefect.exceptions import ObjectNotFound
+from prefect.exceptions import ObjectNotFound, TerminationSignal
+from prefect.runner import Runner
 from prefect.schedules import Cron
 
-from chartroute.config import load_config
+from chartroute.config import PracticeConfig, load_config
 from chartroute.deployments.automations import ensure_failure_alert
 from chartroute.deployments.catalog import (
     DEPLOYMENTS,
@@ -37,6 +39,7 @@ from chartroute.deployments.catalog import (
     default_parameters,
     deployment_tags,
 )
+from chartroute.deployments.warm_runs import fork_server_wanted, use_fork_server
 
 log = logging.getLogger(__name__)
 
@@ -50,21 +53,26 @@ def one_at_a_time() -> ConcurrencyLimitConfig:
     return ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
 
 
+def deployment_options(
+    spec: DeploymentSpec, config: PracticeConfig, config_path: str, source: str
+) -> dict[str, Any]:
+    """What a deployment of ``spec`` is registered with: schedules in the practice's timezone,
+    the practice's parameters and tags, one run at a time."""
+    return {
+        "name": spec.name,
+        "description": spec.description,
+        "schedules": [Cron(s.cron, timezone=s.timezone) for s in spec.schedules(config)],
+        "parameters": default_parameters(spec, source, config_path),
+        "tags": deployment_tags(config),
+        "concurrency_limit": one_at_a_time(),
+    }
+
+
 def deployments_for(config_path: str, source: str) -> list[RunnerDeployment]:
     """Every chartroute deployment, scheduled in the practice's timezone."""
     config = load_config(config_path)
-    tags = deployment_tags(config)
     return [
-        _built(
-            spec.flow.to_deployment(
-                name=spec.name,
-                description=spec.description,
-                schedules=[Cron(s.cron, timezone=s.timezone) for s in spec.schedules(config)],
-                parameters=default_parameters(spec, source, config_path),
-                tags=tags,
-                concurrency_limit=one_at_a_time(),
-            )
-        )
+        _built(spec.flow.to_deployment(**deployment_options(spec, config, config_path, source)))
         for spec in DEPLOYMENTS
     ]
 
@@ -116,8 +124,13 @@ def pause_served() -> None:
 def serve_all(
     config_path: str, source: str, alert_block: str | None = None, limit: int | None = None
 ) -> None:
-    """Register every deployment (and the failure alert) and run their flows until stopped."""
-    deployments = deployments_for(config_path, source)
+    """Register every deployment (and the failure alert) and run their flows until stopped.
+
+    Each deployment is added with its flow (``Runner.add_flow``), not as a deployment alone:
+    the runner then runs the flow it holds in a child process (forked warm,
+    ``warm_runs.py``) instead of starting ``python -m prefect.engine`` to import it again.
+    """
+    config = load_config(config_path)
     refuse_deployments_in_work_pools()
     if alert_block:
         ensure_failure_alert(alert_block)
@@ -127,7 +140,16 @@ def serve_all(
             "`chartroute alerts create <block-type>/<name>` once) to be told when a flow run "
             "fails"
         )
+    warm = fork_server_wanted() and use_fork_server()
+    runner = Runner(pause_on_shutdown=False, limit=limit)
+    for spec in DEPLOYMENTS:
+        runner.add_flow(spec.flow, **deployment_options(spec, config, config_path, source))
+    names = ", ".join(spec.full_name for spec in DEPLOYMENTS)
+    how = "forked from a process with everything imported" if warm else "each in a new process"
+    print(f"Serving {names}; runs start {how}. Ctrl-C stops.", flush=True)
     try:
-        serve(*deployments, limit=limit, pause_on_shutdown=False)
+        asyncio.run(runner.start())
+    except (KeyboardInterrupt, TerminationSignal):
+        log.info("stopping: served deployments are paused")
     finally:
         pause_served()

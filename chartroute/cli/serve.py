@@ -2,8 +2,9 @@
 
 The embedded default for a single machine: the deployments (sync every 15 minutes in clinic
 hours, escalation sweep hourly, in the practice's timezone) are registered with the Prefect
-API in ``PREFECT_API_URL`` and their runs execute in subprocesses of this one, until it is
-stopped. The runs appear in the Prefect UI like any other; see "For engineers" in the README.
+API in ``PREFECT_API_URL`` and their runs execute in processes forked from a warm one that
+this one starts (``deployments/warm_runs.py``), until it is stopped. The runs appear in the
+Prefect UI like any other; see "For engineers" in the README.
 It refuses (exit 2) while deployments of the same names belong to a work pool.
 """
 

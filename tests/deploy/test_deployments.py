@@ -5,9 +5,10 @@
   ``CHARTROUTE_SOURCE`` is empty; a process worker runs a sync and a ``-p start= -p end=``
   backfill started with ``prefect deployment run``, and a sweep the scheduler created.
 - ``chartroute serve`` refuses a deployment a work pool owns, changing nothing.
-- ``chartroute serve`` registers the same deployments from the practice file and runs them;
-  the alert made by ``chartroute alerts create`` fires for a failed served run and for a
-  failed ``chartroute sync`` typed by hand; stopping serve pauses only what it still serves.
+- ``chartroute serve`` registers the same deployments from the practice file and runs them,
+  each forked from its fork server; the alert made by ``chartroute alerts create`` fires for
+  a failed served run and for a failed ``chartroute sync`` typed by hand; stopping serve
+  pauses only what it still serves.
 
 Each test starts from a server with no deployments or automations (``api``).
 """
@@ -488,6 +489,9 @@ def test_chartroute_serve_runs_every_flow_and_every_failed_run_alerts(
             "chartroute serve to register", lambda: client_call(api, registered), 90
         )
         assert backfill.schedules == [] and backfill.work_pool_name is None
+        forked = "runs start forked from a process with everything imported"  # warm_runs.py
+        log_has = lambda: forked in (tmp_path / "serve.log").read_text() or None  # noqa: E731
+        wait_for("serve's start line", log_has, 30)
         found = read_deployments(api)
         assert schedules(found["chartroute-report/daily-report"]) == [
             ("30 6 * * *", "America/Chicago")
