@@ -39,7 +39,7 @@ from chartroute.deployments.catalog import (
     default_parameters,
     deployment_tags,
 )
-from chartroute.deployments.warm_runs import fork_server_wanted, use_fork_server
+from chartroute.deployments.warm_runs import prepare_runs
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def serve_all(
             "`chartroute alerts create <block-type>/<name>` once) to be told when a flow run "
             "fails"
         )
-    warm = fork_server_wanted() and use_fork_server()
+    warm = prepare_runs()
     runner = Runner(pause_on_shutdown=False, limit=limit)
     for spec in DEPLOYMENTS:
         runner.add_flow(spec.flow, **deployment_options(spec, config, config_path, source))

@@ -84,6 +84,13 @@ def _reduce_flow(flow: Flow[..., Any]) -> str | tuple[Any, ...]:
     return flow.__reduce_ex__(pickle.DEFAULT_PROTOCOL)
 
 
+def prepare_runs() -> bool:
+    """Make served runs startable from the flows serve holds, forked warm unless
+    ``CHARTROUTE_SERVE_FORK`` says not; whether they will be."""
+    copyreg.pickle(Flow, _reduce_flow)  # spawned or forked, a run gets its flow pickled
+    return fork_server_wanted() and use_fork_server()
+
+
 def use_fork_server(preload: list[str] | None = None) -> bool:
     """Start the fork server now (its imports are paid at serve's start, not by the first
     run) and have Prefect fork served runs from it; False, and runs spawned as before, where
@@ -96,6 +103,5 @@ def use_fork_server(preload: list[str] | None = None) -> bool:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD if preload is None else preload)
     multiprocessing.forkserver.ensure_running()
-    copyreg.pickle(Flow, _reduce_flow)
     flow_engine.multiprocessing = _ForkServerMultiprocessing(context)  # type: ignore[attr-defined]
     return True

@@ -47,10 +47,15 @@ def test_a_run_process_is_forked_from_the_fork_server_with_its_imports(restored:
     assert parent != os.getpid()  # the fork server's child, not this process's
 
 
-def test_every_served_flow_is_handed_to_its_run_by_reference(restored: None) -> None:
+@pytest.mark.parametrize("fork", ["1", "0"])
+def test_every_served_flow_is_handed_to_its_run_by_reference(
+    fork: str, restored: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Copied by value, the sync flow reached the lease tasks' lock and could not be
-    pickled at all (the first served run crashed before it started)."""
-    copyreg.pickle(Flow, warm_runs._reduce_flow)
+    pickled at all (the first served run crashed before it started), forked or spawned."""
+    monkeypatch.setenv(warm_runs.FORK_SETTING, fork)
+    monkeypatch.setattr(warm_runs, "use_fork_server", lambda: True)  # not started here
+    assert warm_runs.prepare_runs() is (fork == "1")
     for spec in DEPLOYMENTS:
         data = cloudpickle.dumps(spec.flow)
         assert len(data) < 200 and cloudpickle.loads(data) is spec.flow
