@@ -365,6 +365,11 @@ def facts_as_of(conn: Connection, keys: Iterable[str], as_of: datetime) -> dict[
     return out
 
 
+def queued_count(conn: Connection) -> int:
+    """Encounters waiting in the queue to be classified."""
+    return int(conn.execute(select(func.count()).select_from(dirty_key)).scalar_one())
+
+
 def take_dirty(conn: Connection, limit: int) -> tuple[list[str], list[str]]:
     """Up to ``limit`` queued keys, and the encounters whose charts they touch."""
     keys = [

@@ -19,8 +19,9 @@ SQLite plans these lookups from its indexes without statistics; nothing is done 
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
+from chartroute.store.facts import queued_count
 from chartroute.store.schema import (
     chart,
     dirty_key,
@@ -48,8 +49,7 @@ def analyze_if_bulk_loaded(conn: Connection) -> bool:
     happened (PostgreSQL only); True when it did."""
     if conn.dialect.name != "postgresql":
         return False
-    queued = conn.execute(select(func.count()).select_from(dirty_key)).scalar_one()
-    if queued < ANALYZE_AFTER:
+    if queued_count(conn) < ANALYZE_AFTER:
         return False
     conn.exec_driver_sql("ANALYZE " + ", ".join(f'"{t.name}"' for t in _READ_BY_CLASSIFY))
     return True

@@ -3,9 +3,12 @@ and consistent when a batch is retried."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from chartroute import sync
@@ -173,3 +176,31 @@ def test_config_change_reclassifies_everything(
             )
         ).one()
     assert tuple(role) == ("coder", "coder-gray")
+
+
+def test_only_a_large_queue_is_classified_with_older_objects_frozen(
+    sqlite_engine: Engine,
+    tmp_path: Path,
+    config: PracticeConfig,
+    as_of: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The freeze begins with a full collection of everything the process holds: worth it
+    for a bulk classify, more than a next day's few thousand charts would ever cost."""
+    frozen: list[int] = []
+
+    @contextmanager
+    def recorded() -> Iterator[None]:
+        frozen.append(1)
+        yield
+
+    monkeypatch.setattr(sync, "older_objects_frozen", recorded)
+    b.write_ndjson(tmp_path / "src", PRACTICE)
+    monkeypatch.setattr(sync, "FREEZE_FROM", 5)  # the practice queues 4 encounters
+    small = run_sync(sqlite_engine, tmp_path / "src", config, as_of)
+    assert frozen == [] and small.charts == 4
+    with sqlite_engine.begin() as conn:  # queue every chart again
+        sync.fact_store.mark_all_charts_dirty(conn)
+    monkeypatch.setattr(sync, "FREEZE_FROM", 4)
+    assert sync.classify_pending(sqlite_engine, config, as_of).charts == 4
+    assert frozen == [1]
