@@ -111,6 +111,46 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
+def start_serve(
+    api: dict[str, str], practice: dict[str, str], tmp_path: Path
+) -> tuple[subprocess.Popen[bytes], Any]:
+    """``chartroute serve`` for the practice, its output in ``tmp_path/serve.log``."""
+    env = {
+        **api,
+        "CHARTROUTE_DATABASE_URL": practice["CHARTROUTE_DATABASE_URL"],
+        "CHARTROUTE_HOME": practice["CHARTROUTE_HOME"],
+    }
+    chartroute = shutil.which("chartroute", path=str(BIN)) or str(BIN / "chartroute")
+    serve_log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed by the caller
+    serving = subprocess.Popen(
+        [chartroute, "serve", "--source", practice["source"], "--config", practice["config"]],
+        env=env,
+        cwd=tmp_path,
+        stdout=serve_log,
+        stderr=subprocess.STDOUT,
+    )
+    return serving, serve_log
+
+
+def registered(client: Any) -> Any:
+    """The backfill deployment, the last one serve registers."""
+    try:
+        return client.read_deployment_by_name("chartroute-backfill/backfill")
+    except Exception:
+        return None
+
+
+def children_of(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A Prefect server on 127.0.0.1 with its own home and SQLite database, for the session."""
@@ -462,29 +502,8 @@ def test_chartroute_serve_runs_every_flow_and_every_failed_run_alerts(
         created = CliRunner().invoke(app, ["alerts", "create", "custom-webhook/chartroute-test"])
     assert created.exit_code == 0, created.output
 
-    env = {
-        **api,
-        "CHARTROUTE_DATABASE_URL": practice["CHARTROUTE_DATABASE_URL"],
-        "CHARTROUTE_HOME": practice["CHARTROUTE_HOME"],
-    }
-    chartroute = shutil.which("chartroute", path=str(BIN)) or str(BIN / "chartroute")
-    serve_log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
-    serving = subprocess.Popen(
-        [chartroute, "serve", "--source", practice["source"], "--config", practice["config"]],
-        env=env,
-        cwd=tmp_path,
-        stdout=serve_log,
-        stderr=subprocess.STDOUT,
-    )
+    serving, serve_log = start_serve(api, practice, tmp_path)
     try:
-
-        def registered(client: Any) -> Any:
-            """The backfill deployment, the last one serve registers."""
-            try:
-                return client.read_deployment_by_name("chartroute-backfill/backfill")
-            except Exception:
-                return None
-
         backfill = wait_for(
             "chartroute serve to register", lambda: client_call(api, registered), 90
         )
@@ -563,3 +582,60 @@ def test_chartroute_serve_runs_every_flow_and_every_failed_run_alerts(
     after = read_deployments(api)
     assert after["chartroute-sync/sync"].paused, (tmp_path / "serve.log").read_text()[-3000:]
     assert not after["chartroute-report/daily-report"].paused
+
+
+def test_cancelling_a_served_run_ends_its_forked_process(
+    api: dict[str, str], practice: dict[str, str], tmp_path: Path
+) -> None:
+    """A run forked from serve's fork server is cancelled as a spawned one was: it ends
+    Cancelled and its process is gone, the fork server left with no children."""
+    from prefect.client.schemas.objects import StateType
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.states import Cancelling
+
+    serving, serve_log = start_serve(api, practice, tmp_path)
+    try:
+        wait_for("chartroute serve to register", lambda: client_call(api, registered), 90)
+        fork_server = wait_for(
+            "the fork server",
+            lambda: next(
+                (
+                    pid
+                    for pid in children_of(serving.pid)
+                    if b"multiprocessing.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
+                ),
+                None,
+            ),
+            60,
+        )
+        with temporary_settings(updates={PREFECT_API_URL: api["PREFECT_API_URL"]}):
+            long = run_deployment(
+                "chartroute-simulate/simulation",
+                parameters={"days": 400, "providers": 50, "out": str(tmp_path / "sim")},
+                timeout=0,
+            )
+
+        def state_of(client: Any) -> Any:
+            return client.read_flow_run(long.id).state
+
+        wait_for(
+            "the simulation to run",
+            lambda: client_call(api, state_of).is_running() or None,
+            90,
+            every=0.5,
+        )
+        assert children_of(fork_server), "the run's process is the fork server's child"
+        client_call(api, lambda c: c.set_flow_run_state(long.id, Cancelling(), force=True))
+        final = wait_for(
+            "the run to be cancelled",
+            lambda: (lambda st: st if st.is_final() else None)(client_call(api, state_of)),
+            90,
+            every=0.5,
+        )
+        assert final.type == StateType.CANCELLED, (tmp_path / "serve.log").read_text()[-3000:]
+        wait_for("the run's process to end", lambda: not children_of(fork_server) or None, 30)
+        assert b"Traceback" not in (tmp_path / "serve.log").read_bytes()
+    finally:
+        stop(serving)
+        serve_log.close()
