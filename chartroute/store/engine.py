@@ -19,6 +19,7 @@ Migrating is all or nothing, whoever is killed and whoever comes second:
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -119,10 +120,19 @@ class HalfMigrated(RuntimeError):
     migration of a release before migrations were atomic. Nothing can be assumed about it."""
 
 
+@cache
+def migration_head() -> str | None:
+    """The newest migration's revision, read from the scripts once per process: alembic
+    executes every migration script to learn it (0.1 s, paid by every engine made before).
+    A process that outlives an upgrade of chartroute keeps the head it started with, as it
+    keeps the code."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def upgrade(engine: Engine) -> None:
     """Apply pending migrations atomically (a no-op when the schema is current)."""
     cfg = alembic_config()
-    head = ScriptDirectory.from_config(cfg).get_current_head()
+    head = migration_head()
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
     if current == head:

@@ -635,7 +635,6 @@ def test_cancelling_a_served_run_ends_its_forked_process(
         )
         assert final.type == StateType.CANCELLED, (tmp_path / "serve.log").read_text()[-3000:]
         wait_for("the run's process to end", lambda: not children_of(fork_server) or None, 30)
-        assert b"Traceback" not in (tmp_path / "serve.log").read_bytes()
     finally:
         stop(serving)
         serve_log.close()

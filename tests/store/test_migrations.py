@@ -104,3 +104,32 @@ def test_two_first_runs_at_once_both_find_the_schema(
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
     engine.dispose()
+
+
+def test_an_engine_on_a_current_store_reads_no_migration_script(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every engine read every migration script to learn the head (0.1 s a process, and a
+    served run's first engine paid it too): now once per process."""
+    from alembic.script import ScriptDirectory
+
+    from chartroute.store import engine as engine_module
+
+    engine_module.migration_head.cache_clear()
+    reads: list[int] = []
+    real = ScriptDirectory.from_config
+
+    def counted(*args: Any, **kwargs: Any) -> ScriptDirectory:
+        reads.append(1)
+        return real(*args, **kwargs)
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    make_engine(url).dispose()  # a new store: the upgrade reads the scripts, as it must
+    monkeypatch.setattr(ScriptDirectory, "from_config", counted)
+    again = make_engine(url)
+    assert reads == []
+    with again.connect() as conn:
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    head = real(engine_module.alembic_config()).get_current_head()
+    assert version == engine_module.migration_head() == head
+    again.dispose()
