@@ -73,6 +73,19 @@ class ChartOutcome:
     items: tuple[WorkItem, ...]
 
 
+def routed_outcome(
+    router: Router,
+    verdict: ChartVerdict,
+    start_at: datetime | None,
+    current: Mapping[str, str | None],
+) -> ChartOutcome:
+    """A classified chart's outcome: its open blockers routed (keeping ``current`` holders)
+    and its rendering clinician's roster id, as the sync and ``config diff`` both decide it."""
+    items = router.route(verdict, current) if verdict.is_open else []
+    clinician = router.clinician_of(verdict)
+    return ChartOutcome(verdict, start_at, clinician.id if clinician else None, tuple(items))
+
+
 @dataclass(frozen=True, slots=True)
 class StoredItem:
     """A work item as the store holds it."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,7 +36,7 @@ from chartroute.ingest import IngestCounts as IngestCounts
 from chartroute.ingest import ingest_partition as ingest_partition
 from chartroute.ingest import ingest_partitions as ingest_partitions
 from chartroute.ingest import store_batch as store_batch
-from chartroute.lifecycle import ChartOutcome, holders
+from chartroute.lifecycle import ChartOutcome, holders, routed_outcome
 from chartroute.mode import current_mode
 from chartroute.notify.outbox import enqueue_transitions
 from chartroute.route import Router
@@ -246,9 +246,8 @@ def classify_pending(
         queued = fact_store.queued_count(conn)
     router = Router(config, as_of, load)
     growing = GrowingTables(bulk)
-    with ExitStack() as frozen:
-        if queued >= FREEZE_FROM:  # the imports' objects are not re-walked by collections
-            frozen.enter_context(older_objects_frozen())
+    # the imports' objects are not re-walked by collections
+    with older_objects_frozen() if queued >= FREEZE_FROM else nullcontext():
         while True:
             with engine.begin() as conn:
                 growing.after(conn, counts.charts)  # ... and on what the batches so far wrote
@@ -272,15 +271,8 @@ def classify_pending(
                         continue
                     verdict = classify_chart(chart, config.charts, config.documentation, as_of)
                     note_verdict(counts, verdict, as_of, config.charts.since is not None)
-                    items = router.route(verdict, current) if verdict.is_open else []
-                    clinician = router.clinician_of(verdict)
                     results.append(
-                        ChartOutcome(
-                            verdict,
-                            chart.encounter.start_at,
-                            clinician.id if clinician else None,
-                            tuple(items),
-                        )
+                        routed_outcome(router, verdict, chart.encounter.start_at, current)
                     )
                     counts.charts += 1
                     counts.open_charts += verdict.is_open

@@ -19,7 +19,13 @@ from sqlalchemy import Connection, select
 
 from chartroute.classify import classify_chart
 from chartroute.config.models import PracticeConfig
-from chartroute.lifecycle import ChartOutcome, StoredItem, decide, holders, over_capacity
+from chartroute.lifecycle import (
+    StoredItem,
+    decide,
+    holders,
+    over_capacity,
+    routed_outcome,
+)
 from chartroute.route import Router
 from chartroute.store import facts as fact_store
 from chartroute.store import work_items as item_store
@@ -63,16 +69,7 @@ def replay(conn: Connection, config: PracticeConfig, as_of: datetime) -> Replay:
             if chart is None:
                 continue
             verdict = classify_chart(chart, config.charts, config.documentation, as_of)
-            items = router.route(verdict, current) if verdict.is_open else []
-            clinician = router.clinician_of(verdict)
-            outcomes.append(
-                ChartOutcome(
-                    verdict,
-                    chart.encounter.start_at,
-                    clinician.id if clinician else None,
-                    tuple(items),
-                )
-            )
+            outcomes.append(routed_outcome(router, verdict, chart.encounter.start_at, current))
             out.charts += verdict.is_chart
         after = dict(stored)
         for transition in decide(
