@@ -20,15 +20,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from chartroute.classify import ChartVerdict, classify_chart
+from chartroute.classify import ChartVerdict
+from chartroute.classify_ahead import AHEAD_FROM, ClassifyAhead, can_share
+from chartroute.classify_batch import ClassifiedBatch, classify_batch
 from chartroute.config.models import PracticeConfig
 from chartroute.config.validation import Validation
 from chartroute.counts import Counts
-from chartroute.feed_notes import (
-    OLD_VISITS_WARNED,
-    note_resolver,
-    note_verdict,
-)
+from chartroute.feed_notes import OLD_VISITS_WARNED, note_verdict
 from chartroute.heap import older_objects_frozen
 from chartroute.ingest import INGEST_BATCH as INGEST_BATCH
 from chartroute.ingest import VALIDATE_BATCH as VALIDATE_BATCH
@@ -36,7 +34,7 @@ from chartroute.ingest import IngestCounts as IngestCounts
 from chartroute.ingest import ingest_partition as ingest_partition
 from chartroute.ingest import ingest_partitions as ingest_partitions
 from chartroute.ingest import store_batch as store_batch
-from chartroute.lifecycle import ChartOutcome, holders, routed_outcome
+from chartroute.lifecycle import ChartOutcome, ReconcileCounts, holders, routed_outcome
 from chartroute.mode import current_mode
 from chartroute.notify.outbox import enqueue_transitions
 from chartroute.route import Router
@@ -246,49 +244,32 @@ def classify_pending(
         queued = fact_store.queued_count(conn)
     router = Router(config, as_of, load)
     growing = GrowingTables(bulk)
+    ahead = ClassifyAhead(engine, config, as_of, batch_size) if _shared(engine, queued) else None
     # the imports' objects are not re-walked by collections
-    with older_objects_frozen() if queued >= FREEZE_FROM else nullcontext():
-        while True:
-            with engine.begin() as conn:
-                growing.after(conn, counts.charts)  # ... and on what the batches so far wrote
-                keys, encounters = fact_store.take_dirty(conn, batch_size)
-                if not keys:
-                    break
-                charts = fact_store.load_charts(
-                    conn, encounters, lambda resolver: note_resolver(counts, resolver)
-                )
-                existing = item_store.items_for(conn, encounters)
-                stored_charts = item_store.charts_for(conn, encounters)
-                current = holders(existing.values())
-                results: list[ChartOutcome] = []
-                for enc_key in encounters:
-                    chart = charts.get(enc_key)
-                    if chart is None:
-                        if enc_key in stored_charts:  # deleted in the EHR: close what it had open
-                            results.append(
-                                ChartOutcome(deleted_chart_verdict(enc_key), None, None, ())
-                            )
-                        continue
-                    verdict = classify_chart(chart, config.charts, config.documentation, as_of)
-                    note_verdict(counts, verdict, as_of, config.charts.since is not None)
-                    results.append(
-                        routed_outcome(router, verdict, chart.encounter.start_at, current)
+    try:
+        with older_objects_frozen() if queued >= FREEZE_FROM else nullcontext():
+            index = 0
+            while True:
+                with engine.begin() as conn:
+                    growing.after(conn, counts.charts)  # ... and on what the batches so far wrote
+                    keys = fact_store.take_dirty_keys(conn, batch_size)
+                    if not keys:
+                        break
+                    classify = _classifier(conn, config, as_of)
+                    batch = (
+                        ahead.batch(conn, index, keys, classify)
+                        if ahead is not None
+                        else classify(tuple(keys))
                     )
-                    counts.charts += 1
-                    counts.open_charts += verdict.is_open
-                # Transitions are stamped with the instant the classification describes, so a
-                # sync, a backfill or a simulation of a past day dates its events on that day.
-                now = as_of
-                done = item_store.reconcile(conn, results, existing, stored_charts, now, run_id)
-                if notify:
-                    touched = set(existing) | {i.id for outcome in results for i in outcome.items}
-                    counts.notifications += enqueue_transitions(
-                        conn, config, touched, now, run_id, as_of
-                    )
-                fact_store.clear_dirty(conn, keys)
-            counts.add(done)
-            if progress is not None:
-                progress(len(encounters))
+                    done = _route_batch(conn, config, as_of, run_id, notify, router, batch, counts)
+                    fact_store.clear_dirty(conn, keys)
+                counts.add(done)
+                index += 1
+                if progress is not None:
+                    progress(len(batch.encounters))
+    finally:
+        if ahead is not None:
+            ahead.close()
     if counts.older_than_a_year:
         with engine.begin() as conn:  # the warning naming charts.since is given once per store
             counts.warn_old_visits = int(runs.get_setting(conn, OLD_VISITS_WARNED) is None)
@@ -298,6 +279,56 @@ def classify_pending(
         counts.reassigned += moved.reassigned
         counts.notifications += moved.notifications
     return counts
+
+
+def _shared(engine: Engine, queued: int) -> bool:
+    """Whether the stage takes a helper process (``chartroute/classify_ahead.py``)."""
+    return queued >= AHEAD_FROM and can_share(engine)
+
+
+def _classifier(
+    conn: Connection, config: PracticeConfig, as_of: datetime
+) -> Callable[[tuple[str, ...]], ClassifiedBatch]:
+    return lambda keys: classify_batch(conn, keys, config, as_of)
+
+
+def _route_batch(
+    conn: Connection,
+    config: PracticeConfig,
+    as_of: datetime,
+    run_id: str | None,
+    notify: bool,
+    router: Router,
+    batch: ClassifiedBatch,
+    counts: ClassifyCounts,
+) -> ReconcileCounts:
+    """Route a classified batch in queue order and write its outcomes, in ``conn``'s
+    transaction; its transitions go to the outbox with ``notify``."""
+    counts.resolved_by_identifier += batch.resolved_by_identifier
+    for rtype, n in batch.unresolved_references.items():
+        counts.unresolved_references[rtype] = counts.unresolved_references.get(rtype, 0) + n
+    existing = item_store.items_for(conn, batch.encounters)
+    stored_charts = item_store.charts_for(conn, batch.encounters)
+    current = holders(existing.values())
+    results: list[ChartOutcome] = []
+    for enc_key in batch.encounters:
+        found = batch.verdicts.get(enc_key)
+        if found is None:
+            if enc_key in stored_charts:  # deleted in the EHR: close what it had open
+                results.append(ChartOutcome(deleted_chart_verdict(enc_key), None, None, ()))
+            continue
+        verdict, start_at = found
+        note_verdict(counts, verdict, as_of, config.charts.since is not None)
+        results.append(routed_outcome(router, verdict, start_at, current))
+        counts.charts += 1
+        counts.open_charts += verdict.is_open
+    # Transitions are stamped with the instant the classification describes, so a sync, a
+    # backfill or a simulation of a past day dates its events on that day.
+    done = item_store.reconcile(conn, results, existing, stored_charts, as_of, run_id)
+    if notify:
+        touched = set(existing) | {i.id for outcome in results for i in outcome.items}
+        counts.notifications += enqueue_transitions(conn, config, touched, as_of, run_id, as_of)
+    return done
 
 
 def _relieve(

@@ -143,7 +143,7 @@ def upsert_facts(
         dirty.update(f.links)
         if isinstance(f, EncounterFact):
             dirty.add(f.key)
-    encounters = _encounters_of(conn, dirty)
+    encounters = encounters_of(conn, dirty)
     bulk_upsert(
         conn, dirty_key, ("key",), [(k,) for k in sorted(encounters)], ["key"], update=False
     )
@@ -190,7 +190,7 @@ def delete_facts(conn: Connection, keys: Iterable[str]) -> int:
     targets = {k for k in doomed if _is_encounter(k)}
     linked = select(fact_link.c.target_key).where(key_in(conn, fact_link.c.fact_key, doomed))
     targets.update(r.target_key for r in conn.execute(linked))
-    encounters = _encounters_of(conn, targets)
+    encounters = encounters_of(conn, targets)
     conn.execute(delete(fact_link).where(key_in(conn, fact_link.c.fact_key, doomed)))
     conn.execute(delete(fact_identifier).where(key_in(conn, fact_identifier.c.key, doomed)))
     conn.execute(delete(fact).where(key_in(conn, fact.c.key, doomed)))
@@ -204,7 +204,7 @@ def _is_encounter(key: str) -> bool:
     return key.startswith("Encounter/") and "#" not in key
 
 
-def _encounters_of(conn: Connection, keys: set[str]) -> set[str]:
+def encounters_of(conn: Connection, keys: set[str]) -> set[str]:
     """The encounters a set of link targets belongs to, following at most two hops.
 
     A parent not stored yet (a result that arrives before its order) resolves to nothing,
@@ -372,10 +372,23 @@ def queued_count(conn: Connection) -> int:
 
 def take_dirty(conn: Connection, limit: int) -> tuple[list[str], list[str]]:
     """Up to ``limit`` queued keys, and the encounters whose charts they touch."""
-    keys = [
-        r.key for r in conn.execute(select(dirty_key.c.key).order_by(dirty_key.c.key).limit(limit))
-    ]
-    return keys, sorted(_encounters_of(conn, set(keys)))
+    keys = take_dirty_keys(conn, limit)
+    return keys, sorted(encounters_of(conn, set(keys)))
+
+
+def take_dirty_keys(conn: Connection, limit: int) -> list[str]:
+    """The first ``limit`` queued keys, in the order the classify stage takes them."""
+    stmt = select(dirty_key.c.key).order_by(dirty_key.c.key).limit(limit)
+    return list(conn.execute(stmt).scalars())
+
+
+def queued_after(conn: Connection, after: str | None, limit: int) -> list[str]:
+    """The ``limit`` queued keys after ``after`` (None: from the first), in the order
+    ``take_dirty_keys`` takes them: a batch the classify stage will take later."""
+    stmt = select(dirty_key.c.key).order_by(dirty_key.c.key).limit(limit)
+    if after is not None:
+        stmt = stmt.where(dirty_key.c.key > after)
+    return list(conn.execute(stmt).scalars())
 
 
 def clear_dirty(conn: Connection, keys: list[str]) -> None:
