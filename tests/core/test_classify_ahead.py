@@ -4,7 +4,7 @@ databases, and loses nothing when the helper dies or the queue is not as planned
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,16 @@ def _ingest(engine: Engine, folder: Path, as_of: datetime) -> str:
     sync.ingest_partitions(engine, source, plan.partitions)
     sync.commit_cursors(engine, plan)
     return plan.run_id
+
+
+@pytest.fixture
+def loaded(practice: tuple[Path, PracticeConfig, datetime], tmp_path: Path) -> Iterator[Engine]:
+    """A SQLite store holding the practice, every chart queued."""
+    folder, _config, as_of = practice
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    _ingest(engine, folder, as_of)
+    yield engine
+    engine.dispose()
 
 
 def _routed(engine: Engine) -> tuple[object, ...]:
@@ -117,11 +127,10 @@ def test_a_helper_routes_what_the_stage_routes_alone(
 
 
 def test_batches_the_helper_never_sends_are_classified_here(
-    practice: tuple[Path, PracticeConfig, datetime], tmp_path: Path
+    practice: tuple[Path, PracticeConfig, datetime], loaded: Engine
 ) -> None:
-    folder, config, as_of = practice
-    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    _ingest(engine, folder, as_of)
+    _folder, config, as_of = practice
+    engine = loaded
     ahead = ClassifyAhead(engine, config, as_of, BATCH)
     ahead._process.kill()  # dies before it classifies anything
     ahead._process.wait()
@@ -145,11 +154,10 @@ def test_batches_the_helper_never_sends_are_classified_here(
 
 
 def test_a_queue_changed_since_it_was_planned_is_classified_here(
-    practice: tuple[Path, PracticeConfig, datetime], tmp_path: Path
+    practice: tuple[Path, PracticeConfig, datetime], loaded: Engine
 ) -> None:
-    folder, config, as_of = practice
-    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    _ingest(engine, folder, as_of)
+    _folder, config, as_of = practice
+    engine = loaded
     ahead = ClassifyAhead(engine, config, as_of, BATCH)
     try:
         with engine.begin() as conn:
@@ -176,13 +184,12 @@ def test_an_in_memory_store_is_classified_alone(tmp_path: Path) -> None:
 
 def test_a_helper_that_cannot_start_leaves_the_work_here(
     practice: tuple[Path, PracticeConfig, datetime],
-    tmp_path: Path,
+    loaded: Engine,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    folder, config, as_of = practice
-    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    _ingest(engine, folder, as_of)
+    _folder, config, as_of = practice
+    engine = loaded
 
     def no_process(*args: object, **kwargs: object) -> None:
         raise PermissionError("no exec here")
@@ -198,12 +205,11 @@ def test_a_helper_that_cannot_start_leaves_the_work_here(
 
 
 def test_the_helper_ends_when_the_sync_process_is_gone(
-    practice: tuple[Path, PracticeConfig, datetime], tmp_path: Path
+    practice: tuple[Path, PracticeConfig, datetime], loaded: Engine
 ) -> None:
     """A sync killed mid-stage leaves no helper behind: the end of its pipe ends the helper."""
-    folder, config, as_of = practice
-    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    _ingest(engine, folder, as_of)
+    _folder, config, as_of = practice
+    engine = loaded
     ahead = ClassifyAhead(engine, config, as_of, BATCH)
     assert ahead._from.poll(30) and ahead._from.recv() == "ready"
     ahead._to.close()  # what the kernel does to a killed process's pipes
