@@ -30,7 +30,7 @@ from chartroute.feed_notes import changed_after
 from chartroute.fhir.facts import Fact
 from chartroute.fhir.references import resource_key
 from chartroute.fhirclient.retry import retries_in_this_thread
-from chartroute.heap import older_objects_frozen, return_free_memory
+from chartroute.heap import freeze_what_lives, older_objects_frozen, return_free_memory
 from chartroute.sources.base import Partition, Source, SourceRecord
 from chartroute.sources.decode import Decoded, Rejected
 from chartroute.store import facts as fact_store
@@ -54,9 +54,10 @@ INGEST_BATCH = 5000
 VALIDATE_BATCH = 30_000
 
 #: Records from which a run is ingested with the objects the process held before frozen out of
-#: cycle collection (``chartroute/heap.py``): a first sync at 100k encounters spent 6.8 s of
-#: its 28-s ingest in 33 full collections, each walking the 360,000 objects the imports left
-#: (Prefect, Great Expectations, pandas); frozen, 0.45 s (bench/README.md, the sixth round). A
+#: cycle collection (``chartroute/heap.py``), and each window's decoded records frozen too
+#: before the suites run over it: a first sync at 100k encounters spent 7 s in full
+#: collections, each walking the 360,000 objects the imports left (Prefect, Great Expectations,
+#: pandas) and the window's 30,000 records; frozen, 4 s (bench/README.md, the sixth round). A
 #: next day's few thousand records trigger few, fewer than the freeze's own full collection
 #: costs.
 FREEZE_AFTER = 20_000
@@ -143,10 +144,15 @@ def ingest_partitions(
             pending.append(record)
             batch.append(item)
             if len(batch) >= flush_at:
-                stored = _validate_and_store(engine, pending, batch, batch_size, validator, lines)
-                counts.add(stored)
-                pending, batch, lines = [], [], {}
-                return_free_memory()
+                flush()
+
+    def flush() -> None:
+        nonlocal pending, batch, lines
+        if taken >= FREEZE_AFTER:
+            freeze_what_lives()  # the window's records are not walked by the suites' collections
+        counts.add(_validate_and_store(engine, pending, batch, batch_size, validator, lines))
+        pending, batch, lines = [], [], {}
+        return_free_memory()
 
     with freeze:
         for partition in partitions:
@@ -161,7 +167,7 @@ def ingest_partitions(
                 on_partition(partition, read)
         take(unread)
         if batch:
-            counts.add(_validate_and_store(engine, pending, batch, batch_size, validator, lines))
+            flush()
     counts.http_retries = retries_in_this_thread() - retried_before
     return counts
 

@@ -4,6 +4,7 @@ before them."""
 from __future__ import annotations
 
 import gc
+import weakref
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy import Engine
 from chartroute import ingest, sync
 from chartroute.config import PracticeConfig
 from chartroute.generate import GeneratorProfile, generate_practice
-from chartroute.heap import older_objects_frozen
+from chartroute.heap import freeze_what_lives, older_objects_frozen
 from chartroute.sources import NdjsonDirSource
 from chartroute.store.engine import make_engine
 from chartroute.store.facts import mark_dirty
@@ -25,6 +26,25 @@ def test_objects_alive_before_are_frozen_inside_and_handed_back_after() -> None:
     with older_objects_frozen():
         assert gc.get_freeze_count() > before
     assert gc.get_freeze_count() == before
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: only the cycle collector frees it
+
+
+def test_what_lives_is_frozen_and_garbage_is_not() -> None:
+    """A window's records are frozen with the rest; a cycle already dropped is collected,
+    not kept frozen for the rest of the stage."""
+    with older_objects_frozen():
+        before = gc.get_freeze_count()
+        window = [_Node() for _ in range(100)]
+        dropped = weakref.ref(_Node())
+        freeze_what_lives()
+        assert gc.get_freeze_count() >= before + 100
+        assert dropped() is None
+        del window
+    assert gc.get_freeze_count() == 0
 
 
 def test_classify_runs_its_batches_with_the_older_objects_frozen(
