@@ -75,7 +75,7 @@ class ClassifyAhead:
         self._size = size
         self._planned: dict[int, tuple[str, ...]] = {}  # index -> keys, not yet routed
         self._unsent: deque[int] = deque()  # planned, with neither process yet
-        self._sent: dict[int, None] = {}  # with the helper, in the order given
+        self._sent: set[int] = set()  # with the helper
         self._ready: dict[int, ClassifiedBatch | None] = {}  # None: the helper failed on it
         self._by_helper: set[int] = set()  # batches in _ready that the helper classified
         self._after: dict[int, str | None] = {}  # index -> the last key of the batch before
@@ -128,13 +128,12 @@ class ClassifyAhead:
         found = self._wait_for(index, classify)
         self._planned.pop(index, None)
         self._after.pop(index, None)
-        if found is not None and found.keys != tuple(keys):
-            found = None  # the helper read another batch than planned: classified here
-            self._by_helper.discard(index)
-        if index in self._by_helper:
-            self._by_helper.discard(index)
-            self.from_helper += 1
-        return found if found is not None else classify(tuple(keys))
+        by_helper = index in self._by_helper
+        self._by_helper.discard(index)
+        if found is None or found.keys != tuple(keys):  # the helper read another batch than planned
+            return classify(tuple(keys))
+        self.from_helper += by_helper
+        return found
 
     def close(self) -> None:
         """End the helper (it holds nothing that needs finishing) and drop what it sent."""
@@ -204,7 +203,7 @@ class ClassifyAhead:
                     self._helper_ready = True
                     continue
                 index, found = message
-                self._sent.pop(index, None)
+                self._sent.discard(index)
                 self._ready[index] = found
                 if found is not None:
                     self._by_helper.add(index)
@@ -213,7 +212,7 @@ class ClassifyAhead:
                 # the keys after the batch before, not the keys: a task stays a few bytes, so
                 # sending one never waits on a helper that is itself waiting to send a result
                 self._to.send((index, self._after[index], self._size))
-                self._sent[index] = None
+                self._sent.add(index)
         except (EOFError, OSError):
             self.close()  # the helper is gone; what it held is classified here
         return heard

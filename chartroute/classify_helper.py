@@ -12,12 +12,12 @@ end of the tasks, however that process ended. Nothing is logged: the batches are
 
 from __future__ import annotations
 
-import gc
 import sys
 from contextlib import suppress
 from multiprocessing.connection import Connection
 
 from chartroute.classify_batch import ClassifiedBatch, classify_batch
+from chartroute.heap import freeze_what_lives
 from chartroute.store.engine import make_engine
 from chartroute.store.facts import queued_after
 
@@ -26,8 +26,7 @@ def serve(tasks: Connection, results: Connection) -> None:
     """Answer batches until the tasks end."""
     url, config, as_of = tasks.recv()
     engine = make_engine(url, migrate=False)
-    gc.collect()
-    gc.freeze()  # what the imports left is not walked again by every collection (heap.py)
+    freeze_what_lives()  # for the process's life: its imports are not walked by every collection
     try:
         results.send("ready")
         while True:

@@ -36,7 +36,8 @@ def older_objects_frozen() -> Iterator[None]:
 
 
 def freeze_what_lives() -> None:
-    """Inside ``older_objects_frozen``, freeze what is alive now too, once garbage is collected.
+    """Freeze what is alive now, once garbage is collected: inside ``older_objects_frozen``,
+    which hands it back at the block's end, or for a helper process's whole life.
 
     For a stage whose long-lived objects keep arriving: an ingest's window of decoded records
     lives through the expectation suites, whose allocations trigger full collections that

@@ -378,8 +378,7 @@ def take_dirty(conn: Connection, limit: int) -> tuple[list[str], list[str]]:
 
 def take_dirty_keys(conn: Connection, limit: int) -> list[str]:
     """The first ``limit`` queued keys, in the order the classify stage takes them."""
-    stmt = select(dirty_key.c.key).order_by(dirty_key.c.key).limit(limit)
-    return list(conn.execute(stmt).scalars())
+    return queued_after(conn, None, limit)
 
 
 def queued_after(conn: Connection, after: str | None, limit: int) -> list[str]:

@@ -142,9 +142,7 @@ def test_batches_the_helper_never_sends_are_classified_here(
                 if not keys:
                     break
                 here = classify_batch(conn, tuple(keys), config, as_of)
-                found = ahead.batch(
-                    conn, index, keys, lambda k: classify_batch(conn, k, config, as_of)
-                )
+                found = ahead.batch(conn, index, keys, sync._classifier(conn, config, as_of))
                 assert found == here
                 fact_store.clear_dirty(conn, keys)
             index += 1
@@ -162,12 +160,12 @@ def test_a_queue_changed_since_it_was_planned_is_classified_here(
     try:
         with engine.begin() as conn:
             keys = fact_store.take_dirty_keys(conn, BATCH)
-            classify = lambda k: classify_batch(conn, k, config, as_of)  # noqa: E731
+            classify = sync._classifier(conn, config, as_of)
             ahead.batch(conn, 0, keys, classify)
             fact_store.clear_dirty(conn, keys)
         with engine.begin() as conn:
             keys = fact_store.take_dirty_keys(conn, BATCH)[1:]  # not the batch planned
-            classify = lambda k: classify_batch(conn, k, config, as_of)  # noqa: E731
+            classify = sync._classifier(conn, config, as_of)
             found = ahead.batch(conn, 1, keys, classify)
             assert found.keys == tuple(keys)
             assert found == classify_batch(conn, tuple(keys), config, as_of)
@@ -198,7 +196,7 @@ def test_a_helper_that_cannot_start_leaves_the_work_here(
     ahead = ClassifyAhead(engine, config, as_of, BATCH)
     with engine.begin() as conn:
         keys = fact_store.take_dirty_keys(conn, BATCH)
-        found = ahead.batch(conn, 0, keys, lambda k: classify_batch(conn, k, config, as_of))
+        found = ahead.batch(conn, 0, keys, sync._classifier(conn, config, as_of))
         assert found == classify_batch(conn, tuple(keys), config, as_of)
     assert "no classify helper (PermissionError)" in caplog.text
     ahead.close()
