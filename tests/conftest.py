@@ -31,10 +31,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Files with a slow test first, each file's tests in their own order. With ``--dist
-    loadfile`` the workers take files in this order, so the longest file (3 minutes) no
-    longer starts near the end and leaves one worker running it alone."""
-    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    """Files with a slow or integration test first, each file's tests in their own order.
+    With ``--dist loadfile`` the workers take files in this order (pyproject's addopts turn
+    off xdist's own reordering by test count, which put a two-test file of four minutes
+    last, running alone on one worker while the other idled)."""
+    slow = {
+        item.path
+        for item in items
+        if item.get_closest_marker("slow") or item.get_closest_marker("integration")
+    }
     items.sort(key=lambda item: item.path not in slow)
 
 

@@ -73,9 +73,9 @@ def run_feed(engine: Engine, folder: Path, config: PracticeConfig, as_of: dateti
         source = NdjsonDirSource(folder)
         plan = sync.plan_sync(engine, source, as_of, full=True)
         validator = FeedValidator(settings, as_of)
-        counts = sync.IngestCounts()
-        for partition in plan.partitions:
-            counts.add(sync.ingest_partition(engine, source, partition, validator=validator))
+        # every partition in one call, as the sync's task reads them: the suites screen the
+        # run's records together, not a file at a time
+        counts = sync.ingest_partitions(engine, source, plan.partitions, validator=validator)
         sync.validate_ingested(engine, plan, settings, as_of, counts, data_docs=False)
         sync.commit_cursors(engine, plan)
         classified = sync.classify_pending(engine, config, as_of, plan.run_id)
