@@ -73,7 +73,8 @@ class SuiteRunner:
             self._context = gx.get_context(project_config=config, mode="ephemeral")
             source = self._context.data_sources.add_pandas("chartroute")
             self._source = source
-            self._definitions: dict[str, Any] = {}
+            #: per table, its whole-frame batch definition and its suite
+            self._tables: dict[str, tuple[Any, Any]] = {}
             self.suites: dict[str, Suite] = {}
             for suite in suites:
                 expectations = []
@@ -89,9 +90,7 @@ class SuiteRunner:
                 )
                 asset = source.add_dataframe_asset(name=suite.table)
                 batch = asset.add_batch_definition_whole_dataframe("whole")
-                self._definitions[suite.table] = self._context.validation_definitions.add(
-                    gx.ValidationDefinition(name=suite.table, data=batch, suite=gx_suite)
-                )
+                self._tables[suite.table] = (batch, gx_suite)
                 self.suites[suite.table] = suite
 
     def run(
@@ -102,15 +101,19 @@ class SuiteRunner:
 
         outcomes: list[ExpectationOutcome] = []
         for table, frame in frames.items():
-            definition = self._definitions.get(table)
-            if definition is None or frame.empty:
+            gx_table = self._tables.get(table)
+            if gx_table is None or frame.empty:
                 continue
+            batch_definition, gx_suite = gx_table
             with GX_LOCK, warnings.catch_warnings():
                 # GX 1.24's metric code reads tz-aware columns in a way pandas 3 deprecates.
                 warnings.simplefilter("ignore", Pandas4Warning)
                 try:
-                    result = definition.run(
-                        batch_parameters={"dataframe": frame},
+                    # a batch validated directly, not a ValidationDefinition run: that run
+                    # also keeps every result in the context's store for the process's life
+                    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+                    result = batch.validate(
+                        gx_suite,
                         expectation_parameters=dict(parameters),
                         result_format=RESULT_FORMAT,
                     )

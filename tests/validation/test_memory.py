@@ -61,3 +61,15 @@ def test_garbage_in_cycles_is_collected_before_the_heap_is_frozen() -> None:
 def test_returning_free_memory_is_harmless() -> None:
     return_free_memory()
     return_free_memory()
+
+
+def test_runs_leave_no_results_in_the_gx_context() -> None:
+    # a ValidationDefinition run kept every result in the context's in-memory store for the
+    # life of the process: one per table per window, growing through a long ingest
+    runner = runner_for(None)
+    now = datetime.now(UTC)
+    for _ in range(3):
+        runner.run(
+            {"references": references_frame(_links(50))}, {"as_of": now, "latest_allowed": now}
+        )
+    assert runner._context.validation_results_store.list_keys() == []
