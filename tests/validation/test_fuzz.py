@@ -25,6 +25,10 @@ from tests.validation.helpers import held, ingest, stored_keys
 AS_OF = datetime(2026, 3, 10, 12, tzinfo=UTC)
 VALIDATOR = FeedValidator(Validation(), AS_OF)
 FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: Examples of a whole sync in the slow tests: each costs ~0.7 s, most of it the suites' fixed
+#: cost per table; the whole suite must stay under 10 minutes on two cores, and longer fuzz
+#: runs live in bench/fuzz/run.py.
+AT_LENGTH = 40
 
 
 def _write(folder: Path, lines: list[tuple[str, str]]) -> list[str]:
@@ -84,7 +88,7 @@ def test_sync_stores_the_good_and_quarantines_the_bad(feed: list[Line]) -> None:
 
 
 @pytest.mark.slow
-@settings(FUZZ, max_examples=80)
+@settings(FUZZ, max_examples=AT_LENGTH)
 @given(labelled_feed())
 def test_sync_stores_the_good_and_quarantines_the_bad_at_length(feed: list[Line]) -> None:
     _sync_labelled(feed)
@@ -146,7 +150,7 @@ def test_arbitrary_json_never_crashes_and_every_record_is_accounted_for(
 
 
 @pytest.mark.slow
-@settings(FUZZ, max_examples=80)
+@settings(FUZZ, max_examples=AT_LENGTH)
 @given(arbitrary_feed())
 def test_arbitrary_json_at_length(feed: list[tuple[str, str]]) -> None:
     _sync_arbitrary(feed)
