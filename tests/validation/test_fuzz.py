@@ -28,7 +28,7 @@ FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 #: Examples of a whole sync in the slow tests: each costs ~0.7 s, most of it the suites' fixed
 #: cost per table; the whole suite must stay under 10 minutes on two cores, and longer fuzz
 #: runs live in bench/fuzz/run.py.
-AT_LENGTH = 40
+AT_LENGTH = 20
 
 
 def _write(folder: Path, lines: list[tuple[str, str]]) -> list[str]:

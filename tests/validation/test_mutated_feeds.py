@@ -68,7 +68,7 @@ def test_mutated_feeds_never_crash_lose_a_record_or_disagree(
 
 
 @pytest.mark.slow
-@settings(FUZZ, max_examples=12)  # two syncs of up to 400 records each; bench/fuzz/run.py goes long
+@settings(FUZZ, max_examples=6)  # two syncs of up to 400 records each; bench/fuzz/run.py goes long
 @given(seed=st.integers(0, 2**32 - 1), size=st.integers(100, 400))
 def test_mutated_feeds_at_length(
     seed: int, size: int, config: PracticeConfig, postgres: Engine
