@@ -35,12 +35,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     With ``--dist loadfile`` the workers take files in this order (pyproject's addopts turn
     off xdist's own reordering by test count, which put a two-test file of four minutes
     last, running alone on one worker while the other idled)."""
-    slow = {
+    first = {
         item.path
         for item in items
         if item.get_closest_marker("slow") or item.get_closest_marker("integration")
     }
-    items.sort(key=lambda item: item.path not in slow)
+    items.sort(key=lambda item: item.path not in first)
 
 
 PG_ADMIN_URL = os.environ.get(

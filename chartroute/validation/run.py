@@ -9,8 +9,8 @@ every cell of the frame, as costly as all the checks together and used only as a
 result — is skipped.
 
 GX keeps a process-wide "current context" and is not documented as thread-safe, so runs are
-serialised with a lock; a sync validates one partition per task, so this only matters when
-tasks run concurrently in one process.
+serialised with a lock; a sync validates its windows one after another, so this only matters
+when tasks run concurrently in one process.
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ class SuiteRunner:
                     gx.ExpectationSuite(name=suite.table, expectations=expectations)
                 )
                 asset = source.add_dataframe_asset(name=suite.table)
-                batch = asset.add_batch_definition_whole_dataframe("whole")
-                self._tables[suite.table] = (batch, gx_suite)
+                whole_frame = asset.add_batch_definition_whole_dataframe("whole")
+                self._tables[suite.table] = (whole_frame, gx_suite)
                 self.suites[suite.table] = suite
 
     def run(
